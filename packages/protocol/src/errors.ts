@@ -1,0 +1,44 @@
+import ModuleError from 'module-error'
+
+/** A frame or message that does not follow the wire format. */
+export const PROTOCOL_ERROR = 'LEVEL_PROTOCOL_ERROR'
+/** A peer announced a frame larger than the configured maximum. */
+export const FRAME_TOO_LARGE = 'LEVEL_FRAME_TOO_LARGE'
+/** A remote failure whose code is not a `LEVEL_*` code. */
+export const REMOTE_ERROR = 'LEVEL_REMOTE_ERROR'
+
+/**
+ * Every code minted by this package.
+ */
+export const codes = Object.freeze({ PROTOCOL_ERROR, FRAME_TOO_LARGE, REMOTE_ERROR })
+
+/** @internal */
+export function protocolError(message: string, cause?: unknown): ModuleError {
+  return new ModuleError(message, { code: PROTOCOL_ERROR, cause: cause as Error | undefined })
+}
+
+/** @internal */
+export function frameTooLarge(length: number, max: number): ModuleError {
+  return new ModuleError(`Peer announced a frame of ${length} bytes; the maximum is ${max}`, {
+    code: FRAME_TOO_LARGE
+  })
+}
+
+/**
+ * The code of `err` as it may cross the wire. Only `LEVEL_*` codes do; anything else
+ * (including errors without a code) becomes `LEVEL_REMOTE_ERROR`. Returns `undefined` for no error.
+ */
+export function wireCode(err: unknown): string | undefined {
+  if (err == null) return undefined
+  const code = (err as { code?: unknown }).code
+  return typeof code === 'string' && /^LEVEL_[A-Z0-9_]+$/.test(code) ? code : REMOTE_ERROR
+}
+
+/**
+ * Turn a code received from the wire back into an error. The code is validated again, so a
+ * hostile peer cannot inject arbitrary text: anything that is not a `LEVEL_*` code becomes
+ * `LEVEL_REMOTE_ERROR`.
+ */
+export function remoteError(code: string, message = 'Remote operation failed'): ModuleError {
+  return new ModuleError(`${message} (${code})`, { code: wireCode({ code }) })
+}

@@ -1,0 +1,37 @@
+export { type Field, type FieldType, messageLength, readMessage, type Schema, schema, writeMessage } from './codec.js'
+export { codes, FRAME_TOO_LARGE, PROTOCOL_ERROR, REMOTE_ERROR, remoteError, wireCode } from './errors.js'
+export {
+  decodeInput,
+  decodeOutput,
+  encodeInput,
+  encodeOutput,
+  type InputFrame,
+  type InputMessages,
+  type OutputFrame,
+  type OutputMessages
+} from './frame.js'
+export { DEFAULT_MAX_FRAME_SIZE, FrameDecoder } from './frame-decoder.js'
+export type {
+  BatchMessage,
+  BatchOperationMessage,
+  CallbackMessage,
+  ClearMessage,
+  DeleteMessage,
+  GetManyCallbackMessage,
+  GetManyMessage,
+  GetMessage,
+  IteratorAckMessage,
+  IteratorCloseMessage,
+  IteratorDataMessage,
+  IteratorEndMessage,
+  IteratorErrorMessage,
+  IteratorMessage,
+  IteratorOptionsMessage,
+  IteratorSeekMessage,
+  PutMessage,
+  RangeOptions
+} from './messages.js'
+export { schemas } from './messages.js'
+export { RpcStream, type RpcStreamOptions } from './rpc-stream.js'
+export { Input, type InputTag, inputSchemas, Output, type OutputTag, outputSchemas } from './tags.js'
+export { unzigzag, varintLength, writeVarint, zigzag } from './varint.js'

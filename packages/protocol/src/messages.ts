@@ -1,0 +1,194 @@
+import { type Schema, schema } from './codec.js'
+
+/*
+ * The many-level 2 schema (its `schema.proto`), as field tables. Field numbers and
+ * requiredness match many-level 2.0.0 exactly, because its decoder rejects a message that
+ * lacks a required field.
+ */
+
+const range = [
+  { no: 3, name: 'gt', type: 'bytes' },
+  { no: 4, name: 'gte', type: 'bytes' },
+  { no: 5, name: 'lt', type: 'bytes' },
+  { no: 6, name: 'lte', type: 'bytes' },
+  { no: 7, name: 'limit', type: 'sint' },
+  { no: 8, name: 'reverse', type: 'bool' }
+] as const
+
+const BatchOperation = schema('Batch.Operation', [
+  { no: 1, name: 'type', type: 'string', required: true },
+  { no: 2, name: 'key', type: 'bytes', required: true },
+  { no: 3, name: 'value', type: 'bytes' }
+])
+const ClearOptions = schema('Clear.ClearOptions', [...range])
+const IteratorOptions = schema('Iterator.Options', [
+  { no: 1, name: 'keys', type: 'bool' },
+  { no: 2, name: 'values', type: 'bool' },
+  ...range
+])
+const ManyValue = schema('GetManyCallback.Value', [{ no: 1, name: 'value', type: 'bytes' }])
+
+const id = { no: 1, name: 'id', type: 'uint', required: true } as const
+const seq = { no: 2, name: 'seq', type: 'uint', required: true } as const
+
+/** Field tables of every message, by name. */
+export const schemas = {
+  Get: schema('Get', [id, { no: 2, name: 'key', type: 'bytes', required: true }]),
+  Put: schema('Put', [
+    id,
+    { no: 2, name: 'key', type: 'bytes', required: true },
+    { no: 3, name: 'value', type: 'bytes' }
+  ]),
+  Delete: schema('Delete', [id, { no: 2, name: 'key', type: 'bytes', required: true }]),
+  Batch: schema('Batch', [id, { no: 2, name: 'ops', type: BatchOperation, repeated: true }]),
+  Clear: schema('Clear', [id, { no: 2, name: 'options', type: ClearOptions }]),
+  Iterator: schema('Iterator', [
+    id,
+    seq,
+    { no: 3, name: 'options', type: IteratorOptions, required: true },
+    { no: 4, name: 'consumed', type: 'uint', required: true },
+    { no: 5, name: 'bookmark', type: 'bytes' },
+    { no: 6, name: 'seek', type: 'bytes' }
+  ]),
+  Callback: schema('Callback', [
+    id,
+    { no: 2, name: 'error', type: 'string' },
+    { no: 3, name: 'value', type: 'bytes' }
+  ]),
+  IteratorData: schema('IteratorData', [
+    id,
+    seq,
+    { no: 3, name: 'data', type: 'bytes', repeated: true }
+  ]),
+  IteratorAck: schema('IteratorAck', [
+    id,
+    seq,
+    { no: 3, name: 'consumed', type: 'uint', required: true }
+  ]),
+  IteratorSeek: schema('IteratorSeek', [
+    id,
+    seq,
+    { no: 3, name: 'target', type: 'bytes', required: true }
+  ]),
+  IteratorEnd: schema('IteratorEnd', [id, seq]),
+  IteratorError: schema('IteratorError', [
+    id,
+    seq,
+    { no: 3, name: 'error', type: 'string', required: true }
+  ]),
+  IteratorClose: schema('IteratorClose', [id]),
+  GetMany: schema('GetMany', [id, { no: 2, name: 'keys', type: 'bytes', repeated: true }]),
+  GetManyCallback: schema('GetManyCallback', [
+    id,
+    { no: 2, name: 'error', type: 'string' },
+    { no: 3, name: 'values', type: ManyValue, repeated: true }
+  ])
+} satisfies Record<string, Schema>
+
+/** Range options shared by iterators and `clear()`. Keys are encoded bytes. */
+export interface RangeOptions {
+  gt?: Uint8Array
+  gte?: Uint8Array
+  lt?: Uint8Array
+  lte?: Uint8Array
+  /** `-1` (or absent) means no limit. */
+  limit?: number
+  reverse?: boolean
+}
+
+/** `Get`: guest → host. */
+export interface GetMessage {
+  id: number
+  key: Uint8Array
+}
+/** `Put`: guest → host. */
+export interface PutMessage {
+  id: number
+  key: Uint8Array
+  value?: Uint8Array
+}
+/** `Delete`: guest → host. */
+export interface DeleteMessage {
+  id: number
+  key: Uint8Array
+}
+/** One operation of a `Batch`. `type` is `'put'` or `'del'`. */
+export interface BatchOperationMessage {
+  type: string
+  key: Uint8Array
+  value?: Uint8Array
+}
+/** `Batch`: guest → host. */
+export interface BatchMessage {
+  id: number
+  ops: BatchOperationMessage[]
+}
+/** `Clear`: guest → host. */
+export interface ClearMessage {
+  id: number
+  options?: RangeOptions
+}
+/** Options of an iterator request. */
+export interface IteratorOptionsMessage extends RangeOptions {
+  keys?: boolean
+  values?: boolean
+}
+/** `Iterator`: guest → host. Opens (or, with `bookmark`/`seek`, re-opens) an iterator. */
+export interface IteratorMessage {
+  id: number
+  seq: number
+  options: IteratorOptionsMessage
+  consumed: number
+  bookmark?: Uint8Array
+  seek?: Uint8Array
+}
+/** `IteratorAck`: guest → host, after consuming one `IteratorData`. */
+export interface IteratorAckMessage {
+  id: number
+  seq: number
+  consumed: number
+}
+/** `IteratorSeek`: guest → host. */
+export interface IteratorSeekMessage {
+  id: number
+  seq: number
+  target: Uint8Array
+}
+/** `IteratorClose`: guest → host. */
+export interface IteratorCloseMessage {
+  id: number
+}
+/** `GetMany`: guest → host. */
+export interface GetManyMessage {
+  id: number
+  keys: Uint8Array[]
+}
+/** `Callback`: host → guest, the reply to get/put/del/batch/clear. */
+export interface CallbackMessage {
+  id: number
+  error?: string
+  value?: Uint8Array
+}
+/** `IteratorData`: host → guest. `data` holds keys and/or values, interleaved for entries. */
+export interface IteratorDataMessage {
+  id: number
+  seq: number
+  data: Uint8Array[]
+}
+/** `IteratorEnd`: host → guest. */
+export interface IteratorEndMessage {
+  id: number
+  seq: number
+}
+/** `IteratorError`: host → guest. */
+export interface IteratorErrorMessage {
+  id: number
+  seq: number
+  error: string
+}
+/** `GetManyCallback`: host → guest. A missing `value` means the key was not found. */
+export interface GetManyCallbackMessage {
+  id: number
+  error?: string
+  values: { value?: Uint8Array }[]
+}

@@ -1,0 +1,115 @@
+import { Duplex } from 'node:stream'
+import { DEFAULT_MAX_FRAME_SIZE, FrameDecoder } from './frame-decoder.js'
+
+/** Options of {@link RpcStream}. */
+export interface RpcStreamOptions {
+  /** Called with each incoming frame body (tag byte + message). May throw to fail the stream. */
+  onFrame: (frame: Buffer) => void
+  /** Largest incoming frame accepted. Default 64 MiB. */
+  maxFrameSize?: number | undefined
+  /** Bytes of outgoing data buffered before we stop reading input. Default 1 MiB. */
+  highWaterMark?: number | undefined
+}
+
+/**
+ * The byte-level half of a many-level connection, shared by host and guest: a `Duplex` whose
+ * writable side takes bytes from the peer and whose readable side yields bytes for it.
+ *
+ * - Incoming bytes are split into frames by a {@link FrameDecoder}; a frame or decoding error
+ *   destroys this stream (and only this stream) with that error.
+ * - {@link RpcStream.send} queues a frame; every frame queued in the same tick leaves in one
+ *   chunk, so a burst of small operations costs one socket write.
+ * - Backpressure: while the peer does not read our output, we stop accepting its input (the
+ *   write callback is held until our readable side drains). Memory per connection is thus
+ *   bounded by the high-water marks plus one frame.
+ * - When the peer ends its side, we end ours after flushing.
+ */
+export class RpcStream extends Duplex {
+  readonly #decoder: FrameDecoder
+  #out: Buffer[] = []
+  #outLength = 0
+  #scheduled = false
+  #held: ((err?: Error | null) => void) | null = null
+  readonly #flush = () => this.#flushNow()
+
+  constructor(options: RpcStreamOptions) {
+    const hwm = options.highWaterMark ?? 1024 * 1024
+    super({ readableHighWaterMark: hwm, writableHighWaterMark: 64 * 1024, allowHalfOpen: false })
+    this.#decoder = new FrameDecoder(options.onFrame, options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE)
+  }
+
+  /** Bytes of incoming data held while waiting for the rest of a frame. */
+  get bufferedInput(): number {
+    return this.#decoder.buffered
+  }
+
+  /** Bytes queued or buffered for the peer and not yet read by it. */
+  get bufferedOutput(): number {
+    return this.#outLength + this.readableLength
+  }
+
+  /**
+   * Queue one encoded frame for the peer. Frames queued in the same tick are written together.
+   * Returns `false` once output is buffered beyond the high-water mark (a hint to slow down);
+   * the frame is queued regardless. Ignored after the stream was destroyed or ended.
+   */
+  send(frame: Buffer): boolean {
+    if (this.destroyed || this.readableEnded) return false
+    this.#out.push(frame)
+    this.#outLength += frame.length
+    if (!this.#scheduled) {
+      this.#scheduled = true
+      process.nextTick(this.#flush)
+    }
+    return this.bufferedOutput < this.readableHighWaterMark
+  }
+
+  #flushNow(): void {
+    this.#scheduled = false
+    if (this.#out.length === 0 || this.destroyed) return
+    const chunk = this.#out.length === 1 ? (this.#out[0] as Buffer) : Buffer.concat(this.#out, this.#outLength)
+    this.#out = []
+    this.#outLength = 0
+    // Below the high-water mark the readable side asks for nothing more, so resume input here.
+    if (this.push(chunk)) this.#release()
+  }
+
+  #release(): void {
+    const held = this.#held
+    if (held !== null) {
+      this.#held = null
+      held()
+    }
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (err?: Error | null) => void): void {
+    try {
+      this.#decoder.push(chunk)
+    } catch (err) {
+      callback(err as Error)
+      return
+    }
+    if (this.bufferedOutput >= this.readableHighWaterMark) this.#held = callback
+    else callback()
+  }
+
+  override _read(): void {
+    this.#release()
+  }
+
+  override _final(callback: (err?: Error | null) => void): void {
+    // The peer will send nothing more. Flush what we have and end our side too.
+    this.#flushNow()
+    this.push(null)
+    callback()
+  }
+
+  override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
+    this.#out = []
+    this.#outLength = 0
+    const held = this.#held
+    this.#held = null
+    if (held !== null) held(err)
+    callback(err)
+  }
+}

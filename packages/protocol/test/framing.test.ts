@@ -1,0 +1,150 @@
+import { once } from 'node:events'
+import { describe, expect, it } from 'vitest'
+import {
+  encodeInput,
+  FrameDecoder,
+  Input,
+  RpcStream,
+  remoteError,
+  varintLength,
+  wireCode,
+  writeVarint,
+  zigzag,
+  unzigzag
+} from '../dist/index.js'
+
+const frame = (n: number) => encodeInput(Input.get, { id: n, key: Buffer.from(`key-${n}`) })
+
+describe('varint', () => {
+  it('round-trips lengths and ids', () => {
+    for (const v of [0, 1, 127, 128, 16383, 16384, 2 ** 21, 2 ** 28, 0xffffffff, 2 ** 40, Number.MAX_SAFE_INTEGER]) {
+      const buf = Buffer.alloc(10)
+      const end = writeVarint(buf, 0, v)
+      expect(end).toBe(varintLength(v))
+      const d = new FrameDecoder(() => {}, Number.MAX_SAFE_INTEGER)
+      // A varint prefix announcing v bytes: the decoder waits for the body and buffers the prefix.
+      if (v > 0) {
+        d.push(buf.subarray(0, end))
+        expect(d.buffered).toBe(end)
+      }
+    }
+  })
+
+  it('zigzags signed integers', () => {
+    for (const v of [0, -1, 1, -2, 2 ** 31 - 1, -(2 ** 31)]) expect(unzigzag(zigzag(v))).toBe(v)
+    expect(zigzag(-1)).toBe(1)
+  })
+})
+
+describe('FrameDecoder', () => {
+  it('splits frames however the bytes are chunked', () => {
+    const frames = Array.from({ length: 50 }, (_, i) => frame(i))
+    const all = Buffer.concat(frames)
+    for (const size of [1, 2, 3, 7, 64, all.length]) {
+      const got: Buffer[] = []
+      const d = new FrameDecoder((f) => got.push(Buffer.from(f)))
+      for (let i = 0; i < all.length; i += size) d.push(all.subarray(i, i + size))
+      expect(got.length).toBe(frames.length)
+      for (const [i, f] of got.entries()) {
+        expect(Buffer.concat([Buffer.from([f.length]), f]).equals(frames[i] as Buffer)).toBe(true)
+      }
+      expect(d.buffered).toBe(0)
+    }
+  })
+
+  it('delivers frames inside one chunk as views', () => {
+    const chunk = Buffer.concat([frame(1), frame(2)])
+    const got: Buffer[] = []
+    new FrameDecoder((f) => got.push(f)).push(chunk)
+    expect(got.every((f) => f.buffer === chunk.buffer)).toBe(true)
+  })
+
+  it('refuses an oversized frame from its prefix alone, before buffering the body', () => {
+    const d = new FrameDecoder(() => {}, 1024)
+    const prefix = Buffer.alloc(5)
+    const end = writeVarint(prefix, 0, 1025)
+    expect(() => d.push(prefix.subarray(0, end))).toThrow(expect.objectContaining({ code: 'LEVEL_FRAME_TOO_LARGE' }))
+    expect(d.buffered).toBe(0)
+    // The decoder stays failed
+    expect(() => d.push(frame(1))).toThrow(expect.objectContaining({ code: 'LEVEL_PROTOCOL_ERROR' }))
+  })
+
+  it('refuses an absurd prefix', () => {
+    const d = new FrameDecoder(() => {})
+    expect(() => d.push(Buffer.alloc(12, 0xff))).toThrow(expect.objectContaining({ code: 'LEVEL_PROTOCOL_ERROR' }))
+  })
+
+  it('refuses an empty frame', () => {
+    expect(() => new FrameDecoder(() => {}).push(Buffer.from([0]))).toThrow(
+      expect.objectContaining({ code: 'LEVEL_PROTOCOL_ERROR' })
+    )
+  })
+
+  it('validates maxFrameSize', () => {
+    expect(() => new FrameDecoder(() => {}, 0)).toThrow(RangeError)
+  })
+})
+
+describe('RpcStream', () => {
+  it('writes every frame sent in one tick as one chunk', async () => {
+    const rpc = new RpcStream({ onFrame: () => {} })
+    const chunks: Buffer[] = []
+    rpc.on('data', (c: Buffer) => chunks.push(c))
+    const frames = Array.from({ length: 100 }, (_, i) => frame(i))
+    for (const f of frames) rpc.send(f)
+    await new Promise((r) => setImmediate(r))
+    expect(chunks.length).toBe(1)
+    expect((chunks[0] as Buffer).equals(Buffer.concat(frames))).toBe(true)
+    rpc.send(frame(1))
+    await new Promise((r) => setImmediate(r))
+    expect(chunks.length).toBe(2)
+    rpc.destroy()
+  })
+
+  it('delivers incoming frames and fails only itself on garbage', async () => {
+    const got: Buffer[] = []
+    const rpc = new RpcStream({ onFrame: (f) => got.push(f), maxFrameSize: 100 })
+    rpc.write(Buffer.concat([frame(1), frame(2)]))
+    expect(got.length).toBe(2)
+    rpc.write(Buffer.from([0xff, 0xff, 0x7f]))
+    const [err] = await once(rpc, 'error')
+    expect(err).toMatchObject({ code: 'LEVEL_FRAME_TOO_LARGE' })
+    expect(rpc.destroyed).toBe(true)
+  })
+
+  it('stops taking input while the peer does not read its output', async () => {
+    const rpc = new RpcStream({ onFrame: () => rpc.send(Buffer.alloc(1024)), highWaterMark: 4096 })
+    let accepted = 0
+    const input = frame(1)
+    // Nobody reads rpc's output: after the readable buffer fills, writes stop completing.
+    for (let i = 0; i < 200; i++) rpc.write(input, () => accepted++)
+    await new Promise((r) => setTimeout(r, 20))
+    expect(accepted).toBeLessThan(200)
+    expect(rpc.readableLength).toBeLessThan(64 * 1024)
+    // Reading resumes input.
+    rpc.on('data', () => {})
+    await new Promise((r) => setTimeout(r, 20))
+    expect(accepted).toBe(200)
+    rpc.destroy()
+  })
+
+  it('ends its readable side when the peer ends', async () => {
+    const rpc = new RpcStream({ onFrame: () => {} })
+    rpc.resume()
+    rpc.end()
+    await once(rpc, 'end')
+  })
+})
+
+describe('error codes', () => {
+  it('lets only LEVEL_* codes cross the wire', () => {
+    expect(wireCode(undefined)).toBeUndefined()
+    expect(wireCode(null)).toBeUndefined()
+    expect(wireCode({ code: 'LEVEL_NOT_FOUND' })).toBe('LEVEL_NOT_FOUND')
+    expect(wireCode(new Error('x'))).toBe('LEVEL_REMOTE_ERROR')
+    expect(wireCode({ code: 'ENOENT' })).toBe('LEVEL_REMOTE_ERROR')
+    expect(wireCode({ code: 'LEVEL_bad code\n' })).toBe('LEVEL_REMOTE_ERROR')
+    expect(remoteError('EVIL')).toMatchObject({ code: 'LEVEL_REMOTE_ERROR' })
+    expect(remoteError('LEVEL_LOCKED')).toMatchObject({ code: 'LEVEL_LOCKED' })
+  })
+})

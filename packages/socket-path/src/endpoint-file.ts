@@ -1,0 +1,176 @@
+import { randomBytes } from 'node:crypto'
+import fs from 'node:fs'
+import fsp from 'node:fs/promises'
+import path from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { isValidEndpoint } from './endpoint-rules.js'
+import { realLocation } from './real-location.js'
+import { type SocketPathOptions, assertLocation, endpointFor, resolveOptions } from './socket-path.js'
+
+/** Name of the file, inside the location, in which the leader records its endpoint. */
+export const ENDPOINT_FILE = 'rave-level.endpoint'
+
+/** A larger endpoint file is garbage by definition; this bounds what a reader allocates. */
+const MAX_ENDPOINT_FILE_BYTES = 64 * 1024
+
+/** Options of {@link publishEndpoint}. */
+export interface PublishEndpointOptions {
+  /** The platform whose rules the endpoint must satisfy. Default `process.platform`. */
+  platform?: NodeJS.Platform
+}
+
+/** What the endpoint file holds: one JSON object followed by a newline. */
+interface EndpointRecord {
+  endpoint: string
+  location: string
+}
+
+function sameLocation (a: string, b: string, platform: string): boolean {
+  return platform === 'win32' ? a.toLowerCase() === b.toLowerCase() : a === b
+}
+
+/**
+ * Rename, retrying briefly on Windows. There a rename over a file that another process has
+ * open (a follower reading the previous endpoint, an antivirus scanner) can fail with `EPERM`,
+ * `EACCES` or `EBUSY` for a few milliseconds; POSIX rename never does, so it is not retried.
+ */
+async function renameOver (from: string, to: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await fsp.rename(from, to)
+      return
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code
+      const transient = code === 'EPERM' || code === 'EACCES' || code === 'EBUSY'
+
+      if (process.platform !== 'win32' || !transient || attempt >= 5) throw err
+      await sleep(5 * 2 ** attempt)
+    }
+  }
+}
+
+/**
+ * Record `endpoint` as the endpoint of the database at `location`, in the file
+ * `<location>/rave-level.endpoint`, for {@link readEndpoint} to find.
+ *
+ * Only the process that holds the database's lock may call this, after it listens on
+ * `endpoint` (so that a follower that reads the file can connect at once). The file is
+ * replaced atomically (a uniquely named temporary file in the same directory, then a rename),
+ * so readers see the previous record or the new one, never a mix. It is not fsynced: it
+ * describes a live process, and after a crash a reader that finds garbage falls back to
+ * `socketPath()`, after which the next leader publishes again.
+ *
+ * The file is written for every endpoint, also for the short `<location>/rave-level.sock`,
+ * so that a record left by an earlier leader (that used a hashed path under another
+ * `TMPDIR`, or before the directory was moved) never outlives a change of leader. The record
+ * also holds the real location, so that a copy of the directory (a backup restored elsewhere)
+ * does not send followers to the original's leader.
+ *
+ * @param location Path of the database directory; it must exist.
+ * @param endpoint The endpoint the caller listens on, usually `socketPath(location)`.
+ * @param options See {@link PublishEndpointOptions}.
+ * @throws `TypeError` when `location` is not a non-empty string or `endpoint` is not a valid
+ *   endpoint for the platform (an absolute socket path within the length limit, or a
+ *   `\\.\pipe\` name of at most 256 characters without further backslashes).
+ * @throws File system errors (such as `ENOENT` when the location does not exist) as they are.
+ */
+export async function publishEndpoint (location: string, endpoint: string, options?: PublishEndpointOptions): Promise<void> {
+  assertLocation(location)
+  const platform = options?.platform ?? process.platform
+
+  if (!isValidEndpoint(endpoint, platform)) {
+    throw new TypeError(`The second argument "endpoint" is not a valid ${platform} endpoint`)
+  }
+
+  const real = realLocation(location)
+  const record: EndpointRecord = { endpoint, location: real }
+  const file = path.join(real, ENDPOINT_FILE)
+  const temporary = `${file}.${process.pid}-${randomBytes(6).toString('hex')}.tmp`
+
+  try {
+    await fsp.writeFile(temporary, JSON.stringify(record) + '\n', { flag: 'wx' })
+    await renameOver(temporary, file)
+  } catch (err) {
+    await fsp.rm(temporary, { force: true }).catch(() => {})
+    throw err
+  }
+}
+
+/**
+ * The record in `file`, or `undefined` when it is missing, unreadable or malformed in any way.
+ * Opened non-blocking and checked to be a regular file of bounded size, so that a FIFO or a
+ * huge file planted in its place can neither hang nor exhaust the reader.
+ */
+async function readRecord (file: string): Promise<EndpointRecord | undefined> {
+  let handle: fsp.FileHandle
+
+  try {
+    handle = await fsp.open(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0))
+  } catch {
+    return undefined
+  }
+
+  try {
+    const stats = await handle.stat()
+    if (!stats.isFile() || stats.size > MAX_ENDPOINT_FILE_BYTES) return undefined
+
+    const buffer = Buffer.alloc(MAX_ENDPOINT_FILE_BYTES + 1)
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0)
+    const bytes = buffer.subarray(0, bytesRead)
+    const text = bytes.toString('utf8')
+
+    // The trailing newline proves the read was not cut short; the round trip rejects invalid
+    // UTF-8, which would otherwise decode to replacement characters.
+    if (!text.endsWith('\n') || !Buffer.from(text, 'utf8').equals(bytes)) return undefined
+
+    const parsed: unknown = JSON.parse(text)
+    if (typeof parsed !== 'object' || parsed === null) return undefined
+
+    const { endpoint, location } = parsed as Record<string, unknown>
+    if (typeof endpoint !== 'string' || typeof location !== 'string') return undefined
+
+    return { endpoint, location }
+  } catch {
+    return undefined
+  } finally {
+    await handle.close().catch(() => {})
+  }
+}
+
+/**
+ * The endpoint to connect to for the database at `location`: what its leader recorded with
+ * {@link publishEndpoint} when `<location>/rave-level.endpoint` holds a valid record, else
+ * `socketPath(location, options)`.
+ *
+ * Use this (not `socketPath()`) to connect as a follower: a hashed socket path lives in the
+ * leader's private directory, which depends on its `TMPDIR` and `XDG_RUNTIME_DIR`, and the
+ * record is how a follower with another environment finds it. A record is ignored, as if
+ * absent, unless it is a regular file of at most 64 KiB holding
+ * `{"endpoint":"...","location":"..."}` and a newline, where the endpoint is valid for
+ * `options.platform` (an absolute socket path within the length limit and without NUL, or a
+ * `\\.\pipe\` name of at most 256 characters) and the location equals this location's real
+ * path (case-insensitively on Windows). The endpoint is not probed: a record left by a dead
+ * leader is returned, and connecting to it fails, which an election treats as "no leader".
+ *
+ * @param location Path of the database directory.
+ * @param options See `SocketPathOptions`; used for validation and for the fallback.
+ * @throws `TypeError` when `location` is not a non-empty string, or an option is malformed.
+ * @throws `LEVEL_SOCKET_DIR_UNSAFE`, `LEVEL_SOCKET_DIR_UNAVAILABLE`, `LEVEL_SOCKET_PATH_TOO_LONG`
+ *   from the `socketPath()` fallback, as rejections.
+ */
+export async function readEndpoint (location: string, options?: SocketPathOptions): Promise<string> {
+  assertLocation(location)
+  const resolved = resolveOptions(options)
+  const real = realLocation(location)
+  const record = await readRecord(path.join(real, ENDPOINT_FILE))
+
+  if (
+    record !== undefined &&
+    isValidEndpoint(record.endpoint, resolved.platform) &&
+    sameLocation(record.location, real, resolved.platform)
+  ) {
+    return record.endpoint
+  }
+
+  return endpointFor(real, resolved)
+}

@@ -1,0 +1,5 @@
+export { socketPath } from './socket-path.js'
+export type { SocketPathOptions } from './socket-path.js'
+export { publishEndpoint, readEndpoint } from './endpoint-file.js'
+export type { PublishEndpointOptions } from './endpoint-file.js'
+export type { SocketPathErrorCode } from './errors.js'

@@ -1,0 +1,147 @@
+import { createHash } from 'node:crypto'
+import os from 'node:os'
+import { PIPE_PREFIX, maxSocketPathBytes } from './endpoint-rules.js'
+import { socketPathError } from './errors.js'
+import { ensurePrivateDir, privateSocketDir } from './private-dir.js'
+import { realLocation } from './real-location.js'
+
+/** Options of {@link socketPath} and `readEndpoint()`. Every option exists for testability. */
+export interface SocketPathOptions {
+  /** The platform whose rules apply. Default `process.platform`. */
+  platform?: NodeJS.Platform
+  /** Temporary directory for the private socket directory. Default `os.tmpdir()`. */
+  tmpdir?: string
+  /** Environment to read `XDG_RUNTIME_DIR` from. Default `process.env`. */
+  env?: Readonly<Record<string, string | undefined>>
+  /** The user that must own the private socket directory. Default `process.getuid()`. */
+  uid?: number
+}
+
+/** {@link SocketPathOptions} with defaults applied. */
+export interface ResolvedSocketPathOptions {
+  platform: string
+  tmpdir: string
+  env: Readonly<Record<string, string | undefined>>
+  uid: number | undefined
+}
+
+/** The socket file name used inside the location when the path is short enough. */
+export const SOCKET_FILE = 'rave-level.sock'
+
+/** Hex characters of the sha256 kept in hashed unix socket names (128 bits). */
+const POSIX_HASH_LENGTH = 32
+
+/**
+ * Throw a `TypeError` unless `location` is a non-empty string without NUL bytes.
+ *
+ * @param location The value the caller passed as a location.
+ */
+export function assertLocation (location: unknown): asserts location is string {
+  if (typeof location !== 'string' || location === '') {
+    throw new TypeError('The first argument "location" must be a non-empty string')
+  }
+
+  if (location.includes('\0')) {
+    throw new TypeError('The first argument "location" must not contain NUL bytes')
+  }
+}
+
+/**
+ * Validate `options` and apply the defaults. Throws a `TypeError` for a malformed option.
+ *
+ * @param options The caller's options, possibly `undefined`.
+ */
+export function resolveOptions (options: SocketPathOptions | undefined): ResolvedSocketPathOptions {
+  if (options === undefined || options === null) options = {}
+  if (typeof options !== 'object') throw new TypeError('The "options" argument must be an object')
+
+  const { platform = process.platform, tmpdir, env = process.env, uid = process.getuid?.() } = options
+
+  if (typeof platform !== 'string' || platform.length === 0) {
+    throw new TypeError('The "platform" option must be a non-empty string')
+  }
+  if (tmpdir !== undefined && (typeof tmpdir !== 'string' || tmpdir === '' || tmpdir.includes('\0'))) {
+    throw new TypeError('The "tmpdir" option must be a non-empty string without NUL bytes')
+  }
+  if (typeof env !== 'object' || env === null) {
+    throw new TypeError('The "env" option must be an object')
+  }
+  if (uid !== undefined && (!Number.isSafeInteger(uid) || uid < 0)) {
+    throw new TypeError('The "uid" option must be a non-negative integer')
+  }
+
+  return { platform, tmpdir: tmpdir ?? os.tmpdir(), env, uid }
+}
+
+function sha256 (text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex')
+}
+
+/**
+ * The endpoint computed from a real location (see `realLocation()`) and resolved options.
+ * Shared by {@link socketPath} and `readEndpoint()`; throws what {@link socketPath} throws.
+ */
+export function endpointFor (real: string, options: ResolvedSocketPathOptions): string {
+  if (options.platform === 'win32') {
+    // Hash rather than embed: a pipe name must not contain a backslash after the prefix and
+    // Windows paths are case-insensitive, so fold case before hashing.
+    // 20 + 64 characters: far below the 256-character limit, whatever the location's length.
+    return `${PIPE_PREFIX}rave-level-${sha256(real.toLowerCase())}`
+  }
+
+  const limit = maxSocketPathBytes(options.platform)
+  const inside = real.endsWith('/') ? real + SOCKET_FILE : `${real}/${SOCKET_FILE}`
+
+  if (Buffer.byteLength(inside, 'utf8') <= limit) {
+    return inside
+  }
+
+  const dir = privateSocketDir(options)
+  const hashed = `${dir}/${sha256(real).slice(0, POSIX_HASH_LENGTH)}.sock`
+
+  // Checked before creating the directory, so that a refusal has no side effect.
+  if (Buffer.byteLength(hashed, 'utf8') > limit) {
+    throw socketPathError(
+      `Socket path ${hashed} exceeds the ${limit}-byte limit of ${options.platform}; set a shorter TMPDIR or XDG_RUNTIME_DIR`,
+      'LEVEL_SOCKET_PATH_TOO_LONG'
+    )
+  }
+
+  ensurePrivateDir(dir, options.uid)
+  return hashed
+}
+
+/**
+ * Map a database location to the IPC endpoint its leader listens on: a unix socket path, or a
+ * named pipe on Windows. Every process that computes it for the same location gets the same
+ * answer, however the location is spelled (relative, absolute, through a symlink, in another
+ * case on Windows), and two different locations never share an endpoint, however long they are.
+ *
+ * - POSIX: `<real location>/rave-level.sock` when that fits the platform's limit in UTF-8 bytes
+ *   (107; 103 on darwin, freebsd, openbsd and netbsd). Otherwise `<dir>/<hash>.sock` where
+ *   `<hash>` is the first 32 hex characters of the sha256 of the real location and `<dir>` is a
+ *   private per-user directory: `$XDG_RUNTIME_DIR/rave-level` when `XDG_RUNTIME_DIR` is set and
+ *   safe, else `<tmpdir>/rave-level-<uid>`. It is created with mode `0o700` if missing.
+ * - Windows: `\\.\pipe\rave-level-<sha256 of the lower-cased real location>`, no backslash
+ *   after the prefix, at most 256 characters.
+ *
+ * The real location is `fs.realpathSync.native` of its nearest existing ancestor plus the
+ * segments that do not exist yet, so the location need not exist.
+ *
+ * A hashed path depends on the caller's `TMPDIR` and `XDG_RUNTIME_DIR`. Followers should
+ * therefore use `readEndpoint()`, which prefers what the leader published.
+ *
+ * @param location Path of the database directory.
+ * @param options See {@link SocketPathOptions}.
+ * @returns The endpoint, to pass to `net.createServer().listen()` or `net.connect()`.
+ * @throws `TypeError` when `location` is not a non-empty string, or an option is malformed.
+ * @throws `LEVEL_SOCKET_DIR_UNSAFE` when the private directory is not a directory, is not owned
+ *   by the user, or is accessible by group or others.
+ * @throws `LEVEL_SOCKET_DIR_UNAVAILABLE` when the private directory cannot be created.
+ * @throws `LEVEL_SOCKET_PATH_TOO_LONG` when even the hashed path would exceed the limit.
+ */
+export function socketPath (location: string, options?: SocketPathOptions): string {
+  assertLocation(location)
+  const resolved = resolveOptions(options)
+  return endpointFor(realLocation(location), resolved)
+}

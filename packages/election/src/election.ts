@@ -1,0 +1,392 @@
+import { EventEmitter } from 'node:events'
+import net from 'node:net'
+import type ModuleError from 'module-error'
+import { Backoff } from './backoff.js'
+import { removeStaleEndpoint } from './endpoint.js'
+import { EndpointServer } from './endpoint-server.js'
+import { electionError } from './errors.js'
+import { LeaderlessWatch, type StalledInfo } from './leaderless-watch.js'
+import { type ElectionOptions, type ResolvedOptions, resolveOptions } from './options.js'
+
+/**
+ * What an {@link Election} is doing:
+ *
+ * - `idle`: constructed, not started;
+ * - `connecting`: waiting out a backoff delay, or trying to connect to the endpoint;
+ * - `follower`: connected to the leader;
+ * - `electing`: trying the lock, or (having taken it) setting up the endpoint;
+ * - `leader`: holding the lock and serving the endpoint;
+ * - `closing`, `closed`: after {@link Election.close}.
+ */
+export type ElectionRole = 'idle' | 'connecting' | 'follower' | 'electing' | 'leader' | 'closing' | 'closed'
+
+/** The events of an {@link Election} and their arguments. */
+export interface ElectionEvents<R> {
+  /** This instance took the lock and serves the endpoint. */
+  leader: [resource: R]
+  /** This instance connected to the leader. */
+  follower: [socket: net.Socket]
+  /** A leaderless period starts: the follower's socket closed, or the leader stopped. */
+  disconnected: []
+  /** The lock stays held but no endpoint answers (once per episode). */
+  stalled: [info: StalledInfo]
+  /** No leader for `timeout` ms (and again every `timeout` ms). Code `LEVEL_LOCKED`. */
+  timeout: [error: ModuleError]
+  /** A fault the user must see; the election carries on. Only emitted when there are listeners. */
+  error: [error: ModuleError]
+  /** {@link Election.close} finished. */
+  close: []
+}
+
+// Each state owns its resources; `#teardown` frees exactly what the state it is given owns. The
+// electing state owns the resource from the moment `acquire()` resolves until it is handed to the
+// leader state (or released), and the server from the moment it is created.
+type State<R> =
+  | { readonly role: 'idle' }
+  | { readonly role: 'connecting'; readonly delay: number; timer: NodeJS.Timeout | undefined; socket: net.Socket | undefined }
+  | { readonly role: 'follower'; readonly socket: net.Socket }
+  | {
+      readonly role: 'electing'
+      readonly controller: AbortController
+      acquiring: Promise<R | undefined> | undefined
+      resource: R | undefined
+      server: EndpointServer | undefined
+    }
+  | { readonly role: 'leader'; readonly resource: R; readonly server: EndpointServer }
+  | { readonly role: 'closing' }
+  | { readonly role: 'closed' }
+
+type Connecting<R> = Extract<State<R>, { role: 'connecting' }>
+type Electing<R> = Extract<State<R>, { role: 'electing' }>
+
+/**
+ * Lock-based leader election around any lock-guarded resource. Whoever holds the lock serves an
+ * endpoint (a unix socket or a Windows named pipe); everyone else connects to it. When the
+ * connection drops, the election runs again, and the first to take the lock serves next.
+ *
+ * The cycle: connect to the endpoint; when that fails, try the lock; when the lock is taken,
+ * remove a stale endpoint, listen and lead; when the lock is held by someone else, connect again
+ * after an exponential, jittered backoff. A follower whose connection drops tries the lock at once.
+ * A failed connect is never taken as proof that the leader is dead: only the lock decides, and
+ * only the lock holder touches the endpoint.
+ *
+ * Neither the server, the sockets nor the timers keep the event loop alive (they are unref'd): a
+ * process stays alive only because of what the user does with the resource and the sockets.
+ *
+ * Errors (on `'error'`, only when it has listeners): `LEVEL_ACQUIRE_FAILED`,
+ * `LEVEL_LISTEN_FAILED`, `LEVEL_RELEASE_FAILED`, `LEVEL_SERVE_FAILED`, `LEVEL_FOLLOW_FAILED`.
+ * `'timeout'` carries `LEVEL_LOCKED`. {@link Election.close} may reject with
+ * `LEVEL_RELEASE_FAILED`.
+ *
+ * @typeParam R The resource the lock guards (for example an open database). Never `undefined`.
+ */
+export class Election<R> extends EventEmitter<ElectionEvents<R>> {
+  readonly #options: ResolvedOptions<R>
+  readonly #backoff: Backoff
+  readonly #watch: LeaderlessWatch
+  readonly #teardowns = new Set<Promise<unknown>>()
+  #state: State<R> = { role: 'idle' }
+  #epoch = 0
+  #lastEndpoint = ''
+  #closed: Promise<void> | undefined
+
+  /**
+   * Create an election. It does not start by itself: call {@link Election.start}.
+   *
+   * @throws `TypeError` or `RangeError` for invalid options.
+   */
+  constructor (options: ElectionOptions<R>) {
+    super()
+    this.#options = resolveOptions(options)
+    this.#backoff = new Backoff(this.#options.backoffMin, this.#options.backoffMax)
+    this.#watch = new LeaderlessWatch(
+      this.#options.stalledAfter,
+      this.#options.timeout,
+      (info) => this.emit('stalled', info),
+      (err) => this.emit('timeout', err)
+    )
+  }
+
+  /** What this instance is doing now. */
+  get role (): ElectionRole {
+    return this.#state.role
+  }
+
+  /** The resource, while this instance is the leader; `undefined` otherwise. */
+  get resource (): R | undefined {
+    return this.#state.role === 'leader' ? this.#state.resource : undefined
+  }
+
+  /** Start the election (connect first). Does nothing unless the role is `idle`. */
+  start (): void {
+    if (this.#state.role !== 'idle') return
+    this.#enter(connecting(0))
+  }
+
+  /**
+   * Stop taking part. A leader stops serving (closes its server, destroys follower connections),
+   * removes the socket file it created, and releases the lock; a follower destroys its socket; a
+   * pending `acquire()` is aborted (and its resource released if it arrives anyway). Resolves
+   * when every release this instance started has settled. Idempotent.
+   *
+   * @throws `LEVEL_RELEASE_FAILED` when `release()` rejected while closing.
+   */
+  close (): Promise<void> {
+    if (this.#closed === undefined) {
+      // Assign before running anything: entering `closing` emits events whose listeners may call
+      // close() again.
+      let settle!: [() => void, (err: unknown) => void]
+      this.#closed = new Promise<void>((resolve, reject) => { settle = [resolve, reject] })
+      this.#close().then(...settle)
+    }
+    return this.#closed
+  }
+
+  async #close (): Promise<void> {
+    const error = await this.#enter({ role: 'closing' })
+    await this.#settled()
+    this.#enter({ role: 'closed' })
+    if (error !== undefined) throw error
+  }
+
+  /**
+   * The only place the state changes: tear down the old state, bump the epoch (so that every
+   * pending continuation of the old state sees it is stale), emit at most one event, and start
+   * the new state. Returns the old state's teardown, which never rejects; its error (a failed
+   * release) is reported on `'error'`, except when closing, whose caller takes it.
+   */
+  #enter (next: State<R>): Promise<ModuleError | undefined> {
+    const prev = this.#state
+    this.#state = next
+    const epoch = ++this.#epoch
+
+    const teardown = this.#teardown(prev)
+    this.#teardowns.add(teardown)
+    void teardown.then((err) => {
+      this.#teardowns.delete(teardown)
+      if (err !== undefined && next.role !== 'closing') this.#report(err)
+    })
+
+    if (next.role === 'connecting' || next.role === 'electing') this.#watch.begin()
+    else this.#watch.end()
+
+    this.#announce(prev, next)
+    if (this.#epoch === epoch) this.#run(next, epoch)
+    return teardown
+  }
+
+  async #teardown (state: State<R>): Promise<ModuleError | undefined> {
+    switch (state.role) {
+      case 'connecting':
+        clearTimeout(state.timer)
+        state.socket?.destroy()
+        return undefined
+      case 'follower':
+        state.socket.destroy()
+        return undefined
+      case 'electing': {
+        state.controller.abort()
+        // If acquire() is still pending, its continuation will see a new epoch and walk away, so
+        // the resource it may still deliver is ours to release here.
+        const resource = state.acquiring === undefined
+          ? state.resource
+          : await state.acquiring.catch(() => undefined)
+        await state.server?.close()
+        return resource === undefined ? undefined : this.#release(resource)
+      }
+      case 'leader':
+        // Cut the followers before releasing, so that serve() handlers stop using the resource;
+        // and remove the endpoint while the lock is still ours, so that it cannot be the next
+        // leader's endpoint we remove.
+        await state.server.close()
+        return this.#release(state.resource)
+      default:
+        return undefined
+    }
+  }
+
+  async #release (resource: R): Promise<ModuleError | undefined> {
+    try {
+      await this.#options.release(resource)
+      return undefined
+    } catch (err) {
+      return electionError('Failed to release the lock', 'LEVEL_RELEASE_FAILED', err)
+    }
+  }
+
+  #announce (prev: State<R>, next: State<R>): void {
+    switch (next.role) {
+      case 'follower':
+        this.#follow(next.socket)
+        return
+      case 'leader':
+        this.emit('leader', next.resource)
+        return
+      case 'closed':
+        this.emit('close')
+        return
+    }
+    if (prev.role === 'follower' || prev.role === 'leader') this.emit('disconnected')
+  }
+
+  #run (state: State<R>, epoch: number): void {
+    if (state.role === 'connecting') {
+      if (state.delay > 0) state.timer = setTimeout(() => void this.#dial(state, epoch), state.delay).unref()
+      else void this.#dial(state, epoch)
+    } else if (state.role === 'electing') {
+      void this.#elect(state, epoch)
+    }
+  }
+
+  async #dial (state: Connecting<R>, epoch: number): Promise<void> {
+    state.timer = undefined
+    const option = this.#options.endpoint
+    let endpoint: string
+    try {
+      endpoint = typeof option === 'string' ? option : await option.connect()
+    } catch {
+      // Not knowing where the leader is proves nothing either: let the lock decide.
+      if (this.#epoch === epoch) this.#enter(electing())
+      return
+    }
+    if (this.#epoch !== epoch) return
+    this.#lastEndpoint = endpoint
+
+    const socket = net.connect(endpoint)
+    state.socket = socket
+    socket.unref()
+    // Resets and refused connects surface as 'close' below; this only keeps them from throwing.
+    socket.on('error', ignore)
+    socket.once('connect', () => {
+      if (this.#state !== state) return
+      // The socket moves to the follower state: the teardown of this state must not destroy it.
+      state.socket = undefined
+      this.#backoff.reset()
+      this.#enter({ role: 'follower', socket })
+    })
+    // One listener for both fates of the socket: a failed connect (ENOENT, ECONNREFUSED, EAGAIN)
+    // and a dropped follower connection both mean "try the lock", and in the second case at once,
+    // which is what makes failover as fast as the kernel frees the lock.
+    socket.once('close', () => {
+      const current = this.#state
+      if ((current.role === 'connecting' || current.role === 'follower') && current.socket === socket) {
+        this.#enter(electing())
+      }
+    })
+  }
+
+  async #elect (state: Electing<R>, epoch: number): Promise<void> {
+    // Never ask for the lock while our own release is in flight: the lock would look held (or, for
+    // some resources, opening twice in one process fails outright).
+    if (this.#teardowns.size > 0) {
+      await this.#settled()
+      if (this.#epoch !== epoch) return
+    }
+
+    let acquiring: Promise<R | undefined>
+    try {
+      acquiring = Promise.resolve(this.#options.acquire(state.controller.signal))
+    } catch (err) {
+      acquiring = Promise.reject(err)
+    }
+    state.acquiring = acquiring
+    let resource: R | undefined
+    try {
+      resource = await acquiring
+    } catch (err) {
+      if (this.#epoch !== epoch) return
+      state.acquiring = undefined
+      this.#enter(connecting(this.#backoff.next()))
+      this.#report(electionError('Failed to acquire the lock', 'LEVEL_ACQUIRE_FAILED', err))
+      return
+    }
+    // A new epoch means the teardown awaited `acquiring` too and releases the resource.
+    if (this.#epoch !== epoch) return
+    state.acquiring = undefined
+
+    if (resource === undefined) {
+      this.#watch.lockHeld(this.#lastEndpoint)
+      this.#enter(connecting(this.#backoff.next()))
+      return
+    }
+
+    state.resource = resource
+    this.#watch.lockTaken()
+    const option = this.#options.endpoint
+    let endpoint: string | undefined
+    try {
+      endpoint = typeof option === 'string' ? option : await option.listen()
+      if (this.#epoch !== epoch) return
+      await removeStaleEndpoint(endpoint)
+      if (this.#epoch !== epoch) return
+      const leased = resource
+      const server = new EndpointServer(
+        (socket) => this.#serve(socket, leased),
+        (err) => this.#report(electionError('The leader failed to accept a connection', 'LEVEL_SERVE_FAILED', err))
+      )
+      state.server = server
+      await server.listen(endpoint)
+      if (this.#epoch !== epoch) return
+      if (typeof option !== 'string' && option.published !== undefined) {
+        await option.published(endpoint)
+        if (this.#epoch !== epoch) return
+      }
+    } catch (err) {
+      if (this.#epoch !== epoch) return
+      // Entering `connecting` tears this state down, which closes the server and releases the
+      // lock: a leader that cannot serve must not keep everyone else from trying.
+      this.#enter(connecting(this.#backoff.next()))
+      const where = endpoint === undefined ? 'the endpoint' : endpoint
+      this.#report(electionError(`Failed to serve ${where}`, 'LEVEL_LISTEN_FAILED', err))
+      return
+    }
+
+    const server = state.server
+    state.resource = undefined
+    state.server = undefined
+    this.#backoff.reset()
+    this.#enter({ role: 'leader', resource, server })
+  }
+
+  #serve (socket: net.Socket, resource: R): void {
+    try {
+      this.#options.serve(socket, resource)
+    } catch (err) {
+      socket.destroy()
+      this.#report(electionError('serve() threw', 'LEVEL_SERVE_FAILED', err))
+    }
+  }
+
+  #follow (socket: net.Socket): void {
+    const { follow } = this.#options
+    if (follow !== undefined) {
+      try {
+        follow(socket)
+      } catch (err) {
+        // The 'close' listener of #dial turns this into a new election.
+        socket.destroy()
+        this.#report(electionError('follow() threw', 'LEVEL_FOLLOW_FAILED', err))
+      }
+    }
+    if (this.#state.role === 'follower' && this.#state.socket === socket) this.emit('follower', socket)
+  }
+
+  /** Emit `'error'` only when someone listens: an election fault must never crash the process. */
+  #report (err: ModuleError): void {
+    if (this.listenerCount('error') > 0) this.emit('error', err)
+  }
+
+  async #settled (): Promise<void> {
+    while (this.#teardowns.size > 0) await Promise.all(this.#teardowns)
+  }
+}
+
+function connecting<R> (delay: number): State<R> {
+  return { role: 'connecting', delay, timer: undefined, socket: undefined }
+}
+
+function electing<R> (): State<R> {
+  return { role: 'electing', controller: new AbortController(), acquiring: undefined, resource: undefined, server: undefined }
+}
+
+function ignore (): void {}

@@ -1,0 +1,80 @@
+import net from 'node:net'
+import { isPipeName, removeStaleEndpoint } from './endpoint.js'
+
+/**
+ * The leader's listening side: one `net.Server` on the endpoint plus every connection it accepted,
+ * so that stopping the leader can cut them all at once.
+ *
+ * Neither the server nor the accepted sockets keep the event loop alive (`unref`): whether a
+ * process that leads but has nothing else to do may exit is the user's decision, not ours.
+ */
+export class EndpointServer {
+  readonly #server: net.Server
+  readonly #sockets = new Set<net.Socket>()
+  #boundPath: string | undefined
+  #closing: Promise<void> | undefined
+
+  /**
+   * @param onConnection Called with each accepted socket (already unref'd, with an `'error'`
+   * listener attached so that a reset connection cannot crash the process).
+   * @param onError Called for server errors after listening succeeded (such as failed accepts).
+   */
+  constructor (onConnection: (socket: net.Socket) => void, onError: (err: Error) => void) {
+    this.#server = net.createServer((socket) => {
+      if (this.#closing !== undefined) {
+        socket.destroy()
+        return
+      }
+      socket.unref()
+      socket.on('error', ignore)
+      this.#sockets.add(socket)
+      socket.once('close', () => this.#sockets.delete(socket))
+      onConnection(socket)
+    })
+    this.#server.unref()
+    this.#server.on('error', (err) => {
+      if (this.#server.listening) onError(err)
+    })
+  }
+
+  /**
+   * Listen on `endpoint`. The caller must hold the lock and must have removed a stale endpoint.
+   *
+   * @param endpoint A unix socket path or a pipe name.
+   * @throws The server's `'error'` (such as `EADDRINUSE`, `ENOENT`, `EACCES`).
+   */
+  listen (endpoint: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => reject(err)
+      this.#server.once('error', onError)
+      this.#server.listen(endpoint, () => {
+        this.#server.removeListener('error', onError)
+        if (!isPipeName(endpoint)) this.#boundPath = endpoint
+        resolve()
+      })
+    })
+  }
+
+  /**
+   * Stop serving: destroy every accepted connection, close the server and remove the socket file
+   * this server created. Idempotent. Never rejects.
+   */
+  close (): Promise<void> {
+    this.#closing ??= this.#close()
+    return this.#closing
+  }
+
+  async #close (): Promise<void> {
+    for (const socket of this.#sockets) socket.destroy()
+    this.#sockets.clear()
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()))
+    // libuv already unlinks a unix socket path when its server closes; unlinking again (and
+    // ignoring ENOENT) covers platforms and versions that do not. We still hold the lock here, so
+    // nothing at this path can belong to another leader.
+    const path = this.#boundPath
+    this.#boundPath = undefined
+    if (path !== undefined) await removeStaleEndpoint(path).catch(ignore)
+  }
+}
+
+function ignore (): void {}

@@ -1,0 +1,33 @@
+import { unlink } from 'node:fs/promises'
+
+const PIPE_PREFIX = /^\\\\[.?]\\pipe\\/i
+
+/**
+ * Whether `endpoint` is a Windows named pipe (`\\.\pipe\name` or `\\?\pipe\name`) rather than a
+ * unix socket path. Pipes live in the kernel's pipe namespace: they vanish with their server, so
+ * there is never a stale one to remove.
+ *
+ * @param endpoint A unix socket path or a pipe name.
+ */
+export function isPipeName (endpoint: string): boolean {
+  return PIPE_PREFIX.test(endpoint)
+}
+
+/**
+ * Remove whatever is left at a unix socket path (a dead leader's socket, or any other file) so
+ * that the caller can listen there. Does nothing for pipe names or when nothing is there.
+ *
+ * Only the lock holder may call this: a process that merely failed to connect has no proof the
+ * leader is dead (the leader may be between `unlink` and `listen`, or its backlog may be full).
+ *
+ * @param endpoint A unix socket path or a pipe name.
+ * @throws The `unlink` error, other than `ENOENT` (for example `EISDIR` when a directory is there).
+ */
+export async function removeStaleEndpoint (endpoint: string): Promise<void> {
+  if (isPipeName(endpoint)) return
+  try {
+    await unlink(endpoint)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+  }
+}

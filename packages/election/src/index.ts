@@ -1,0 +1,4 @@
+export { Election, type ElectionEvents, type ElectionRole } from './election.js'
+export type { ElectionErrorCode } from './errors.js'
+export type { StalledInfo } from './leaderless-watch.js'
+export type { ElectionOptions, EndpointResolver } from './options.js'

@@ -1,0 +1,119 @@
+import { type ChildProcess, fork } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdtempSync, rmSync } from 'node:fs'
+import net from 'node:net'
+import { join } from 'node:path'
+
+const FIXTURES = join(import.meta.dirname, 'fixtures')
+
+/** A forked fixture with a queue of the messages it sent. */
+export interface Child {
+  process: ChildProcess
+  pid: number
+  messages: any[]
+  /** Resolve with the first message (already received or future) that matches. */
+  next (match: (message: any) => boolean, timeout?: number): Promise<any>
+  /** SIGKILL it and wait until it is gone. */
+  kill (): Promise<void>
+}
+
+const children = new Set<Child>()
+const dirs = new Set<string>()
+
+/** Fork `test/fixtures/<name>` with `args`. Killed by {@link cleanup}. */
+export function spawn (name: string, args: Array<string | number>): Child {
+  const child = fork(join(FIXTURES, name), args.map(String), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const messages: any[] = []
+  const waiters = new Set<{ match: (message: any) => boolean, resolve: (message: any) => void }>()
+  let consumed = 0
+  child.on('message', (message) => {
+    messages.push(message)
+    for (const waiter of waiters) {
+      if (waiter.match(message)) {
+        waiters.delete(waiter)
+        waiter.resolve(message)
+      }
+    }
+  })
+  const handle: Child = {
+    process: child,
+    pid: child.pid!,
+    messages,
+    next (match, timeout = 10000) {
+      // Messages are matched in order and each at most once per call site's lifetime, so that
+      // "wait for the next leader" does not return an old one.
+      for (let i = consumed; i < messages.length; i++) {
+        if (match(messages[i])) {
+          consumed = i + 1
+          return Promise.resolve(messages[i])
+        }
+      }
+      consumed = messages.length
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiters.delete(waiter)
+          reject(new Error(`Timed out waiting for a message from ${name} (${child.pid}); got ${JSON.stringify(messages)}`))
+        }, timeout)
+        const waiter = {
+          match,
+          resolve: (message: any) => {
+            clearTimeout(timer)
+            consumed = messages.length
+            resolve(message)
+          }
+        }
+        waiters.add(waiter)
+      })
+    },
+    async kill () {
+      children.delete(handle)
+      if (child.exitCode !== null || child.signalCode !== null) return
+      const exited = once(child, 'exit')
+      child.kill('SIGKILL')
+      await exited
+    }
+  }
+  children.add(handle)
+  return handle
+}
+
+/** A short temporary directory (unix socket paths are limited to ~107 bytes). */
+export function tempDir (): string {
+  const dir = mkdtempSync('/tmp/el-')
+  dirs.add(dir)
+  return dir
+}
+
+/** A TCP port that was free a moment ago, to serve as a lock. */
+export async function freePort (): Promise<number> {
+  const server = net.createServer()
+  await new Promise<void>((resolve) => server.listen({ port: 0, host: '127.0.0.1' }, resolve))
+  const { port } = server.address() as net.AddressInfo
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
+/** Wait for `event` on `emitter`, failing after `timeout` ms. */
+export async function waitFor<T = unknown> (emitter: NodeJS.EventEmitter, event: string, timeout = 10000): Promise<T> {
+  const [value] = await once(emitter, event, { signal: AbortSignal.timeout(timeout) })
+  return value as T
+}
+
+/** Kill every child and remove every temporary directory. */
+export async function cleanup (): Promise<void> {
+  await Promise.all([...children].map((child) => child.kill()))
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
+  dirs.clear()
+}
+
+/** Connect to `endpoint` and resolve with everything it sends until it ends the connection. */
+export function readAll (endpoint: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let data = ''
+    net.connect(endpoint)
+      .setEncoding('utf8')
+      .on('data', (chunk) => { data += chunk })
+      .on('end', () => resolve(data))
+      .on('error', reject)
+  })
+}

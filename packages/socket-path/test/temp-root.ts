@@ -1,15 +1,20 @@
 import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 
 /**
- * Short temporary directories for one test file: `/tmp/rl-XXXXXX`, real-pathed (on macOS
- * `/tmp` is a symlink), removed by {@link TempRoots.cleanup} in `afterEach`.
+ * Short temporary directories for one test file: `/tmp/rl-XXXXXX` (under `os.tmpdir()` on
+ * Windows), real-pathed (on macOS `/tmp` is a symlink), removed by {@link TempRoots.cleanup}
+ * in `afterEach`. `/tmp` rather than `os.tmpdir()` on POSIX, because macOS's per-user temporary
+ * directory alone takes half of its 103-byte socket path budget.
  */
 export class TempRoots {
   #roots: string[] = []
 
   /** Create a fresh root with mode `0o700` and return its real path. */
   create (): string {
-    const root = fs.realpathSync(fs.mkdtempSync('/tmp/rl-'))
+    const prefix = process.platform === 'win32' ? path.join(os.tmpdir(), 'rl-') : '/tmp/rl-'
+    const root = fs.realpathSync(fs.mkdtempSync(prefix))
     this.#roots.push(root)
     return root
   }

@@ -30,6 +30,7 @@ export class RpcStream extends Duplex {
   #outLength = 0
   #scheduled = false
   #held: ((err?: Error | null) => void) | null = null
+  #inputPaused = false
   readonly #flush = () => this.#flushNow()
 
   constructor(options: RpcStreamOptions) {
@@ -64,6 +65,22 @@ export class RpcStream extends Duplex {
     return this.bufferedOutput < this.readableHighWaterMark
   }
 
+  /**
+   * Stop accepting input from the peer after the chunk being processed, until
+   * {@link RpcStream.resumeInput}. Frames of a chunk already being decoded are still delivered.
+   * Used by a host to cap the operations in flight per connection.
+   */
+  pauseInput(): void {
+    this.#inputPaused = true
+  }
+
+  /** Accept input again after {@link RpcStream.pauseInput} (unless output is over the high-water mark). */
+  resumeInput(): void {
+    if (!this.#inputPaused) return
+    this.#inputPaused = false
+    if (this.bufferedOutput < this.readableHighWaterMark) this.#release()
+  }
+
   #flushNow(): void {
     this.#scheduled = false
     if (this.#out.length === 0 || this.destroyed) return
@@ -75,6 +92,7 @@ export class RpcStream extends Duplex {
   }
 
   #release(): void {
+    if (this.#inputPaused) return
     const held = this.#held
     if (held !== null) {
       this.#held = null
@@ -89,7 +107,7 @@ export class RpcStream extends Duplex {
       callback(err as Error)
       return
     }
-    if (this.bufferedOutput >= this.readableHighWaterMark) this.#held = callback
+    if (this.#inputPaused || this.bufferedOutput >= this.readableHighWaterMark) this.#held = callback
     else callback()
   }
 

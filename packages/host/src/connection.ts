@@ -1,0 +1,298 @@
+import {
+  type BatchOperationMessage,
+  type CallbackMessage,
+  decodeInput,
+  encodeOutput,
+  type GetManyCallbackMessage,
+  Input,
+  type IteratorMessage,
+  Output,
+  PROTOCOL_ERROR,
+  RpcStream,
+  type SequencedWrite,
+  Sequencer,
+  wireCode
+} from '@rave-level/protocol'
+import { INVALID_VALUE, NOT_FOUND, READONLY, TOO_MANY_ITERATORS } from './errors.js'
+import { HostIterator, type IteratorOwner, type IteratorSource } from './host-iterator.js'
+import { type DbRangeOptions, dbRangeOptions, ENCODINGS } from './range-options.js'
+
+/** The part of an abstract-level 3 database the host calls, always with buffer encodings. */
+export interface HostDatabase extends IteratorSource {
+  get(key: Uint8Array, options: typeof ENCODINGS): Promise<Uint8Array | undefined>
+  getMany(keys: Uint8Array[], options: typeof ENCODINGS): Promise<(Uint8Array | undefined)[]>
+  batch(operations: SequencedWrite[], options: typeof ENCODINGS): Promise<void>
+  clear(options: DbRangeOptions): Promise<void>
+}
+
+/** Settings shared by every connection of one host. */
+export interface ConnectionSettings {
+  readonly db: HostDatabase
+  readonly readonly: boolean
+  readonly maxFrameSize: number
+  readonly highWaterMark: number
+  readonly maxIterators: number
+  readonly maxInFlight: number
+  readonly iteratorBytes: number
+  /** Live counters of the host, updated by its connections. */
+  readonly stats: { iterators: number }
+  /** Report a fault of one connection. Must not throw. */
+  readonly fault: (err: Error, stream: RpcStream) => void
+}
+
+/**
+ * Codes that only say the peer went away (how `pipeline` and sockets report a closed peer).
+ * They end the connection like any error but are not faults.
+ */
+const DISCONNECTS = new Set<unknown>(['ABORT_ERR', 'ERR_STREAM_PREMATURE_CLOSE', 'ECONNRESET', 'EPIPE'])
+
+const MISSING = Object.freeze({}) as { value?: Uint8Array }
+
+/**
+ * One guest connection: decodes requests from an {@link RpcStream}, runs them through a
+ * per-connection {@link Sequencer} (so one guest's operations apply in the order it issued them,
+ * with pipelined writes merged into one batch) and replies once each operation settled.
+ *
+ * Bounded memory: at most `maxInFlight` operations run at once. When that many are in flight,
+ * further frames (of the chunk being decoded) are parked in order and the stream stops accepting
+ * input until operations finish, so a guest that floods requests is throttled by the socket
+ * itself. The `RpcStream` adds the other half: it stops taking input while the guest does not
+ * read our replies. Iterators bound themselves through acknowledgements ({@link HostIterator}).
+ *
+ * Nothing here throws out of an event handler or a promise callback: a frame that cannot be
+ * decoded destroys this stream alone, and database errors travel in replies.
+ */
+export class Connection implements IteratorOwner {
+  readonly stream: RpcStream
+  readonly db: HostDatabase
+  readonly iteratorBytes: number
+  readonly #settings: ConnectionSettings
+  readonly #sequencer: Sequencer
+  readonly #iterators = new Map<number, HostIterator>()
+  /** Frames received while `maxInFlight` operations were running, handled in order later. */
+  #parked: (Buffer | undefined)[] = []
+  #parkedHead = 0
+  #inFlight = 0
+  #closed = false
+  readonly #reply: CallbackMessage = { id: 0, error: undefined, value: undefined }
+  readonly #manyReply: GetManyCallbackMessage = { id: 0, error: undefined, values: [] }
+
+  constructor(settings: ConnectionSettings) {
+    this.#settings = settings
+    this.db = settings.db
+    this.iteratorBytes = settings.iteratorBytes
+    this.#sequencer = new Sequencer(settings.db, ENCODINGS)
+    this.stream = new RpcStream({
+      onFrame: (frame) => this.#onFrame(frame),
+      maxFrameSize: settings.maxFrameSize,
+      highWaterMark: settings.highWaterMark
+    })
+    this.stream.on('error', (err) => {
+      if (!DISCONNECTS.has((err as { code?: unknown }).code)) settings.fault(err, this.stream)
+    })
+    this.stream.once('close', () => this.#teardown())
+  }
+
+  /** Queue a frame for the guest (dropped once the connection is gone). */
+  send(frame: Buffer): void {
+    if (!this.#closed) this.stream.send(frame)
+  }
+
+  #onFrame(frame: Buffer): void {
+    if (this.#closed) return
+    if (this.#inFlight >= this.#settings.maxInFlight || this.#parkedHead < this.#parked.length) {
+      this.#parked.push(frame)
+      this.stream.pauseInput()
+      return
+    }
+    // Throws LEVEL_PROTOCOL_ERROR for an invalid frame: the RpcStream destroys itself with it.
+    this.#handle(frame)
+  }
+
+  #handle(frame: Buffer): void {
+    const { tag, message } = decodeInput(frame)
+    const settings = this.#settings
+    switch (tag) {
+      case Input.get: {
+        const { id, key } = message
+        this.#begin()
+        this.#sequencer.read(() => this.db.get(key, ENCODINGS)).then(
+          // abstract-level 3 yields undefined; many-level 2 guests expect an error (see README).
+          (value) => this.#done(id, value === undefined ? NOT_FOUND : undefined, value),
+          (err) => this.#done(id, wireCode(err), undefined)
+        )
+        break
+      }
+      case Input.getMany: {
+        const { id, keys } = message
+        this.#begin()
+        this.#sequencer.read(() => this.db.getMany(keys, ENCODINGS)).then(
+          (values) => this.#doneMany(id, undefined, values),
+          (err) => this.#doneMany(id, err, undefined)
+        )
+        break
+      }
+      case Input.put:
+        if (settings.readonly) this.#callback(message.id, READONLY, undefined)
+        else if (message.value === undefined) this.#callback(message.id, INVALID_VALUE, undefined)
+        else this.#write(message.id, [{ type: 'put', key: message.key, value: message.value }])
+        break
+      case Input.del:
+        if (settings.readonly) this.#callback(message.id, READONLY, undefined)
+        else this.#write(message.id, [{ type: 'del', key: message.key }])
+        break
+      case Input.batch: {
+        // Validate before sequencing: a bad operation fails its own batch, never a merged group.
+        const code = settings.readonly ? READONLY : validateBatch(message.ops)
+        if (code !== undefined) this.#callback(message.id, code, undefined)
+        else this.#write(message.id, message.ops as SequencedWrite[])
+        break
+      }
+      case Input.clear: {
+        const { id } = message
+        if (settings.readonly) {
+          this.#callback(id, READONLY, undefined)
+          break
+        }
+        const options = dbRangeOptions(message.options)
+        this.#begin()
+        this.#sequencer.exclusive(() => this.db.clear(options)).then(
+          () => this.#done(id, undefined, undefined),
+          (err) => this.#done(id, wireCode(err), undefined)
+        )
+        break
+      }
+      case Input.iterator:
+        this.#openIterator(message)
+        break
+      case Input.iteratorAck:
+        this.#iterators.get(message.id)?.ack(message.seq, message.consumed)
+        break
+      case Input.iteratorSeek:
+        this.#iterators.get(message.id)?.seek(message.target, message.seq)
+        break
+      case Input.iteratorClose: {
+        const it = this.#iterators.get(message.id)
+        if (it !== undefined) this.#closeIterator(it)
+        break
+      }
+    }
+  }
+
+  #write(id: number, ops: SequencedWrite[]): void {
+    this.#begin()
+    this.#sequencer.write(ops).then(
+      () => this.#done(id, undefined, undefined),
+      (err) => this.#done(id, wireCode(err), undefined)
+    )
+  }
+
+  #openIterator(message: IteratorMessage): void {
+    const { id } = message
+    // A duplicate id is ignored, as many-level 2 does; acks and seeks for unknown ids likewise
+    // (they legitimately race with a close).
+    if (this.#iterators.has(id)) return
+    if (this.#iterators.size >= this.#settings.maxIterators) {
+      this.send(encodeOutput(Output.iteratorError, { id, seq: message.seq, error: TOO_MANY_ITERATORS }))
+      return
+    }
+    const it = new HostIterator(this, message)
+    this.#iterators.set(id, it)
+    this.#settings.stats.iterators++
+    this.#begin()
+    this.#sequencer.read(() => this.#createIterator(it)).then(
+      () => this.#end(),
+      (err) => {
+        it.fail(err)
+        this.#end()
+      }
+    )
+  }
+
+  #createIterator(it: HostIterator): Promise<void> {
+    it.open()
+    return Promise.resolve()
+  }
+
+  #closeIterator(it: HostIterator): void {
+    this.#iterators.delete(it.id)
+    this.#settings.stats.iterators--
+    it.close()
+  }
+
+  #begin(): void {
+    this.#inFlight++
+  }
+
+  /** An operation settled: take parked frames while there is room again. */
+  #end(): void {
+    this.#inFlight--
+    if (this.#parkedHead === this.#parked.length) return
+    while (!this.#closed && this.#inFlight < this.#settings.maxInFlight && this.#parkedHead < this.#parked.length) {
+      const frame = this.#parked[this.#parkedHead] as Buffer
+      this.#parked[this.#parkedHead++] = undefined
+      try {
+        this.#handle(frame)
+      } catch (err) {
+        this.stream.destroy(err as Error)
+        return
+      }
+    }
+    if (this.#parkedHead === this.#parked.length) {
+      this.#parked = []
+      this.#parkedHead = 0
+      this.stream.resumeInput()
+    }
+  }
+
+  #done(id: number, code: string | undefined, value: Uint8Array | undefined): void {
+    this.#callback(id, code, value)
+    this.#end()
+  }
+
+  #doneMany(id: number, err: unknown, values: (Uint8Array | undefined)[] | undefined): void {
+    if (!this.#closed) {
+      const msg = this.#manyReply
+      msg.id = id
+      msg.error = wireCode(err)
+      msg.values = values === undefined ? [] : values.map(wrapValue)
+      const frame = encodeOutput(Output.getManyCallback, msg)
+      msg.values = []
+      this.stream.send(frame)
+    }
+    this.#end()
+  }
+
+  #callback(id: number, error: string | undefined, value: Uint8Array | undefined): void {
+    if (this.#closed) return
+    const msg = this.#reply
+    msg.id = id
+    msg.error = error
+    msg.value = value
+    const frame = encodeOutput(Output.callback, msg)
+    msg.value = undefined
+    this.stream.send(frame)
+  }
+
+  #teardown(): void {
+    this.#closed = true
+    this.#parked = []
+    this.#parkedHead = 0
+    for (const it of this.#iterators.values()) this.#closeIterator(it)
+  }
+}
+
+function wrapValue(value: Uint8Array | undefined): { value?: Uint8Array } {
+  return value === undefined ? MISSING : { value }
+}
+
+function validateBatch(ops: BatchOperationMessage[]): string | undefined {
+  for (const op of ops) {
+    if (op.type === 'put') {
+      if (op.value === undefined) return INVALID_VALUE
+    } else if (op.type !== 'del') {
+      return PROTOCOL_ERROR
+    }
+  }
+  return undefined
+}

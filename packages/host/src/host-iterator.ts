@@ -1,0 +1,258 @@
+import {
+  encodeOutput,
+  type IteratorDataMessage,
+  type IteratorMessage,
+  Output,
+  REMOTE_ERROR,
+  wireCode
+} from '@rave-level/protocol'
+import { type DbRangeOptions, dbRangeOptions } from './range-options.js'
+
+/** The part of an abstract-level 3 iterator (entries, keys or values) the host uses. */
+interface DbIterator {
+  nextv(size: number): Promise<unknown[]>
+  seek(target: Uint8Array, options: { keyEncoding: 'buffer' }): void
+  close(): Promise<void>
+}
+
+/** The part of an abstract-level 3 database an iterator needs. */
+export interface IteratorSource {
+  iterator(options: DbRangeOptions): DbIterator
+  keys(options: DbRangeOptions): DbIterator
+  values(options: DbRangeOptions): DbIterator
+}
+
+/** What an iterator needs from its connection. */
+export interface IteratorOwner {
+  readonly db: IteratorSource
+  /** Target size in bytes of one `IteratorData` message. */
+  readonly iteratorBytes: number
+  send(frame: Buffer): void
+}
+
+/** What an iterator yields: entries (keys and values interleaved), keys or values. */
+const ENTRIES = 0
+const KEYS = 1
+const VALUES = 2
+type Mode = typeof ENTRIES | typeof KEYS | typeof VALUES
+
+/** Most items read (and sent) at once, whatever their size. */
+const MAX_ITEMS = 1000
+const SEEK_OPTIONS = Object.freeze({ keyEncoding: 'buffer' } as const)
+const NO_DATA: Uint8Array[] = []
+const noop = () => {}
+
+/**
+ * One guest iterator on the host: many-level 2's flow control. The first read after opening or
+ * seeking yields one item (a guest that wants one entry costs one entry); after the guest
+ * acknowledges it, the host reads ahead, keeping at most two `IteratorData` messages
+ * unacknowledged. So a guest that stops consuming holds at most two messages of this iterator
+ * in memory, each aiming at `iteratorBytes` (sized from the largest item seen so far).
+ *
+ * `seq` identifies a seek generation: a seek bumps it on the guest, which then ignores data of
+ * older generations, and the host tags everything it sends with the generation it belongs to.
+ *
+ * The host enforces `limit` itself (the database iterator has none) because read-ahead that a
+ * seek discards was never consumed: per generation it sends at most `limit - base` items, where
+ * `base` is what the guest had acknowledged consuming when the generation began. That may send
+ * a few items more than the guest uses, never fewer; the guest stops at its limit.
+ */
+export class HostIterator {
+  readonly id: number
+  #seq: number
+  readonly #owner: IteratorOwner
+  readonly #mode: Mode
+  readonly #options: DbRangeOptions
+  readonly #limit: number
+  #it: DbIterator | null = null
+  #consumed: number
+  #base: number
+  #sent = 0
+  #pendingAcks = 0
+  #itemBytes = 1
+  #first = true
+  #busy = false
+  #ended = false
+  #failed = false
+  #closed = false
+  #pendingSeek: Uint8Array | null = null
+  #pendingSeekSeq = 0
+  readonly #data: IteratorDataMessage
+
+  constructor(owner: IteratorOwner, message: IteratorMessage) {
+    const { options } = message
+    this.id = message.id
+    this.#seq = message.seq
+    this.#owner = owner
+    // As in many-level 2: entries when both are wanted, else keys, else values.
+    this.#mode = options.keys === true ? (options.values === true ? ENTRIES : KEYS) : VALUES
+    // A seek takes precedence over a bookmark (a guest sends the one that is current).
+    const seek = message.seek
+    this.#options = dbRangeOptions(options, seek === undefined ? message.bookmark : undefined)
+    this.#limit = this.#options.limit >= 0 ? this.#options.limit : Number.POSITIVE_INFINITY
+    this.#options.limit = -1
+    this.#consumed = message.consumed
+    this.#base = message.consumed
+    this.#data = { id: message.id, seq: message.seq, data: NO_DATA }
+    if (seek !== undefined) {
+      this.#pendingSeek = seek
+      this.#pendingSeekSeq = message.seq
+    }
+  }
+
+  /** Current seek generation. */
+  get seq(): number {
+    return this.#seq
+  }
+
+  /**
+   * Create the database iterator (in the connection's `Sequencer`, so it sees exactly the writes
+   * issued before it) and start reading. Throws what `db.iterator()` throws.
+   */
+  open(): void {
+    if (this.#closed) return
+    const db = this.#owner.db
+    const options = this.#options
+    this.#it = this.#mode === ENTRIES ? db.iterator(options) : this.#mode === KEYS ? db.keys(options) : db.values(options)
+    if (this.#pendingSeek !== null) this.#applySeek()
+    else this.#pump()
+  }
+
+  /** `IteratorAck`: the guest consumed one `IteratorData` of generation `seq`. */
+  ack(seq: number, consumed: number): void {
+    if (seq !== this.#seq || this.#closed) return
+    if (this.#pendingAcks > 0) this.#pendingAcks--
+    if (consumed > this.#consumed) this.#consumed = consumed
+    this.#pump()
+  }
+
+  /** `IteratorSeek`: start generation `seq` at `target`. Applied once a read in flight is done. */
+  seek(target: Uint8Array, seq: number): void {
+    if (this.#closed || this.#failed) return
+    this.#pendingSeek = target
+    this.#pendingSeekSeq = seq
+    if (!this.#busy && this.#it !== null) this.#applySeek()
+  }
+
+  /** Report that the database iterator could not be created, then behave as failed. */
+  fail(err: unknown): void {
+    if (this.#closed || this.#failed) return
+    if (this.#pendingSeek !== null) {
+      // The guest already moved on to the pending generation and ignores older ones.
+      this.#seq = this.#pendingSeekSeq
+      this.#pendingSeek = null
+    }
+    this.#failed = true
+    this.#send(encodeOutput(Output.iteratorError, { id: this.id, seq: this.#seq, error: wireCode(err) ?? REMOTE_ERROR }))
+    this.#release()
+  }
+
+  /** Stop for good and close the database iterator (after a read in flight, if any). */
+  close(): void {
+    if (this.#closed) return
+    this.#closed = true
+    this.#pendingSeek = null
+    this.#release()
+  }
+
+  #release(): void {
+    const it = this.#it
+    this.#it = null
+    if (it !== null) it.close().catch(noop)
+  }
+
+  #applySeek(): void {
+    const target = this.#pendingSeek as Uint8Array
+    this.#pendingSeek = null
+    this.#seq = this.#pendingSeekSeq
+    this.#ended = false
+    this.#first = true
+    this.#pendingAcks = 0
+    this.#base = this.#consumed
+    this.#sent = 0
+    try {
+      ;(this.#it as DbIterator).seek(target, SEEK_OPTIONS)
+    } catch (err) {
+      this.fail(err)
+      return
+    }
+    this.#pump()
+  }
+
+  #pump(): void {
+    if (this.#busy || this.#ended || this.#failed || this.#closed || this.#pendingAcks > 1) return
+    const it = this.#it
+    if (it === null) return
+    const remaining = this.#limit - this.#base - this.#sent
+    if (remaining <= 0) {
+      this.#end()
+      return
+    }
+    const first = this.#first
+    this.#first = false
+    const size = first
+      ? 1
+      : Math.min(remaining, MAX_ITEMS, Math.max(1, Math.floor(this.#owner.iteratorBytes / this.#itemBytes)))
+    this.#busy = true
+    it.nextv(size).then(
+      (items) => this.#onItems(items, first),
+      (err) => this.#onError(err)
+    )
+  }
+
+  #onItems(items: unknown[], first: boolean): void {
+    this.#busy = false
+    if (this.#closed || this.#failed) return
+    if (this.#pendingSeek !== null) {
+      this.#applySeek()
+    } else if (items.length === 0) {
+      this.#end()
+    } else {
+      const msg = this.#data
+      msg.seq = this.#seq
+      msg.data = this.#mode === ENTRIES ? flatten(items as [Uint8Array, Uint8Array][]) : (items as Uint8Array[])
+      let frame: Buffer
+      try {
+        frame = encodeOutput(Output.iteratorData, msg)
+      } catch (err) {
+        // Only a database that ignores the buffer encodings can get here.
+        this.fail(err)
+        return
+      } finally {
+        msg.data = NO_DATA
+      }
+      const itemBytes = Math.ceil(frame.length / items.length)
+      if (itemBytes > this.#itemBytes) this.#itemBytes = itemBytes
+      this.#sent += items.length
+      this.#pendingAcks++
+      this.#send(frame)
+      // After the first item of a generation, wait for the guest to want more.
+      if (!first) this.#pump()
+    }
+  }
+
+  #onError(err: unknown): void {
+    this.#busy = false
+    if (this.#closed) return
+    this.fail(err)
+  }
+
+  #end(): void {
+    this.#ended = true
+    this.#send(encodeOutput(Output.iteratorEnd, { id: this.id, seq: this.#seq }))
+  }
+
+  #send(frame: Buffer): void {
+    if (!this.#closed) this.#owner.send(frame)
+  }
+}
+
+function flatten(entries: [Uint8Array, Uint8Array][]): Uint8Array[] {
+  const data = new Array<Uint8Array>(entries.length * 2)
+  let n = 0
+  for (const entry of entries) {
+    data[n++] = entry[0]
+    data[n++] = entry[1]
+  }
+  return data
+}

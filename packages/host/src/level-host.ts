@@ -1,0 +1,124 @@
+import { EventEmitter } from 'node:events'
+import type { Duplex } from 'node:stream'
+import { DEFAULT_MAX_FRAME_SIZE } from '@rave-level/protocol'
+import type { AbstractLevel } from 'abstract-level'
+import { Connection, type ConnectionSettings, type HostDatabase } from './connection.js'
+
+/** Options of {@link LevelHost}. */
+export interface LevelHostOptions {
+  /** Answer put, del, batch and clear with `LEVEL_READONLY`. Default `false`. */
+  readonly?: boolean | undefined
+  /** Largest frame accepted from a guest, in bytes. Default 64 MiB. */
+  maxFrameSize?: number | undefined
+  /**
+   * Bytes of replies buffered for a guest that does not read them before the host stops
+   * reading that guest's requests. Default 1 MiB.
+   */
+  highWaterMark?: number | undefined
+  /** Iterators one connection may have open. Default 256. */
+  maxIterators?: number | undefined
+  /** Operations (reads, writes, iterator creations) one connection may have running. Default 1024. */
+  maxInFlight?: number | undefined
+}
+
+/** Events of {@link LevelHost}. */
+export interface LevelHostEvents {
+  /**
+   * A connection failed: it sent an invalid frame (`LEVEL_PROTOCOL_ERROR`), announced a frame
+   * larger than `maxFrameSize` (`LEVEL_FRAME_TOO_LARGE`), or its stream was destroyed with an
+   * error (e.g. a socket error passed on by `pipeline`). That stream is destroyed; the host and
+   * other connections carry on. Safe to ignore.
+   */
+  fault: [err: Error, stream: Duplex]
+}
+
+const DEFAULT_HIGH_WATER_MARK = 1024 * 1024
+const DEFAULT_MAX_ITERATORS = 256
+const DEFAULT_MAX_IN_FLIGHT = 1024
+/** Target size of one `IteratorData` message. */
+const ITERATOR_BYTES = 16 * 1024
+
+/**
+ * Serves an abstract-level 3 database to guests speaking the many-level 2 wire protocol, one
+ * {@link LevelHost.createRpcStream} per connection.
+ *
+ * Per connection, operations apply in the order the guest issued them (pipelined writes are
+ * committed together in one `db.batch()`), and each reply is sent once its operation settled.
+ * Database errors reach the guest as their `LEVEL_*` code (`LEVEL_REMOTE_ERROR` when they have
+ * none); replies can also carry `LEVEL_READONLY`, `LEVEL_INVALID_VALUE`, `LEVEL_PROTOCOL_ERROR`
+ * (a batch operation of unknown type) and `LEVEL_TOO_MANY_ITERATORS`. A connection that sends
+ * garbage is destroyed with `LEVEL_PROTOCOL_ERROR` or `LEVEL_FRAME_TOO_LARGE` and reported
+ * through the `'fault'` event.
+ *
+ * @throws {TypeError} If `db` is not an abstract-level database or an option has the wrong type.
+ * @throws {RangeError} If a numeric option is not a positive integer.
+ */
+export class LevelHost extends EventEmitter<LevelHostEvents> {
+  readonly #settings: ConnectionSettings
+  readonly #stats = { iterators: 0 }
+  #connections = 0
+
+  constructor(db: AbstractLevel<any, any, any>, options: LevelHostOptions = {}) {
+    super()
+    if (typeof db !== 'object' || db === null || typeof db.batch !== 'function' || typeof db.iterator !== 'function') {
+      throw new TypeError('The first argument must be an abstract-level database')
+    }
+    if (typeof options !== 'object' || options === null) {
+      throw new TypeError('The second argument must be an options object')
+    }
+    const readonly = options.readonly ?? false
+    if (typeof readonly !== 'boolean') throw new TypeError("The 'readonly' option must be a boolean")
+    const highWaterMark = positive(options.highWaterMark, DEFAULT_HIGH_WATER_MARK, 'highWaterMark')
+    this.#settings = {
+      db: db as unknown as HostDatabase,
+      readonly,
+      maxFrameSize: positive(options.maxFrameSize, DEFAULT_MAX_FRAME_SIZE, 'maxFrameSize'),
+      highWaterMark,
+      maxIterators: positive(options.maxIterators, DEFAULT_MAX_ITERATORS, 'maxIterators'),
+      maxInFlight: positive(options.maxInFlight, DEFAULT_MAX_IN_FLIGHT, 'maxInFlight'),
+      iteratorBytes: Math.min(ITERATOR_BYTES, highWaterMark),
+      stats: this.#stats,
+      fault: (err, stream) => {
+        this.emit('fault', err, stream)
+      }
+    }
+  }
+
+  /** Whether writes are refused with `LEVEL_READONLY`. */
+  get readonly(): boolean {
+    return this.#settings.readonly
+  }
+
+  /** Connections (streams from {@link LevelHost.createRpcStream}) not yet closed. */
+  get connections(): number {
+    return this.#connections
+  }
+
+  /** Iterators open on behalf of guests, over all connections. */
+  get iterators(): number {
+    return this.#stats.iterators
+  }
+
+  /**
+   * Create the host side of one connection: pipe it to and from the guest's stream, e.g.
+   * `pipeline(socket, host.createRpcStream(), socket, cb)`. Destroying the stream closes its
+   * iterators. The stream is destroyed with `LEVEL_PROTOCOL_ERROR` (an invalid frame) or
+   * `LEVEL_FRAME_TOO_LARGE` (a frame over `maxFrameSize`), reported by the `'fault'` event;
+   * its `'error'` event has a listener, so an unpiped stream cannot crash the process.
+   */
+  createRpcStream(): Duplex {
+    const { stream } = new Connection(this.#settings)
+    this.#connections++
+    stream.once('close', () => {
+      this.#connections--
+    })
+    return stream
+  }
+}
+
+function positive(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number') throw new TypeError(`The '${name}' option must be a number`)
+  if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`The '${name}' option must be a positive integer`)
+  return value
+}

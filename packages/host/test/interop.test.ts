@@ -1,0 +1,161 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { LevelHost } from '../dist/index.js'
+import { flavours, inProcessGuest, serve, socketGuest } from './helpers.js'
+
+// Variable-length keys: the cases where byte-wise order differs from "shorter first".
+const KEYS = ['a', 'aa', 'aab', 'ab', 'b', 'ba', 'bb', 'c', 'ca', 'd']
+const RANGES: object[] = [
+  {},
+  { gt: 'a' },
+  { gte: 'aa' },
+  { lt: 'b' },
+  { lte: 'ba' },
+  { gt: 'aa', lt: 'c' },
+  { gte: 'ab', lte: 'ca' },
+  { gte: 'b', lte: 'b' },
+  { gt: 'zz' },
+  { lt: '' }
+]
+const LIMITS = [-1, 0, 1, 2, 5]
+const SEEKS = [undefined, 'ab', 'b', '0', 'zz']
+const MODES = ['iterator', 'keys', 'values'] as const
+
+async function fill(db: any): Promise<void> {
+  await db.batch(KEYS.map((key) => ({ type: 'put', key, value: `${key}-value` })))
+}
+
+async function read(db: any, mode: (typeof MODES)[number], options: object, seek: string | undefined) {
+  const it = db[mode](options)
+  if (seek !== undefined) it.seek(seek)
+  const items = await it.all()
+  return items
+}
+
+/** Every iterator mode and option combination, compared with the database used directly. */
+async function compareIterators(guest: any, db: any, full: boolean): Promise<number> {
+  let n = 0
+  for (const mode of MODES) {
+    for (const reverse of [false, true]) {
+      for (const limit of full ? LIMITS : [-1, 2]) {
+        for (const range of full ? RANGES : RANGES.slice(0, 6)) {
+          for (const seek of full ? SEEKS : SEEKS.slice(0, 3)) {
+            const options = { ...range, reverse, limit }
+            const expected = await read(db, mode, options, seek)
+            const actual = await read(guest, mode, options, seek)
+            expect(actual, `${mode} ${JSON.stringify(options)} seek ${seek}`).toEqual(expected)
+            n++
+          }
+        }
+      }
+    }
+  }
+  return n
+}
+
+/** The same CRUD sequence through the guest and directly on a twin database. */
+async function compareCrud(guest: any, twin: any): Promise<void> {
+  for (const target of [guest, twin]) {
+    await target.put('k1', 'v1')
+    await target.put('k2', 'v2')
+    await target.put('k3', 'v3')
+    await target.del('k2')
+    await target.batch([
+      { type: 'put', key: 'k4', value: 'v4' },
+      { type: 'del', key: 'k1' },
+      { type: 'put', key: 'k5', value: '' },
+      { type: 'put', key: 'k6', value: 'v6' },
+      { type: 'put', key: 'k7', value: 'v7' }
+    ])
+  }
+  expect(await guest.get('k3')).toBe(await twin.get('k3'))
+  expect(await guest.get('k5')).toBe('')
+  // abstract-level 3 yields undefined for a missing key; the many-level 2 guest (abstract-level 1)
+  // rejects with LEVEL_NOT_FOUND, exactly as it does against many-level's own host.
+  expect(await twin.get('k2')).toBeUndefined()
+  await expect(guest.get('k2')).rejects.toMatchObject({ code: 'LEVEL_NOT_FOUND' })
+  const keys = ['k1', 'k2', 'k3', 'k4', 'k5', 'nope']
+  expect(await guest.getMany(keys)).toEqual(await twin.getMany(keys))
+  expect(await guest.iterator().all()).toEqual(await twin.iterator().all())
+
+  for (const range of [{ gt: 'k3', lt: 'k6' }, { gte: 'k6', limit: 1 }, { reverse: true, limit: 1 }, {}]) {
+    await guest.clear(range)
+    await twin.clear(range)
+    expect(await guest.iterator().all(), JSON.stringify(range)).toEqual(await twin.iterator().all())
+  }
+  expect(await twin.iterator().all()).toEqual([])
+}
+
+describe.each(flavours)('many-level 2 guest against LevelHost over $name', (flavour) => {
+  let db: any
+  let twin: any
+  let dispose: () => Promise<void>
+
+  beforeEach(async () => {
+    const a = await flavour.create()
+    const b = await flavour.create()
+    db = a.db
+    twin = b.db
+    dispose = async () => {
+      await a.dispose()
+      await b.dispose()
+    }
+  })
+
+  afterEach(async () => {
+    await dispose()
+  })
+
+  it('gets the same results for CRUD, batch, getMany and clear', async () => {
+    const host = new LevelHost(db)
+    const guest = inProcessGuest(host)
+    await compareCrud(guest, twin)
+    await guest.close()
+  })
+
+  it('iterates like the database in every mode', async () => {
+    await fill(db)
+    const host = new LevelHost(db)
+    const guest = inProcessGuest(host)
+    const n = await compareIterators(guest, db, true)
+    expect(n).toBe(3 * 2 * LIMITS.length * RANGES.length * SEEKS.length)
+    await guest.close()
+  })
+
+  it('works over a unix socket', async () => {
+    const host = new LevelHost(db)
+    const server = await serve(host)
+    const guest = socketGuest(server.path)
+    try {
+      await compareCrud(guest, twin)
+      await fill(db)
+      await compareIterators(guest, db, false)
+    } finally {
+      await guest.close()
+      await server.close()
+    }
+  })
+
+  it('pipelines many operations in order', async () => {
+    const host = new LevelHost(db)
+    const guest = inProcessGuest(host)
+    const ops: Promise<unknown>[] = []
+    for (let i = 0; i < 2000; i++) {
+      const key = `k${i % 50}`
+      ops.push(guest.put(key, `v${i}`))
+      if (i % 7 === 0) ops.push(guest.del(key))
+    }
+    await Promise.all(ops)
+    for (let i = 0; i < 2000; i++) {
+      const key = `k${i % 50}`
+      await twin.put(key, `v${i}`)
+      if (i % 7 === 0) await twin.del(key)
+    }
+    expect(await guest.iterator().all()).toEqual(await twin.iterator().all())
+    // A read issued after writes sees them; one issued before does not see later ones.
+    const before = guest.get('k0').catch((err: any) => err.code)
+    const put = guest.put('k0', 'late')
+    const after = guest.get('k0')
+    expect([await before, await put, await after]).toEqual([await twin.get('k0') ?? 'LEVEL_NOT_FOUND', undefined, 'late'])
+    await guest.close()
+  })
+})

@@ -1,0 +1,521 @@
+import { encodeInput, Input, PROTOCOL_ERROR, remoteError, type Sequencer } from '@rave-level/protocol'
+import ModuleError from 'module-error'
+import { aborted, connectionLost, notOpen } from './errors.js'
+import { inRange, narrow, type Range, rangeOptions, toRange } from './range.js'
+
+/** What an iterator yields: entries, keys or values. */
+export const ENTRIES = 0
+export const KEYS = 1
+export const VALUES = 2
+export type Mode = typeof ENTRIES | typeof KEYS | typeof VALUES
+
+/** The part of an abstract-level iterator a cursor reads from once forwarded. */
+export interface LocalIterator {
+  nextv(size: number): Promise<unknown[]>
+  seek(target: Buffer, options: { keyEncoding: 'buffer' }): void
+  close(): Promise<void>
+}
+
+/** The part of an abstract-level database a cursor reads from once forwarded. */
+export interface LocalSource {
+  iterator(options: object): LocalIterator
+  keys(options: object): LocalIterator
+  values(options: object): LocalIterator
+}
+
+/**
+ * What a cursor needs from its guest. The guest owns the connection; a cursor only ever
+ * talks to the host of the current connection. @internal
+ */
+export interface CursorPort {
+  readonly retry: boolean
+  /** How operations travel right now. */
+  link(): 'detached' | 'attached' | 'forwarded'
+  /** True when reads must fail with `LEVEL_CONNECTION_LOST` (lost connection, no retry). */
+  lost(): boolean
+  /** True when the guest is not open (closing or closed). */
+  closing(): boolean
+  send(frame: Buffer): void
+  allocId(): number
+  route(id: number, cursor: GuestCursor | null): void
+  local(): { db: LocalSource; sequencer: Sequencer } | null
+  /** A read started (+1) or stopped (-1) waiting for the host. */
+  waiting(delta: 1 | -1): void
+  forget(cursor: GuestCursor): void
+}
+
+/** Options as abstract-level hands them to `_iterator()`, `_keys()` and `_values()`. */
+export interface CursorOptions {
+  gt?: unknown
+  gte?: unknown
+  lt?: unknown
+  lte?: unknown
+  reverse: boolean
+  limit: number
+  keys?: boolean
+  values?: boolean
+  signal?: AbortSignal | null
+}
+
+interface Waiter {
+  size: number
+  /** Items already taken for this read (they count as yielded). */
+  items: unknown[]
+  resolve: (items: unknown[]) => void
+  reject: (err: Error) => void
+  time: number
+}
+
+const NONE = 0
+const REMOTE = 1
+const LOCAL = 2
+const BUFFER_KEY = Object.freeze({ keyEncoding: 'buffer' as const })
+const noop = () => {}
+
+/**
+ * The resumable state of one iterator, independent of where its data comes from.
+ *
+ * The cursor remembers where the caller is: nothing read yet, just after the last key it
+ * yielded, or at a seek target; plus how many entries it yielded. Whenever it needs a new
+ * source (a new connection, `forward()`, a seek that the current source cannot serve) it
+ * opens one on the original range NARROWED to that position, with the remaining limit. This
+ * works against any many-level host: we never rely on the host's bookmark support (many-level
+ * 2 resumes a reverse iterator from the wrong key when keys share a prefix).
+ *
+ * From a host it reads ahead with many-level's flow control: the host sends one entry, then
+ * keeps at most two unacknowledged `IteratorData` messages in flight; we acknowledge a message
+ * when we start consuming it, so two are usually buffered here. Data buffered from a lost
+ * connection is discarded and fetched again.
+ */
+export class GuestCursor {
+  readonly order: number
+  readonly #port: CursorPort
+  readonly #mode: Mode
+  readonly #wantKeys: boolean
+  readonly #wantValues: boolean
+  /** What we ask the host for: keys whenever we may need to resume. */
+  readonly #askKeys: boolean
+  readonly #askValues: boolean
+  readonly #stride: number
+  readonly #reverse: boolean
+  readonly #limit: number
+  readonly #range: Range
+  readonly #signal: AbortSignal | null
+
+  // Position.
+  #from: Buffer | null = null
+  #fromInclusive = false
+  /** The last seek() target was out of range: at the end until the next seek(). */
+  #out = false
+  /** Entries were yielded without their keys, so the position is unknown. */
+  #blind = false
+  /** The caller has been told about the end (cleared by seek()). */
+  #atEnd = false
+  #yielded = 0
+
+  // Source.
+  #source = NONE
+
+  // Remote source: one host iterator on the current connection.
+  #hostId = 0
+  #seq = 0
+  /** The host iterator covers the original range, so a seek can go to the host. */
+  #original = false
+  /** #yielded when the host iterator was opened (its limit and acks are relative to it). */
+  #base = 0
+  #chunks: Uint8Array[][] = []
+  #head = 0
+  #offset = 0
+  #ended = false
+  #error: string | null = null
+
+  // Local source (after forward()).
+  #local: Promise<LocalIterator> | null = null
+  #localOriginal = false
+
+  #failed: Error | null = null
+  #closed = false
+  #waiter: Waiter | null = null
+  readonly #onAbort = () => this.abort(aborted(this.#signal?.reason))
+
+  constructor(port: CursorPort, mode: Mode, options: CursorOptions, order: number) {
+    this.order = order
+    this.#port = port
+    this.#mode = mode
+    this.#wantKeys = mode === KEYS || (mode === ENTRIES && options.keys !== false)
+    this.#wantValues = mode === VALUES || (mode === ENTRIES && options.values !== false)
+    this.#askKeys = this.#wantKeys || port.retry || !this.#wantValues
+    this.#askValues = this.#wantValues
+    this.#stride = (this.#askKeys ? 1 : 0) + (this.#askValues ? 1 : 0)
+    this.#reverse = !!options.reverse
+    this.#limit = options.limit
+    this.#range = toRange(options)
+    this.#signal = options.signal ?? null
+  }
+
+  /** Open a source right away if there is one, so the first entry is on its way. */
+  start(): void {
+    const link = this.#port.link()
+    if (link === 'attached') this.#openRemote()
+    else if (link === 'forwarded') this.#openLocal()
+  }
+
+  // ---- Reads ---------------------------------------------------------------------------
+
+  /**
+   * Up to `size` (>= 1) items, fewer only at the end; an empty array at the end. Waits for
+   * the host until it has `size` items, as abstract-level's contract asks.
+   */
+  nextv(size: number): Promise<unknown[]> {
+    if (this.#failed !== null) return Promise.reject(this.#failed)
+    if (this.#port.closing()) return Promise.reject(notOpen())
+    if (this.#out || this.#done()) return Promise.resolve([])
+    switch (this.#source) {
+      case REMOTE: {
+        const items: unknown[] = []
+        if (this.#head < this.#chunks.length) {
+          this.#take(size, items)
+          if (items.length === size || this.#ended || this.#error !== null) return Promise.resolve(items)
+        } else if (this.#error !== null) {
+          return Promise.reject(this.#fail(remoteError(this.#error)))
+        } else if (this.#ended) {
+          this.#atEnd = true
+          return Promise.resolve(items)
+        }
+        return this.#wait(size, items)
+      }
+      case LOCAL:
+        return this.#readLocal(size)
+    }
+    const link = this.#port.link()
+    if (link === 'attached') {
+      this.#openRemote()
+      return this.#wait(size, [])
+    }
+    if (link === 'forwarded') {
+      this.#openLocal()
+      return this.#readLocal(size)
+    }
+    if (this.#port.lost()) return Promise.reject(this.#fail(connectionLost()))
+    return this.#wait(size, [])
+  }
+
+  /** The next item, or `undefined` at the end. */
+  next(): Promise<unknown> {
+    if (this.#source === REMOTE && this.#head < this.#chunks.length && this.#failed === null && !this.#out) {
+      return Promise.resolve(this.#take(1, [])[0])
+    }
+    return this.nextv(1).then(first)
+  }
+
+  #done(): boolean {
+    return this.#limit >= 0 && this.#yielded >= this.#limit
+  }
+
+  /** Wait for the host; `items` holds what was already taken for this read. */
+  #wait(size: number, items: unknown[]): Promise<unknown[]> {
+    return new Promise<unknown[]>((resolve, reject) => {
+      this.#waiter = { size, items, resolve, reject, time: Date.now() }
+      this.#port.waiting(1)
+      this.#signal?.addEventListener('abort', this.#onAbort, { once: true })
+    })
+  }
+
+  #settle(result: unknown[] | Error): void {
+    const waiter = this.#waiter
+    if (waiter === null) return
+    this.#waiter = null
+    this.#signal?.removeEventListener('abort', this.#onAbort)
+    this.#port.waiting(-1)
+    if (result instanceof Error) waiter.reject(result)
+    else waiter.resolve(result)
+  }
+
+  /** Serve the waiting read, if any, from what the host sent. */
+  #serve(): void {
+    const waiter = this.#waiter
+    if (waiter === null) return
+    const items = waiter.items
+    if (this.#head < this.#chunks.length) this.#take(waiter.size - items.length, items)
+    if (items.length === waiter.size || ((this.#ended || this.#error !== null) && items.length > 0)) {
+      this.#settle(items)
+    } else if (this.#error !== null) {
+      this.#settle(this.#fail(remoteError(this.#error)))
+    } else if (this.#ended) {
+      this.#atEnd = true
+      this.#settle(items)
+    }
+  }
+
+  /** Move up to `size` buffered items to `out` (at least one is buffered). */
+  #take(size: number, out: unknown[]): unknown[] {
+    const chunks = this.#chunks
+    const askKeys = this.#askKeys
+    const valueAt = askKeys ? 1 : 0
+    const stride = this.#stride
+    const mode = this.#mode
+    const start = out.length
+    const end = start + size
+    let key: Uint8Array | undefined
+    while (out.length < end && this.#head < chunks.length) {
+      const chunk = chunks[this.#head] as Uint8Array[]
+      let i = this.#offset
+      if (i === 0) this.#ack(this.#yielded + out.length - start)
+      for (; i < chunk.length && out.length < end; i += stride) {
+        key = askKeys ? chunk[i] : undefined
+        const value = this.#askValues ? chunk[i + valueAt] : undefined
+        if (mode === ENTRIES) out.push([this.#wantKeys ? key : undefined, this.#wantValues ? value : undefined])
+        else out.push(mode === KEYS ? key : value)
+      }
+      if (i >= chunk.length) {
+        this.#head++
+        this.#offset = 0
+      } else {
+        this.#offset = i
+      }
+    }
+    if (this.#head === chunks.length) {
+      this.#chunks = []
+      this.#head = 0
+    }
+    this.#yielded += out.length - start
+    if (askKeys) {
+      this.#from = key as Buffer
+      this.#fromInclusive = false
+    } else {
+      this.#blind = true
+    }
+    return out
+  }
+
+  #ack(consumed: number): void {
+    this.#port.send(encodeInput(Input.iteratorAck, { id: this.#hostId, seq: this.#seq, consumed: consumed - this.#base }))
+  }
+
+  async #readLocal(size: number): Promise<unknown[]> {
+    const it = await (this.#local as Promise<LocalIterator>)
+    const items = await it.nextv(size)
+    this.#yielded += items.length
+    if (items.length === 0) this.#atEnd = true
+    return items
+  }
+
+  // ---- Messages from the host (routed by host iterator id) -----------------------------
+
+  onData(seq: number, data: Uint8Array[]): void {
+    if (seq !== this.#seq || data.length === 0) return
+    if (data.length % this.#stride !== 0) {
+      // Thrown from the frame handler, this fails the connection (and we resume elsewhere).
+      throw new ModuleError('IteratorData does not hold whole entries', { code: PROTOCOL_ERROR })
+    }
+    this.#chunks.push(data)
+    if (this.#waiter !== null) this.#serve()
+  }
+
+  onEnd(seq: number): void {
+    if (seq !== this.#seq) return
+    this.#ended = true
+    if (this.#waiter !== null) this.#serve()
+  }
+
+  onError(seq: number, code: string): void {
+    if (seq !== this.#seq) return
+    this.#error = code
+    if (this.#waiter !== null) this.#serve()
+  }
+
+  // ---- Sources -------------------------------------------------------------------------
+
+  /** The range and limit a new source must have to continue where the caller is. */
+  #rest(): { range: Range; limit: number } {
+    const range = this.#from === null ? this.#range : narrow(this.#range, this.#reverse, this.#from, this.#fromInclusive)
+    return { range, limit: this.#limit < 0 ? -1 : this.#limit - this.#yielded }
+  }
+
+  #wantsData(): boolean {
+    return !this.#closed && this.#failed === null && !this.#out && !this.#atEnd && !this.#done()
+  }
+
+  #openRemote(): void {
+    const port = this.#port
+    const { range, limit } = this.#rest()
+    const id = port.allocId()
+    this.#source = REMOTE
+    this.#hostId = id
+    this.#seq = 0
+    this.#original = this.#from === null
+    this.#base = this.#yielded
+    this.#clearBuffer()
+    port.route(id, this)
+    port.send(
+      encodeInput(Input.iterator, {
+        id,
+        seq: 0,
+        // Always send limit, keys, values and reverse: many-level's decoder fills absent
+        // numbers and booleans with 0 and false.
+        options: { keys: this.#askKeys, values: this.#askValues, ...rangeOptions(range), limit, reverse: this.#reverse },
+        consumed: 0
+      })
+    )
+  }
+
+  #openLocal(): void {
+    const local = this.#port.local()
+    if (local === null) return
+    const { range, limit } = this.#rest()
+    const options = {
+      ...rangeOptions(range),
+      limit,
+      reverse: this.#reverse,
+      keys: this.#wantKeys,
+      values: this.#wantValues,
+      keyEncoding: 'buffer',
+      valueEncoding: 'buffer'
+    }
+    const { db, sequencer } = local
+    const mode = this.#mode
+    this.#source = LOCAL
+    this.#localOriginal = this.#from === null
+    // Created in sequence, so that it sees exactly the writes issued before it.
+    const it = sequencer.read(async () =>
+      mode === KEYS ? db.keys(options) : mode === VALUES ? db.values(options) : db.iterator(options)
+    )
+    it.catch(noop)
+    this.#local = it
+    const waiter = this.#waiter
+    if (waiter !== null) {
+      // A read that was waiting for a host continues here.
+      const done = waiter.items
+      this.#readLocal(waiter.size - done.length).then(
+        (items) => this.#settle(done.concat(items)),
+        (err: Error) => this.#settle(done.length > 0 ? done : err)
+      )
+    }
+  }
+
+  #clearBuffer(): void {
+    this.#chunks = []
+    this.#head = 0
+    this.#offset = 0
+    this.#ended = false
+    this.#error = null
+  }
+
+  /** Let go of the current source. Returns once a local iterator is closed. */
+  #drop(): Promise<void> {
+    const source = this.#source
+    this.#source = NONE
+    if (source === REMOTE) {
+      this.#port.route(this.#hostId, null)
+      this.#port.send(encodeInput(Input.iteratorClose, { id: this.#hostId }))
+      this.#hostId = 0
+      this.#clearBuffer()
+    } else if (source === LOCAL) {
+      const local = this.#local as Promise<LocalIterator>
+      this.#local = null
+      return local.then((it) => it.close()).catch(noop)
+    }
+    return Promise.resolve()
+  }
+
+  // ---- Caller actions ------------------------------------------------------------------
+
+  seek(target: Buffer): void {
+    if (this.#closed || this.#failed !== null) return
+    this.#atEnd = false
+    if (!inRange(this.#range, target)) {
+      // As memory-level and classic-level do: a target outside the range means the end.
+      this.#out = true
+      this.#seq++ // ignore whatever the host still sends for the old position
+      this.#clearBuffer()
+      return
+    }
+    this.#out = false
+    this.#blind = false
+    this.#from = target
+    this.#fromInclusive = true
+    if (this.#source === REMOTE && this.#original) {
+      // The host iterator has the original range (and snapshot): let the host seek.
+      this.#clearBuffer()
+      this.#port.send(encodeInput(Input.iteratorSeek, { id: this.#hostId, seq: ++this.#seq, target }))
+    } else if (this.#source === LOCAL && this.#localOriginal) {
+      this.#local = (this.#local as Promise<LocalIterator>).then((it) => {
+        it.seek(target, BUFFER_KEY)
+        return it
+      })
+      this.#local.catch(noop)
+    } else if (this.#source !== NONE) {
+      // A narrowed source cannot reach targets before its start: open a new one.
+      this.#drop()
+      this.start()
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    this.#settle(notOpen())
+    this.#port.forget(this)
+    await this.#drop()
+  }
+
+  // ---- Guest events --------------------------------------------------------------------
+
+  /** The connection was lost (the guest already dropped all routes). */
+  lose(): void {
+    this.#forgetRemote()
+    if (!this.#port.retry) this.#fail(connectionLost())
+  }
+
+  #forgetRemote(): void {
+    if (this.#source === REMOTE) {
+      this.#source = NONE
+      this.#hostId = 0
+      this.#clearBuffer()
+    }
+  }
+
+  /** A new connection is attached: continue there. */
+  resume(): void {
+    if (this.#source === NONE && this.#wantsData()) this.#openRemote()
+  }
+
+  /** Operations are forwarded to a local database now: continue there. */
+  forward(): void {
+    this.#forgetRemote()
+    if (this.#closed || this.#failed !== null) return
+    if (this.#blind && this.#yielded > 0) {
+      // Without retry we did not ask for keys, so we cannot tell where to continue.
+      this.#fail(connectionLost())
+    } else if (this.#wantsData()) {
+      this.#openLocal()
+    }
+  }
+
+  /**
+   * Fail the waiting read, if any; the cursor stays usable. A read that already took some
+   * items returns them instead, so that nothing is skipped. Returns true if it rejected.
+   */
+  abort(err: Error): boolean {
+    const waiter = this.#waiter
+    if (waiter === null) return false
+    const rejected = waiter.items.length === 0
+    this.#settle(rejected ? err : waiter.items)
+    return rejected
+  }
+
+  /** When the waiting read started waiting (epoch ms), or -1 if none is waiting. */
+  get waitingSince(): number {
+    return this.#waiter === null ? -1 : this.#waiter.time
+  }
+
+  #fail(err: Error): Error {
+    this.#failed = err
+    this.#settle(err)
+    return err
+  }
+}
+
+function first(items: unknown[]): unknown {
+  return items[0]
+}

@@ -1,0 +1,31 @@
+import ModuleError from 'module-error'
+
+/** The connection to the host ended before an operation was answered (only with `retry: false`). */
+export const CONNECTION_LOST = 'LEVEL_CONNECTION_LOST'
+/** The guest was closed (or is closing) while an operation was pending. */
+export const DATABASE_NOT_OPEN = 'LEVEL_DATABASE_NOT_OPEN'
+/** An iterator read was aborted through its `signal`. */
+export const ABORTED = 'LEVEL_ABORTED'
+
+/**
+ * The codes this package mints itself. Codes sent by a host (any `LEVEL_*` code, or
+ * `LEVEL_REMOTE_ERROR`) and abstract-level's own codes pass through unchanged.
+ */
+export const codes = Object.freeze({ CONNECTION_LOST, DATABASE_NOT_OPEN, ABORTED })
+
+/** @internal */
+export function connectionLost(): ModuleError {
+  return new ModuleError('Connection to host lost', { code: CONNECTION_LOST })
+}
+
+/** @internal */
+export function notOpen(): ModuleError {
+  return new ModuleError('Aborted on database close()', { code: DATABASE_NOT_OPEN })
+}
+
+/** @internal An abort error shaped like abstract-level's own (`name` is `'AbortError'`). */
+export function aborted(cause?: unknown): ModuleError {
+  const err = new ModuleError('Operation has been aborted', { code: ABORTED, cause: cause as Error | undefined })
+  Object.defineProperty(err, 'name', { value: 'AbortError', configurable: true })
+  return err
+}

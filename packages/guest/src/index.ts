@@ -1,0 +1,7 @@
+export { ABORTED, CONNECTION_LOST, codes, DATABASE_NOT_OPEN } from './errors.js'
+export {
+  type ForwardTarget,
+  type GuestRpcStreamOptions,
+  ResumableGuest,
+  type ResumableGuestOptions
+} from './resumable-guest.js'

@@ -1,0 +1,3 @@
+'use strict'
+
+require('./compliance.cjs')(true)

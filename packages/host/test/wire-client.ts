@@ -11,6 +11,9 @@ import {
 import type { LevelHost } from '../dist/index.js'
 import { until } from './helpers.js'
 
+/** An `IteratorData`, `IteratorEnd` or `IteratorError` frame. */
+export type IteratorFrame = Extract<OutputFrame, { message: { seq: number } }>
+
 /**
  * A raw protocol peer for tests: sends any message (or bytes) to a host stream in-process and
  * records every decoded reply.
@@ -53,9 +56,10 @@ export class WireClient {
   }
 
   /** Iterator messages (data, end, error) of iterator `id`. */
-  iteratorMessages(id: number): OutputFrame[] {
+  iteratorMessages(id: number): IteratorFrame[] {
     return this.received.filter(
-      (f) => (f.tag === Output.iteratorData || f.tag === Output.iteratorEnd || f.tag === Output.iteratorError) && f.message.id === id
+      (f): f is IteratorFrame =>
+        (f.tag === Output.iteratorData || f.tag === Output.iteratorEnd || f.tag === Output.iteratorError) && f.message.id === id
     )
   }
 

@@ -44,7 +44,7 @@ export interface ElectionEvents<R> {
 type State<R> =
   | { readonly role: 'idle' }
   | { readonly role: 'connecting'; readonly delay: number; timer: NodeJS.Timeout | undefined; socket: net.Socket | undefined }
-  | { readonly role: 'follower'; readonly socket: net.Socket }
+  | { readonly role: 'follower'; readonly socket: net.Socket; readonly since: number }
   | {
       readonly role: 'electing'
       readonly controller: AbortController
@@ -88,6 +88,7 @@ export class Election<R> extends EventEmitter<ElectionEvents<R>> {
   #state: State<R> = { role: 'idle' }
   #epoch = 0
   #lastEndpoint = ''
+  #retryAtOnce = true
   #closed: Promise<void> | undefined
 
   /**
@@ -261,8 +262,7 @@ export class Election<R> extends EventEmitter<ElectionEvents<R>> {
       if (this.#state !== state) return
       // The socket moves to the follower state: the teardown of this state must not destroy it.
       state.socket = undefined
-      this.#backoff.reset()
-      this.#enter({ role: 'follower', socket })
+      this.#enter({ role: 'follower', socket, since: performance.now() })
     })
     // One listener for both fates of the socket: a failed connect (ENOENT, ECONNREFUSED, EAGAIN)
     // and a dropped follower connection both mean "try the lock", and in the second case at once,
@@ -270,6 +270,7 @@ export class Election<R> extends EventEmitter<ElectionEvents<R>> {
     socket.once('close', () => {
       const current = this.#state
       if ((current.role === 'connecting' || current.role === 'follower') && current.socket === socket) {
+        if (current.role === 'follower') this.#followerClosed(current.since)
         this.#enter(electing())
       }
     })
@@ -296,6 +297,7 @@ export class Election<R> extends EventEmitter<ElectionEvents<R>> {
     } catch (err) {
       if (this.#epoch !== epoch) return
       state.acquiring = undefined
+      this.#retryAtOnce = false
       this.#enter(connecting(this.#backoff.next()))
       this.#report(electionError('Failed to acquire the lock', 'LEVEL_ACQUIRE_FAILED', err))
       return
@@ -306,7 +308,14 @@ export class Election<R> extends EventEmitter<ElectionEvents<R>> {
 
     if (resource === undefined) {
       this.#watch.lockHeld(this.#lastEndpoint)
-      this.#enter(connecting(this.#backoff.next()))
+      // The first time the lock is found held after a success, connect again at once instead of
+      // waiting out even the smallest timer (1 ms in Node, most of a failover). The usual reason
+      // is a hand-over in progress: a dying leader whose connections the kernel closed a moment
+      // before it freed the lock (with some locks, such as a TCP port, that order is the rule),
+      // or a new leader that has the lock but is not listening yet. Later failures back off.
+      const delay = this.#retryAtOnce ? 0 : this.#backoff.next()
+      this.#retryAtOnce = false
+      this.#enter(connecting(delay))
       return
     }
 
@@ -317,8 +326,7 @@ export class Election<R> extends EventEmitter<ElectionEvents<R>> {
     try {
       endpoint = typeof option === 'string' ? option : await option.listen()
       if (this.#epoch !== epoch) return
-      await removeStaleEndpoint(endpoint)
-      if (this.#epoch !== epoch) return
+      removeStaleEndpoint(endpoint)
       const leased = resource
       const server = new EndpointServer(
         (socket) => this.#serve(socket, leased),
@@ -333,6 +341,7 @@ export class Election<R> extends EventEmitter<ElectionEvents<R>> {
       }
     } catch (err) {
       if (this.#epoch !== epoch) return
+      this.#retryAtOnce = false
       // Entering `connecting` tears this state down, which closes the server and releases the
       // lock: a leader that cannot serve must not keep everyone else from trying.
       this.#enter(connecting(this.#backoff.next()))
@@ -345,7 +354,21 @@ export class Election<R> extends EventEmitter<ElectionEvents<R>> {
     state.resource = undefined
     state.server = undefined
     this.#backoff.reset()
+    this.#retryAtOnce = true
     this.#enter({ role: 'leader', resource, server })
+  }
+
+  /**
+   * Forget past failures only after a follower connection that lasted at least `backoff.max` ms.
+   * A connection can be short for an innocent reason (it reached a dying leader whose listening
+   * socket the kernel had not closed yet) but also for a persistent one (follow() throws, or the
+   * leader drops every connection at once); resetting on every connect would turn the second
+   * kind into a busy loop, while this bounds it to about one cycle per `backoff.max` ms.
+   */
+  #followerClosed (since: number): void {
+    if (performance.now() - since < this.#options.backoffMax) return
+    this.#backoff.reset()
+    this.#retryAtOnce = true
   }
 
   #serve (socket: net.Socket, resource: R): void {

@@ -73,7 +73,13 @@ export class EndpointServer {
     // nothing at this path can belong to another leader.
     const path = this.#boundPath
     this.#boundPath = undefined
-    if (path !== undefined) await removeStaleEndpoint(path).catch(ignore)
+    if (path !== undefined) {
+      try {
+        removeStaleEndpoint(path)
+      } catch {
+        // Nothing to do: the next leader removes whatever is left before it listens.
+      }
+    }
   }
 }
 

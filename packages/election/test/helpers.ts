@@ -93,10 +93,22 @@ export async function freePort (): Promise<number> {
   return port
 }
 
-/** Wait for `event` on `emitter`, failing after `timeout` ms. */
-export async function waitFor<T = unknown> (emitter: NodeJS.EventEmitter, event: string, timeout = 10000): Promise<T> {
-  const [value] = await once(emitter, event, { signal: AbortSignal.timeout(timeout) })
-  return value as T
+/**
+ * Wait for `event` on `emitter`, failing after `timeout` ms. Unlike `events.once`, an `'error'`
+ * meanwhile does not reject: tests that expect errors assert on them.
+ */
+export function waitFor<T = unknown> (emitter: NodeJS.EventEmitter, event: string, timeout = 10000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const listener = (value: T): void => {
+      clearTimeout(timer)
+      resolve(value)
+    }
+    const timer = setTimeout(() => {
+      emitter.removeListener(event, listener)
+      reject(new Error(`Timed out waiting for '${event}'`))
+    }, timeout)
+    emitter.once(event, listener)
+  })
 }
 
 /** Kill every child and remove every temporary directory. */

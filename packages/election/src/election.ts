@@ -71,7 +71,8 @@ type Electing<R> = Extract<State<R>, { role: 'electing' }>
  * only the lock holder touches the endpoint.
  *
  * Neither the server, the sockets nor the timers keep the event loop alive (they are unref'd): a
- * process stays alive only because of what the user does with the resource and the sockets.
+ * process stays alive only because of what the user does with the resource and the sockets, or
+ * because of {@link Election.ref} while it waits for a leader.
  *
  * Errors (on `'error'`, only when it has listeners): `LEVEL_ACQUIRE_FAILED`,
  * `LEVEL_LISTEN_FAILED`, `LEVEL_RELEASE_FAILED`, `LEVEL_SERVE_FAILED`, `LEVEL_FOLLOW_FAILED`.
@@ -89,6 +90,7 @@ export class Election<R> extends EventEmitter<ElectionEvents<R>> {
   #epoch = 0
   #lastEndpoint = ''
   #retryAtOnce = true
+  #ref = false
   #closed: Promise<void> | undefined
 
   /**
@@ -122,6 +124,37 @@ export class Election<R> extends EventEmitter<ElectionEvents<R>> {
   start (): void {
     if (this.#state.role !== 'idle') return
     this.#enter(connecting(0))
+  }
+
+  /**
+   * Keep the event loop alive while this instance looks for a leader: its retry timers and connect
+   * attempts hold the loop until {@link Election.unref}. Use it while something waits for a
+   * leader (for example queued operations), so that the process cannot exit in the middle of an
+   * election. It never covers the follower's socket or the leader's server and connections,
+   * which are the user's to ref. Returns `this`.
+   */
+  ref (): this {
+    this.#setRef(true)
+    return this
+  }
+
+  /** Undo {@link Election.ref}: the default, nothing of the election holds the event loop. */
+  unref (): this {
+    this.#setRef(false)
+    return this
+  }
+
+  #setRef (ref: boolean): void {
+    this.#ref = ref
+    const state = this.#state
+    if (state.role !== 'connecting') return
+    if (ref) {
+      state.timer?.ref()
+      state.socket?.ref()
+    } else {
+      state.timer?.unref()
+      state.socket?.unref()
+    }
   }
 
   /**
@@ -232,7 +265,10 @@ export class Election<R> extends EventEmitter<ElectionEvents<R>> {
 
   #run (state: State<R>, epoch: number): void {
     if (state.role === 'connecting') {
-      if (state.delay > 0) state.timer = setTimeout(() => void this.#dial(state, epoch), state.delay).unref()
+      if (state.delay > 0) {
+        state.timer = setTimeout(() => void this.#dial(state, epoch), state.delay)
+        if (!this.#ref) state.timer.unref()
+      }
       else void this.#dial(state, epoch)
     } else if (state.role === 'electing') {
       void this.#elect(state, epoch)
@@ -243,25 +279,28 @@ export class Election<R> extends EventEmitter<ElectionEvents<R>> {
     state.timer = undefined
     const option = this.#options.endpoint
     let endpoint: string
+    let socket: net.Socket
     try {
       endpoint = typeof option === 'string' ? option : await option.connect()
+      if (this.#epoch !== epoch) return
+      socket = net.connect(endpoint)
     } catch {
-      // Not knowing where the leader is proves nothing either: let the lock decide.
+      // Not knowing where the leader is (the resolver failed, or returned something net.connect
+      // rejects) proves nothing either: let the lock decide.
       if (this.#epoch === epoch) this.#enter(electing())
       return
     }
-    if (this.#epoch !== epoch) return
     this.#lastEndpoint = endpoint
-
-    const socket = net.connect(endpoint)
     state.socket = socket
-    socket.unref()
+    if (!this.#ref) socket.unref()
     // Resets and refused connects surface as 'close' below; this only keeps them from throwing.
     socket.on('error', ignore)
     socket.once('connect', () => {
       if (this.#state !== state) return
       // The socket moves to the follower state: the teardown of this state must not destroy it.
       state.socket = undefined
+      // The follower's socket is the user's to ref, whatever ref() said about the attempt.
+      socket.unref()
       this.#enter({ role: 'follower', socket, since: performance.now() })
     })
     // One listener for both fates of the socket: a failed connect (ENOENT, ECONNREFUSED, EAGAIN)

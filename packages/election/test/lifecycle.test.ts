@@ -295,3 +295,31 @@ describe('event loop', () => {
     }
   })
 })
+
+describe('ref()', () => {
+  test('an unref\'d election waiting for a leader lets its process exit; a ref\'d one keeps it alive', async () => {
+    const port = await freePort()
+    const holder = spawn('holder.mjs', [port])
+    expect(await holder.next((message) => 'held' in message)).toEqual({ held: true })
+
+    const unrefd = spawn('wait.mjs', [join(tempDir(), 's'), port, 'unref'])
+    expect(await once(unrefd.process, 'exit')).toEqual([0, null])
+
+    const refd = spawn('wait.mjs', [join(tempDir(), 's'), port, 'ref'])
+    expect(await refd.next((message) => message.stalled)).toEqual({ stalled: true })
+    await sleep(100)
+    expect(refd.process.exitCode).toBe(null)
+  })
+
+  test('ref() and unref() return the election and can be called in any state', async () => {
+    const election = new Election(await options())
+    expect(election.ref()).toBe(election)
+    election.start()
+    expect(election.unref()).toBe(election)
+    election.ref()
+    await waitFor(election, 'leader')
+    election.unref()
+    await election.close()
+    expect(election.ref()).toBe(election)
+  })
+})

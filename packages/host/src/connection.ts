@@ -53,11 +53,12 @@ const MISSING = Object.freeze({}) as { value?: Uint8Array }
  * per-connection {@link Sequencer} (so one guest's operations apply in the order it issued them,
  * with pipelined writes merged into one batch) and replies once each operation settled.
  *
- * Bounded memory: at most `maxInFlight` operations run at once. When that many are in flight,
- * further frames (of the chunk being decoded) are parked in order and the stream stops accepting
- * input until operations finish, so a guest that floods requests is throttled by the socket
- * itself. The `RpcStream` adds the other half: it stops taking input while the guest does not
- * read our replies. Iterators bound themselves through acknowledgements ({@link HostIterator}).
+ * Bounded memory: a request starts only while fewer than `maxInFlight` operations run and the
+ * guest reads its replies (output below `highWaterMark`). Otherwise the frame, and every frame
+ * after it, is parked in order and the stream stops accepting input, until operations settle or
+ * output drains; so a guest that floods requests or stops reading is throttled by its own socket.
+ * Parked frames are views of the one chunk being decoded when that happened. Iterators bound
+ * themselves through acknowledgements ({@link HostIterator}).
  *
  * Nothing here throws out of an event handler or a promise callback: a frame that cannot be
  * decoded destroys this stream alone, and database errors travel in replies.
@@ -72,6 +73,13 @@ export class Connection implements IteratorOwner {
   /** Frames received while `maxInFlight` operations were running, handled in order later. */
   #parked: (Buffer | undefined)[] = []
   #parkedHead = 0
+  #unparking = false
+  /**
+   * Output reached the high-water mark (a send said so) and the stream has not asked for more
+   * since. A flag rather than a look at `bufferedOutput`: the stream asks for more while the
+   * chunk it is about to hand over still counts as buffered, and it asks only once.
+   */
+  #outputFull = false
   #inFlight = 0
   #closed = false
   readonly #reply: CallbackMessage = { id: 0, error: undefined, value: undefined }
@@ -85,7 +93,11 @@ export class Connection implements IteratorOwner {
     this.stream = new RpcStream({
       onFrame: (frame) => this.#onFrame(frame),
       maxFrameSize: settings.maxFrameSize,
-      highWaterMark: settings.highWaterMark
+      highWaterMark: settings.highWaterMark,
+      onOutputDrain: () => {
+        this.#outputFull = false
+        if (this.#parkedHead < this.#parked.length) this.#unpark()
+      }
     })
     this.stream.on('error', (err) => {
       if (!DISCONNECTS.has((err as { code?: unknown }).code)) settings.fault(err, this.stream)
@@ -95,18 +107,46 @@ export class Connection implements IteratorOwner {
 
   /** Queue a frame for the guest (dropped once the connection is gone). */
   send(frame: Buffer): void {
-    if (!this.#closed) this.stream.send(frame)
+    if (!this.#closed) this.#outputFull = !this.stream.send(frame)
   }
 
   #onFrame(frame: Buffer): void {
     if (this.#closed) return
-    if (this.#inFlight >= this.#settings.maxInFlight || this.#parkedHead < this.#parked.length) {
+    if (this.#parkedHead < this.#parked.length || !this.#hasRoom()) {
       this.#parked.push(frame)
       this.stream.pauseInput()
       return
     }
     // Throws LEVEL_PROTOCOL_ERROR for an invalid frame: the RpcStream destroys itself with it.
     this.#handle(frame)
+  }
+
+  /** Whether another request may start: few enough in flight, and the guest reads its replies. */
+  #hasRoom(): boolean {
+    return this.#inFlight < this.#settings.maxInFlight && !this.#outputFull
+  }
+
+  /** Handle parked frames while there is room, then take input again. */
+  #unpark(): void {
+    if (this.#unparking) return
+    this.#unparking = true
+    try {
+      while (!this.#closed && this.#parkedHead < this.#parked.length && this.#hasRoom()) {
+        const frame = this.#parked[this.#parkedHead] as Buffer
+        this.#parked[this.#parkedHead++] = undefined
+        this.#handle(frame)
+      }
+    } catch (err) {
+      this.stream.destroy(err as Error)
+      return
+    } finally {
+      this.#unparking = false
+    }
+    if (this.#parkedHead === this.#parked.length && this.#parkedHead > 0) {
+      this.#parked = []
+      this.#parkedHead = 0
+      this.stream.resumeInput()
+    }
   }
 
   #handle(frame: Buffer): void {
@@ -224,25 +264,10 @@ export class Connection implements IteratorOwner {
     this.#inFlight++
   }
 
-  /** An operation settled: take parked frames while there is room again. */
+  /** An operation settled: take parked frames if there is room again. */
   #end(): void {
     this.#inFlight--
-    if (this.#parkedHead === this.#parked.length) return
-    while (!this.#closed && this.#inFlight < this.#settings.maxInFlight && this.#parkedHead < this.#parked.length) {
-      const frame = this.#parked[this.#parkedHead] as Buffer
-      this.#parked[this.#parkedHead++] = undefined
-      try {
-        this.#handle(frame)
-      } catch (err) {
-        this.stream.destroy(err as Error)
-        return
-      }
-    }
-    if (this.#parkedHead === this.#parked.length) {
-      this.#parked = []
-      this.#parkedHead = 0
-      this.stream.resumeInput()
-    }
+    if (this.#parkedHead < this.#parked.length) this.#unpark()
   }
 
   #done(id: number, code: string | undefined, value: Uint8Array | undefined): void {
@@ -258,7 +283,7 @@ export class Connection implements IteratorOwner {
       msg.values = values === undefined ? [] : values.map(wrapValue)
       const frame = encodeOutput(Output.getManyCallback, msg)
       msg.values = []
-      this.stream.send(frame)
+      this.send(frame)
     }
     this.#end()
   }
@@ -271,7 +296,7 @@ export class Connection implements IteratorOwner {
     msg.value = value
     const frame = encodeOutput(Output.callback, msg)
     msg.value = undefined
-    this.stream.send(frame)
+    this.send(frame)
   }
 
   #teardown(): void {

@@ -9,6 +9,12 @@ export interface RpcStreamOptions {
   maxFrameSize?: number | undefined
   /** Bytes of outgoing data buffered before we stop reading input. Default 1 MiB. */
   highWaterMark?: number | undefined
+  /**
+   * Called when output is below the high-water mark again and the peer may take more (when the
+   * readable side asks for data, or a flush was taken without filling it). Lets an owner that
+   * holds work back while output is full resume it. Must not throw.
+   */
+  onOutputDrain?: (() => void) | undefined
 }
 
 /**
@@ -31,12 +37,14 @@ export class RpcStream extends Duplex {
   #scheduled = false
   #held: ((err?: Error | null) => void) | null = null
   #inputPaused = false
+  readonly #onOutputDrain: (() => void) | undefined
   readonly #flush = () => this.#flushNow()
 
   constructor(options: RpcStreamOptions) {
     const hwm = options.highWaterMark ?? 1024 * 1024
     super({ readableHighWaterMark: hwm, writableHighWaterMark: 64 * 1024, allowHalfOpen: false })
     this.#decoder = new FrameDecoder(options.onFrame, options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE)
+    this.#onOutputDrain = options.onOutputDrain
   }
 
   /** Bytes of incoming data held while waiting for the rest of a frame. */
@@ -88,7 +96,12 @@ export class RpcStream extends Duplex {
     this.#out = []
     this.#outLength = 0
     // Below the high-water mark the readable side asks for nothing more, so resume input here.
-    if (this.push(chunk)) this.#release()
+    if (this.push(chunk)) this.#drained()
+  }
+
+  #drained(): void {
+    this.#release()
+    this.#onOutputDrain?.()
   }
 
   #release(): void {
@@ -112,7 +125,7 @@ export class RpcStream extends Duplex {
   }
 
   override _read(): void {
-    this.#release()
+    this.#drained()
   }
 
   override _final(callback: (err?: Error | null) => void): void {

@@ -362,12 +362,13 @@ export class Election<R> extends EventEmitter<ElectionEvents<R>> {
     this.#watch.lockTaken()
     const option = this.#options.endpoint
     let endpoint: string | undefined
+    let server: EndpointServer
     try {
       endpoint = typeof option === 'string' ? option : await option.listen()
       if (this.#epoch !== epoch) return
       removeStaleEndpoint(endpoint)
       const leased = resource
-      const server = new EndpointServer(
+      server = new EndpointServer(
         (socket) => this.#serve(socket, leased),
         (err) => this.#report(electionError('The leader failed to accept a connection', 'LEVEL_SERVE_FAILED', err))
       )
@@ -389,7 +390,8 @@ export class Election<R> extends EventEmitter<ElectionEvents<R>> {
       return
     }
 
-    const server = state.server
+    // Hand the resource and the server over to the leader state; this state's teardown must not
+    // release or close them.
     state.resource = undefined
     state.server = undefined
     this.#backoff.reset()

@@ -5,6 +5,7 @@ import {
   encodeOutput,
   type GetManyCallbackMessage,
   Input,
+  type InputTag,
   type IteratorMessage,
   Output,
   PROTOCOL_ERROR,
@@ -74,6 +75,10 @@ export class Connection implements IteratorOwner {
   #parked: (Buffer | undefined)[] = []
   #parkedHead = 0
   #unparking = false
+  /** Gets decoded but not yet submitted (see #submitGets). */
+  #getIds: number[] = []
+  #getKeys: Uint8Array[] = []
+  readonly #submitGetsLater = () => this.#submitGets()
   /**
    * Output reached the high-water mark (a send said so) and the stream has not asked for more
    * since. A flag rather than a look at `bufferedOutput`: the stream asks for more while the
@@ -152,17 +157,16 @@ export class Connection implements IteratorOwner {
   #handle(frame: Buffer): void {
     const { tag, message } = decodeInput(frame)
     const settings = this.#settings
+    // Collected gets go first: they were issued before any sequenced request that follows them.
+    if (this.#getIds.length !== 0 && tag !== Input.get && sequenced(tag)) this.#submitGets()
     switch (tag) {
-      case Input.get: {
-        const { id, key } = message
+      case Input.get:
+        // Collected, then read with one getMany (see #submitGets).
         this.#begin()
-        this.#sequencer.read(() => this.db.get(key, ENCODINGS)).then(
-          // abstract-level 3 yields undefined; many-level 2 guests expect an error (see README).
-          (value) => this.#done(id, value === undefined ? NOT_FOUND : undefined, value),
-          (err) => this.#done(id, wireCode(err), undefined)
-        )
+        if (this.#getIds.length === 0) queueMicrotask(this.#submitGetsLater)
+        this.#getIds.push(message.id)
+        this.#getKeys.push(message.key)
         break
-      }
       case Input.getMany: {
         const { id, keys } = message
         this.#begin()
@@ -217,6 +221,33 @@ export class Connection implements IteratorOwner {
         break
       }
     }
+  }
+
+  /**
+   * Read the collected gets with one `db.getMany()`: one call (for classic-level one trip to the
+   * thread pool) instead of one per key, several times faster for pipelined gets. Gets are
+   * collected until the chunk being decoded is done or another sequenced request arrives, and
+   * submitted before it, so the order of operations is unchanged.
+   */
+  #submitGets(): void {
+    const ids = this.#getIds
+    const keys = this.#getKeys
+    if (ids.length === 0) return
+    this.#getIds = []
+    this.#getKeys = []
+    this.#sequencer.read(() => this.db.getMany(keys, ENCODINGS)).then(
+      (values) => {
+        for (let i = 0; i < ids.length; i++) {
+          const value = values[i]
+          // abstract-level 3 yields undefined; many-level 2 guests expect an error (see README).
+          this.#done(ids[i] as number, value === undefined ? NOT_FOUND : undefined, value)
+        }
+      },
+      (err) => {
+        const code = wireCode(err)
+        for (const id of ids) this.#done(id, code, undefined)
+      }
+    )
   }
 
   #write(id: number, ops: SequencedWrite[]): void {
@@ -305,6 +336,11 @@ export class Connection implements IteratorOwner {
     this.#parkedHead = 0
     for (const it of this.#iterators.values()) this.#closeIterator(it)
   }
+}
+
+/** Whether a request goes through the Sequencer (iterator acks, seeks and closes do not). */
+function sequenced(tag: InputTag): boolean {
+  return tag !== Input.iteratorAck && tag !== Input.iteratorSeek && tag !== Input.iteratorClose
 }
 
 function wrapValue(value: Uint8Array | undefined): { value?: Uint8Array } {

@@ -96,7 +96,7 @@ describe('LevelHost', () => {
   it('passes database errors as codes, LEVEL_REMOTE_ERROR when they have none', async () => {
     // A database whose reads fail with an error that has no code.
     const db = new MemoryLevel()
-    ;(db as any)._get = async () => {
+    ;(db as any)._get = (db as any)._getMany = async () => {
       throw new Error('disk on fire')
     }
     const c = new WireClient(new LevelHost(db))

@@ -1,0 +1,1 @@
+export { RaveLevel, type RaveLevelOptions } from './rave-level.js'

@@ -1,0 +1,81 @@
+'use strict'
+
+// The abstract-level 3 compliance suite against RaveLevel, as leader or as follower:
+//   node test/compliance.js leader|follower
+// Tests that contradict RaveLevel's documented contract are excluded by name (see README.md).
+
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+const tape = require('tape')
+const suite = require('abstract-level/test')
+const { RaveLevel } = require('../dist/index.cjs')
+
+const role = process.argv[2]
+if (role !== 'leader' && role !== 'follower') throw new Error('Usage: compliance.js leader|follower')
+
+// A RaveLevel cannot be reopened after close() (LEVEL_NOT_SUPPORTED, per the original README),
+// and it opens itself with createIfMissing semantics only. These tests close and reopen a db.
+const excluded = new Map(require('./compliance-excluded.json'))
+
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'rlc-'))
+let n = 0
+const location = () => path.join(root, String(n++))
+
+// Followers need a leader that is surely elected first. Leaders are created ahead of time, in
+// this process but as separate instances, so each factory call can take one that already leads.
+const pool = []
+let replenishing = false
+async function replenish () {
+  if (replenishing) return
+  replenishing = true
+  while (pool.length < 8) {
+    const loc = location()
+    const leader = new RaveLevel(loc)
+    await new Promise((resolve) => leader.once('leader', resolve))
+    pool.push({ loc, leader })
+  }
+  replenishing = false
+}
+
+let followers = 0
+let notFollowers = 0
+
+function factory (options) {
+  if (role === 'leader') return new RaveLevel(location(), options)
+  const entry = pool.shift()
+  replenish()
+  if (entry === undefined) throw new Error('Leader pool empty: replenish before the test')
+  const db = new RaveLevel(entry.loc, options)
+  db.once('leader', () => notFollowers++)
+  db.once('closed', () => entry.leader.close())
+  followers++
+  return db
+}
+
+function test (name, ...rest) {
+  if (excluded.has(name)) return
+  // Refill the leader pool between tests: tape runs tests one by one, in order.
+  if (role === 'follower') tape(`(leader pool for: ${name})`, () => replenish())
+  tape(name, ...rest)
+}
+test.skip = tape.skip
+test.only = tape.only
+
+console.log(`# RaveLevel as ${role}; excluded: ${[...excluded.keys()].join('; ')}`)
+suite({ test, factory })
+
+tape('every follower followed', function (t) {
+  if (role === 'follower') {
+    t.ok(followers > 0, `${followers} followers created`)
+    t.is(notFollowers, 0, 'none became leader while its leader was alive')
+  } else {
+    t.pass('leader run')
+  }
+  t.end()
+})
+
+tape.onFinish(() => {
+  for (const { leader } of pool) leader.close()
+  fs.rmSync(root, { recursive: true, force: true })
+})

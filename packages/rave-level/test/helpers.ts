@@ -1,0 +1,91 @@
+import { type ChildProcess, fork } from 'node:child_process'
+import { once } from 'node:events'
+import fs from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+const cleanups: (() => unknown)[] = []
+
+/** A short, fresh temp dir (unix socket paths are capped at 107 bytes). Removed by {@link cleanup}. */
+export function tempDir(): string {
+  const dir = fs.mkdtempSync('/tmp/rl-')
+  cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+/** Register something to undo after the test. */
+export function defer(fn: () => unknown): void {
+  cleanups.push(fn)
+}
+
+/** Run every registered cleanup, newest first. */
+export async function cleanup(): Promise<void> {
+  while (cleanups.length > 0) {
+    try {
+      await cleanups.pop()?.()
+    } catch {}
+  }
+}
+
+/** A RaveLevel in a child process (test/fixtures/peer.mjs), driven over IPC. */
+export class Peer {
+  readonly child: ChildProcess
+  readonly events: any[] = []
+  readonly ready: Promise<unknown>
+  #id = 0
+  #pending = new Map<number, { resolve: (v: any) => void; reject: (e: any) => void }>()
+  #waiters: { match: (e: any) => boolean; resolve: (e: any) => void }[] = []
+
+  constructor(location: string, options?: object) {
+    const args = [location, ...(options ? [JSON.stringify(options)] : [])]
+    this.child = fork(path.join(here, 'fixtures', 'peer.mjs'), args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    this.child.on('message', (msg: any) => {
+      if (msg.event !== undefined) {
+        this.events.push(msg)
+        this.#waiters = this.#waiters.filter((w) => {
+          if (!w.match(msg)) return true
+          w.resolve(msg)
+          return false
+        })
+        return
+      }
+      const p = this.#pending.get(msg.id)
+      this.#pending.delete(msg.id)
+      if (msg.error) p?.reject(Object.assign(new Error(msg.error.message), { code: msg.error.code }))
+      else p?.resolve(msg.result)
+    })
+    this.child.on('exit', () => {
+      for (const p of this.#pending.values()) p.reject(Object.assign(new Error('peer exited'), { code: 'PEER_EXITED' }))
+      this.#pending.clear()
+    })
+    this.ready = this.event('ready')
+    defer(() => this.kill())
+  }
+
+  get pid(): number {
+    return this.child.pid as number
+  }
+
+  /** Resolve with the first event named `name` (already received or future). */
+  event(name: string, match: (e: any) => boolean = () => true): Promise<any> {
+    const seen = this.events.find((e) => e.event === name && match(e))
+    if (seen) return Promise.resolve(seen)
+    return new Promise((resolve) => this.#waiters.push({ match: (e) => e.event === name && match(e), resolve }))
+  }
+
+  call(op: string, ...args: unknown[]): Promise<any> {
+    const id = ++this.#id
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject })
+      this.child.send({ id, op, args })
+    })
+  }
+
+  async kill(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return
+    const exited = once(this.child, 'exit')
+    this.child.kill('SIGKILL')
+    await exited
+  }
+}

@@ -2,7 +2,7 @@ import fs from 'node:fs/promises'
 import type net from 'node:net'
 import path from 'node:path'
 import { pipeline } from 'node:stream'
-import type { AbstractOpenOptions } from 'abstract-level'
+import type { AbstractDatabaseOptions, AbstractOpenOptions } from 'abstract-level'
 import { ClassicLevel } from 'classic-level'
 import { Election, type StalledInfo } from '@rave-level/election'
 import { ResumableGuest } from '@rave-level/guest'
@@ -11,12 +11,11 @@ import { publishEndpoint, readEndpoint, socketPath } from '@rave-level/socket-pa
 import type ModuleError from 'module-error'
 import { notReopenable } from './errors.js'
 
-/** Options of {@link RaveLevel}. */
-export interface RaveLevelOptions<K, V> {
-  /** Encoding of keys (name or encoding object). Default `'utf8'`. */
-  keyEncoding?: string | object | undefined
-  /** Encoding of values (name or encoding object). Default `'utf8'`. */
-  valueEncoding?: string | object | undefined
+/**
+ * Options of {@link RaveLevel}: those of `abstract-level` (`keyEncoding`, `valueEncoding`, ...),
+ * plus the following.
+ */
+export interface RaveLevelOptions<K, V> extends AbstractDatabaseOptions<K, V> {
   /**
    * Retry pending operations and resume iterators on the next leader (default `true`). With
    * `false` they reject with `LEVEL_CONNECTION_LOST` when the leader goes away.
@@ -30,8 +29,6 @@ export interface RaveLevelOptions<K, V> {
   timeout?: number | undefined
   /** After how long (ms) such a situation is reported with a `'stalled'` event. Default `2000`. */
   stalledAfter?: number | undefined
-  /** @internal Phantom fields so that `K` and `V` are inferred from encodings. */
-  readonly __types?: [K, V]
 }
 
 const bufferEncodings = { keyEncoding: 'buffer', valueEncoding: 'buffer' } as const
@@ -63,20 +60,21 @@ export class RaveLevel<K = string, V = string> extends ResumableGuest<K, V> {
   /**
    * @param location Directory of the database, as with `classic-level`. Created recursively.
    * @param options See {@link RaveLevelOptions}.
-   * @throws `TypeError` when `location` is not a non-empty string; `RangeError` for a negative
-   * `timeout` or `stalledAfter`.
+   * @throws `TypeError` when `location` is not a non-empty string; `RangeError` unless `timeout` and
+   * `stalledAfter` are positive numbers (`Infinity` allowed).
    */
   constructor(location: string, options: RaveLevelOptions<K, V> = {}) {
     if (typeof location !== 'string' || location === '') {
       throw new TypeError("The first argument 'location' must be a non-empty string")
     }
-    const { keyEncoding, valueEncoding, retry, timeout = 10_000, stalledAfter = 2_000 } = options
+    const { retry, timeout = 10_000, stalledAfter = 2_000, ...rest } = options
     for (const [name, value] of [['timeout', timeout], ['stalledAfter', stalledAfter]] as const) {
-      if (typeof value !== 'number' || Number.isNaN(value) || value < 0) {
-        throw new RangeError(`The '${name}' option must be a non-negative number`)
+      if (typeof value !== 'number' || Number.isNaN(value) || value <= 0) {
+        throw new RangeError(`The '${name}' option must be a positive number`)
       }
     }
-    super({ keyEncoding, valueEncoding, retry: retry !== false } as any)
+    // Other options (encodings, and anything for hooks) go to abstract-level as usual.
+    super({ ...rest, retry: retry !== false })
     this.#location = path.resolve(location)
     this.#timeout = timeout
     this.#stalledAfter = stalledAfter
@@ -102,7 +100,19 @@ export class RaveLevel<K = string, V = string> extends ResumableGuest<K, V> {
     return super.open(options as AbstractOpenOptions)
   }
 
+  /**
+   * Close the database: settle every pending operation (they reject with
+   * `LEVEL_DATABASE_NOT_OPEN`), stop serving if this instance leads (the next instance takes
+   * over), and release the LevelDB lock. The database cannot be reopened afterwards.
+   */
+  override close(): Promise<void> {
+    // Decided here rather than in _close(): an open() called while closing must not reopen.
+    this.#closed = true
+    return super.close()
+  }
+
   override async _open(): Promise<void> {
+    if (this.#closed) throw notReopenable()
     await super._open()
     await fs.mkdir(this.#location, { recursive: true })
     const location = this.#location
@@ -138,7 +148,6 @@ export class RaveLevel<K = string, V = string> extends ResumableGuest<K, V> {
   }
 
   override async _close(): Promise<void> {
-    this.#closed = true
     this.#expire(undefined)
     this.#keepAlive.unref()
     clearInterval(this.#keepAlive)

@@ -5,15 +5,15 @@ import { once } from 'node:events'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
-import { RaveLevel } from '../dist/index.js'
+import { RaveLevel, type RaveLevelOptions } from '../dist/index.js'
 import { cleanup, defer, tempDir } from './helpers.js'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 
 afterEach(cleanup)
 
-function open<K = string, V = string>(location: string, options?: ConstructorParameters<typeof RaveLevel>[1]) {
-  const db = new RaveLevel<K, V>(location, options as any)
+function open<K = string, V = string>(location: string, options?: RaveLevelOptions<K, V>) {
+  const db = new RaveLevel<K, V>(location, options)
   defer(() => db.close())
   return db
 }

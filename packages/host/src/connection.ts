@@ -71,7 +71,7 @@ export class Connection implements IteratorOwner {
   readonly #settings: ConnectionSettings
   readonly #sequencer: Sequencer
   readonly #iterators = new Map<number, HostIterator>()
-  /** Frames received while `maxInFlight` operations were running, handled in order later. */
+  /** Frames received while there was no room for another request (#hasRoom), handled in order later. */
   #parked: (Buffer | undefined)[] = []
   #parkedHead = 0
   #unparking = false

@@ -11,13 +11,16 @@ export interface LevelHostOptions {
   /** Largest frame accepted from a guest, in bytes. Default 64 MiB. */
   maxFrameSize?: number | undefined
   /**
-   * Bytes of replies buffered for a guest that does not read them before the host stops
-   * reading that guest's requests. Default 1 MiB.
+   * Bytes of replies buffered for a guest that does not read them before the host starts no
+   * more of its requests and stops reading its input. Default 1 MiB.
    */
   highWaterMark?: number | undefined
-  /** Iterators one connection may have open. Default 256. */
+  /** Iterators one connection may have open; more fail with `LEVEL_TOO_MANY_ITERATORS`. Default 256. */
   maxIterators?: number | undefined
-  /** Operations (reads, writes, iterator creations) one connection may have running. Default 1024. */
+  /**
+   * Operations (reads, writes, iterator creations) one connection may have running; beyond that
+   * the host stops reading the connection until some settle. Default 1024.
+   */
   maxInFlight?: number | undefined
 }
 
@@ -27,7 +30,8 @@ export interface LevelHostEvents {
    * A connection failed: it sent an invalid frame (`LEVEL_PROTOCOL_ERROR`), announced a frame
    * larger than `maxFrameSize` (`LEVEL_FRAME_TOO_LARGE`), or its stream was destroyed with an
    * error (e.g. a socket error passed on by `pipeline`). That stream is destroyed; the host and
-   * other connections carry on. Safe to ignore.
+   * other connections carry on. A peer that merely went away (`ECONNRESET`, `EPIPE`, `ABORT_ERR`,
+   * `ERR_STREAM_PREMATURE_CLOSE`) is not a fault. Safe to ignore.
    */
   fault: [err: Error, stream: Duplex]
 }
@@ -45,8 +49,9 @@ const ITERATOR_BYTES = 16 * 1024
  * Per connection, operations apply in the order the guest issued them (pipelined writes are
  * committed together in one `db.batch()`), and each reply is sent once its operation settled.
  * Database errors reach the guest as their `LEVEL_*` code (`LEVEL_REMOTE_ERROR` when they have
- * none); replies can also carry `LEVEL_READONLY`, `LEVEL_INVALID_VALUE`, `LEVEL_PROTOCOL_ERROR`
- * (a batch operation of unknown type) and `LEVEL_TOO_MANY_ITERATORS`. A connection that sends
+ * none); replies can also carry `LEVEL_NOT_FOUND` (a `get` of a missing key, as many-level 2
+ * answers it), `LEVEL_READONLY`, `LEVEL_INVALID_VALUE`, `LEVEL_PROTOCOL_ERROR` (a batch
+ * operation of unknown type) and `LEVEL_TOO_MANY_ITERATORS`. A connection that sends
  * garbage is destroyed with `LEVEL_PROTOCOL_ERROR` or `LEVEL_FRAME_TOO_LARGE` and reported
  * through the `'fault'` event.
  *

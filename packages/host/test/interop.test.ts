@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { LevelHost } from '../dist/index.js'
-import { flavours, inProcessGuest, serve, socketGuest } from './helpers.js'
+import { flavours, inProcessGuest, serve, socketGuest, until } from './helpers.js'
 
 // Variable-length keys: the cases where byte-wise order differs from "shorter first".
 const KEYS = ['a', 'aa', 'aab', 'ab', 'b', 'ba', 'bb', 'c', 'ca', 'd']
@@ -107,9 +107,14 @@ describe.each(flavours)('many-level 2 guest against LevelHost over $name', (flav
 
   it('gets the same results for CRUD, batch, getMany and clear', async () => {
     const host = new LevelHost(db)
+    const faults: Error[] = []
+    host.on('fault', (err) => faults.push(err))
     const guest = inProcessGuest(host)
     await compareCrud(guest, twin)
     await guest.close()
+    // A guest that closes is not a fault.
+    await until(() => host.connections === 0)
+    expect(faults).toEqual([])
   })
 
   it('iterates like the database in every mode', async () => {
@@ -123,6 +128,8 @@ describe.each(flavours)('many-level 2 guest against LevelHost over $name', (flav
 
   it('works over a unix socket', async () => {
     const host = new LevelHost(db)
+    const faults: Error[] = []
+    host.on('fault', (err) => faults.push(err))
     const server = await serve(host)
     const guest = socketGuest(server.path)
     try {
@@ -133,6 +140,8 @@ describe.each(flavours)('many-level 2 guest against LevelHost over $name', (flav
       await guest.close()
       await server.close()
     }
+    await until(() => host.connections === 0 && host.iterators === 0)
+    expect(faults).toEqual([])
   })
 
   it('pipelines many operations in order', async () => {

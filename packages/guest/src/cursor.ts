@@ -1,6 +1,7 @@
 import { encodeInput, Input, PROTOCOL_ERROR, remoteError, type Sequencer } from '@rave-level/protocol'
 import ModuleError from 'module-error'
 import { aborted, connectionLost, notOpen } from './errors.js'
+import type { ForwardTarget, LocalIterator } from './local-store.js'
 import { inRange, narrow, type Range, rangeOptions, toRange } from './range.js'
 
 /** What an iterator yields: entries, keys or values. */
@@ -8,20 +9,6 @@ export const ENTRIES = 0
 export const KEYS = 1
 export const VALUES = 2
 export type Mode = typeof ENTRIES | typeof KEYS | typeof VALUES
-
-/** The part of an abstract-level iterator a cursor reads from once forwarded. */
-export interface LocalIterator {
-  nextv(size: number): Promise<unknown[]>
-  seek(target: Buffer, options: { keyEncoding: 'buffer' }): void
-  close(): Promise<void>
-}
-
-/** The part of an abstract-level database a cursor reads from once forwarded. */
-export interface LocalSource {
-  iterator(options: object): LocalIterator
-  keys(options: object): LocalIterator
-  values(options: object): LocalIterator
-}
 
 /**
  * What a cursor needs from its guest. The guest owns the connection; a cursor only ever
@@ -38,7 +25,7 @@ export interface CursorPort {
   send(frame: Buffer): void
   allocId(): number
   route(id: number, cursor: GuestCursor | null): void
-  local(): { db: LocalSource; sequencer: Sequencer } | null
+  local(): { db: ForwardTarget; sequencer: Sequencer } | null
   /** A read started (+1) or stopped (-1) waiting for the host. */
   waiting(delta: 1 | -1): void
   forget(cursor: GuestCursor): void
@@ -70,6 +57,10 @@ const NONE = 0
 const REMOTE = 1
 const LOCAL = 2
 const BUFFER_KEY = Object.freeze({ keyEncoding: 'buffer' as const })
+/** Messages buffered from a host before we stop acknowledging them on receipt. */
+const WINDOW = 4
+/** Most entries read ahead from a local iterator at once. */
+const MAX_AHEAD = 1024
 const noop = () => {}
 
 /**
@@ -82,10 +73,9 @@ const noop = () => {}
  * works against any many-level host: we never rely on the host's bookmark support (many-level
  * 2 resumes a reverse iterator from the wrong key when keys share a prefix).
  *
- * From a host it reads ahead with many-level's flow control: the host sends one entry, then
- * keeps at most two unacknowledged `IteratorData` messages in flight; we acknowledge a message
- * when we start consuming it, so two are usually buffered here. Data buffered from a lost
- * connection is discarded and fetched again.
+ * From a host it reads ahead with many-level's flow control (see `#payAcks`), and `nextv()`
+ * takes whole runs of buffered entries at once. Data buffered from a lost connection is
+ * discarded and fetched again.
  */
 export class GuestCursor {
   readonly order: number
@@ -128,10 +118,17 @@ export class GuestCursor {
   #offset = 0
   #ended = false
   #error: string | null = null
+  /** Messages received and not acknowledged yet. */
+  #owed = 0
+  /** The caller read from this host iterator (since it was opened or last seeked). */
+  #started = false
 
-  // Local source (after forward()).
+  // Local source (after forward()), read ahead into #localItems.
   #local: Promise<LocalIterator> | null = null
   #localOriginal = false
+  #localItems: unknown[] = []
+  #localPos = 0
+  #ahead = 16
 
   #failed: Error | null = null
   #closed = false
@@ -202,8 +199,12 @@ export class GuestCursor {
 
   /** The next item, or `undefined` at the end. */
   next(): Promise<unknown> {
-    if (this.#source === REMOTE && this.#head < this.#chunks.length && this.#failed === null && !this.#out) {
-      return Promise.resolve(this.#take(1, [])[0])
+    if (this.#failed === null && !this.#out) {
+      if (this.#source === REMOTE && this.#head < this.#chunks.length) return Promise.resolve(this.#take(1, [])[0])
+      if (this.#source === LOCAL && this.#localPos < this.#localItems.length) {
+        this.#yielded++
+        return Promise.resolve(this.#localItems[this.#localPos++])
+      }
     }
     return this.nextv(1).then(first)
   }
@@ -260,7 +261,6 @@ export class GuestCursor {
     while (out.length < end && this.#head < chunks.length) {
       const chunk = chunks[this.#head] as Uint8Array[]
       let i = this.#offset
-      if (i === 0) this.#ack(this.#yielded + out.length - start)
       for (; i < chunk.length && out.length < end; i += stride) {
         key = askKeys ? chunk[i] : undefined
         const value = this.#askValues ? chunk[i + valueAt] : undefined
@@ -279,6 +279,8 @@ export class GuestCursor {
       this.#head = 0
     }
     this.#yielded += out.length - start
+    this.#started = true
+    this.#payAcks()
     if (askKeys) {
       this.#from = key as Buffer
       this.#fromInclusive = false
@@ -288,16 +290,49 @@ export class GuestCursor {
     return out
   }
 
-  #ack(consumed: number): void {
-    this.#port.send(encodeInput(Input.iteratorAck, { id: this.#hostId, seq: this.#seq, consumed: consumed - this.#base }))
+  /**
+   * Flow control. The host keeps sending while at most one `IteratorData` is unacknowledged,
+   * so acknowledging a message lets it send one more. We acknowledge on receipt while fewer
+   * than {@link WINDOW} messages are buffered here, and otherwise as the caller consumes them:
+   * reading streams at the host's pace, a caller that stops reading stops the host after a
+   * bounded read-ahead. The first message (one entry, as many-level's host sends to serve
+   * early termination cheaply) is only acknowledged once the caller reads from it.
+   */
+  #payAcks(): void {
+    while (this.#owed > 0 && this.#started && this.#chunks.length - this.#head < WINDOW) {
+      this.#owed--
+      this.#port.send(
+        encodeInput(Input.iteratorAck, { id: this.#hostId, seq: this.#seq, consumed: this.#yielded - this.#base })
+      )
+    }
   }
 
-  async #readLocal(size: number): Promise<unknown[]> {
+  /**
+   * Read from the local iterator. It is read ahead in growing chunks (like classic-level's
+   * own iterator does natively), so that `next()` mostly costs no call into the database.
+   */
+  #readLocal(size: number): Promise<unknown[]> {
+    if (this.#localPos < this.#localItems.length) return Promise.resolve(this.#takeLocal(size))
+    return this.#fetchLocal(size)
+  }
+
+  async #fetchLocal(size: number): Promise<unknown[]> {
     const it = await (this.#local as Promise<LocalIterator>)
-    const items = await it.nextv(size)
-    this.#yielded += items.length
+    const items = await it.nextv(Math.max(size, this.#ahead))
+    this.#ahead = Math.min(this.#ahead * 2, MAX_AHEAD)
+    this.#localItems = items
+    this.#localPos = 0
     if (items.length === 0) this.#atEnd = true
-    return items
+    return this.#takeLocal(size)
+  }
+
+  #takeLocal(size: number): unknown[] {
+    const items = this.#localItems
+    const start = this.#localPos
+    const end = Math.min(items.length, start + size)
+    this.#localPos = end
+    this.#yielded += end - start
+    return start === 0 && end === items.length ? items : items.slice(start, end)
   }
 
   // ---- Messages from the host (routed by host iterator id) -----------------------------
@@ -309,7 +344,9 @@ export class GuestCursor {
       throw new ModuleError('IteratorData does not hold whole entries', { code: PROTOCOL_ERROR })
     }
     this.#chunks.push(data)
+    this.#owed++
     if (this.#waiter !== null) this.#serve()
+    this.#payAcks()
   }
 
   onEnd(seq: number): void {
@@ -376,6 +413,7 @@ export class GuestCursor {
     const mode = this.#mode
     this.#source = LOCAL
     this.#localOriginal = this.#from === null
+    this.#clearLocal()
     // Created in sequence, so that it sees exactly the writes issued before it.
     const it = sequencer.read(async () =>
       mode === KEYS ? db.keys(options) : mode === VALUES ? db.values(options) : db.iterator(options)
@@ -393,12 +431,20 @@ export class GuestCursor {
     }
   }
 
+  #clearLocal(): void {
+    this.#localItems = []
+    this.#localPos = 0
+    this.#ahead = 16
+  }
+
   #clearBuffer(): void {
     this.#chunks = []
     this.#head = 0
     this.#offset = 0
     this.#ended = false
     this.#error = null
+    this.#owed = 0
+    this.#started = false
   }
 
   /** Let go of the current source. Returns once a local iterator is closed. */
@@ -413,6 +459,7 @@ export class GuestCursor {
     } else if (source === LOCAL) {
       const local = this.#local as Promise<LocalIterator>
       this.#local = null
+      this.#clearLocal()
       return local.then((it) => it.close()).catch(noop)
     }
     return Promise.resolve()
@@ -428,6 +475,7 @@ export class GuestCursor {
       this.#out = true
       this.#seq++ // ignore whatever the host still sends for the old position
       this.#clearBuffer()
+      this.#clearLocal()
       return
     }
     this.#out = false
@@ -439,6 +487,7 @@ export class GuestCursor {
       this.#clearBuffer()
       this.#port.send(encodeInput(Input.iteratorSeek, { id: this.#hostId, seq: ++this.#seq, target }))
     } else if (this.#source === LOCAL && this.#localOriginal) {
+      this.#clearLocal()
       this.#local = (this.#local as Promise<LocalIterator>).then((it) => {
         it.seek(target, BUFFER_KEY)
         return it

@@ -1,6 +1,6 @@
 export { ABORTED, CONNECTION_LOST, codes, DATABASE_NOT_OPEN } from './errors.js'
+export type { ForwardTarget, LocalIterator } from './local-store.js'
 export {
-  type ForwardTarget,
   type GuestRpcStreamOptions,
   ResumableGuest,
   type ResumableGuestOptions

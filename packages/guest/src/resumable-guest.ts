@@ -1,19 +1,25 @@
 import type { Duplex } from 'node:stream'
-import {
-  decodeOutput,
-  encodeInput,
-  Input,
-  Output,
-  RpcStream,
-  remoteError,
-  Sequencer,
-  type SequencedWrite
-} from '@rave-level/protocol'
+import { decodeOutput, Output, RpcStream, Sequencer } from '@rave-level/protocol'
 import { AbstractLevel, type AbstractDatabaseOptions } from 'abstract-level'
-import { type CursorOptions, type CursorPort, ENTRIES, GuestCursor, KEYS, type LocalSource, type Mode, VALUES } from './cursor.js'
+import { type CursorOptions, type CursorPort, ENTRIES, GuestCursor, KEYS, type Mode, VALUES } from './cursor.js'
 import { connectionLost, notOpen } from './errors.js'
 import { createIterator } from './iterators.js'
+import { type ForwardTarget, LocalStore, type WriteOp } from './local-store.js'
 import { rangeOptions, toRange } from './range.js'
+import {
+  BATCH,
+  CLEAR,
+  DEL,
+  encodeRequest,
+  encodeRun,
+  GET,
+  GET_MANY,
+  HAS,
+  HAS_MANY,
+  PUT,
+  Request,
+  runLength
+} from './requests.js'
 
 /** Options of {@link ResumableGuest}. */
 export interface ResumableGuestOptions<K, V> extends AbstractDatabaseOptions<K, V> {
@@ -35,69 +41,12 @@ export interface GuestRpcStreamOptions {
   ref?: { ref(): void; unref(): void } | null | undefined
 }
 
-/** A database the guest can forward to: any abstract-level database. */
-export interface ForwardTarget extends LocalSource {
-  readonly supports: { has?: boolean }
-  get(key: Buffer, options: object): Promise<unknown>
-  getMany(keys: Buffer[], options: object): Promise<unknown[]>
-  has?(key: Buffer, options: object): Promise<boolean>
-  hasMany?(keys: Buffer[], options: object): Promise<boolean[]>
-  batch(operations: SequencedWrite[], options?: object): Promise<void>
-  clear(options: object): Promise<void>
-}
-
 type Link =
   | { readonly kind: 'detached'; readonly since: number; readonly lost: boolean }
   | { readonly kind: 'attached'; readonly stream: RpcStream; readonly ref: GuestRpcStreamOptions['ref'] }
-  | { readonly kind: 'forwarded'; readonly db: ForwardTarget; readonly sequencer: Sequencer }
+  | { readonly kind: 'forwarded'; readonly store: LocalStore; readonly sequencer: Sequencer }
 
-// Operation kinds. The reply decoding and local re-application depend on them.
-const GET = 0
-const HAS = 1
-const GET_MANY = 2
-const HAS_MANY = 3
-const PUT = 4
-const DEL = 5
-const BATCH = 6
-const CLEAR = 7
-
-const BUFFER = Object.freeze({ keyEncoding: 'buffer', valueEncoding: 'buffer' })
 const MAX_ID = 0xffffffff
-
-/** One operation waiting for its answer. Keeps its encoded frame for re-sending. */
-class Request {
-  constructor(
-    readonly id: number,
-    readonly kind: number,
-    readonly order: number,
-    readonly frame: Buffer,
-    readonly a: any,
-    readonly b: any,
-    /** When it started waiting without a connection (epoch ms), or 0 if sent on one. */
-    readonly time: number,
-    readonly resolve: (value: any) => void,
-    readonly reject: (err: Error) => void
-  ) {}
-}
-
-function encode(kind: number, id: number, a: any, b: any): Buffer {
-  switch (kind) {
-    case GET:
-    case HAS:
-      return encodeInput(Input.get, { id, key: a })
-    case GET_MANY:
-    case HAS_MANY:
-      return encodeInput(Input.getMany, { id, keys: a })
-    case PUT:
-      return encodeInput(Input.put, { id, key: a, value: b })
-    case DEL:
-      return encodeInput(Input.del, { id, key: a })
-    case BATCH:
-      return encodeInput(Input.batch, { id, ops: a })
-    default:
-      return encodeInput(Input.clear, { id, options: a })
-  }
-}
 
 /**
  * An abstract-level 3 database whose operations travel over the many-level 2 wire protocol
@@ -123,8 +72,14 @@ export class ResumableGuest<K = string, V = string> extends AbstractLevel<Buffer
   readonly #retry: boolean
   readonly #maxFrameSize: number | undefined
   #link: Link = { kind: 'detached', since: Date.now(), lost: false }
-  /** Unanswered operations by id; a Map iterates in insertion order, which is issue order. */
+  /** Unanswered operations by `order`; a Map iterates in insertion order, which is issue order. */
   #pending = new Map<number, Request>()
+  /** Wire id → what a frame on the current connection carried: one request, or a run of them. */
+  #wire = new Map<number, Request | Request[]>()
+  /** Requests and cursor frames to send at the end of this tick, in issue order. */
+  #outbox: (Request | Buffer)[] = []
+  #scheduled = false
+  readonly #flush = () => this.#flushOutbox()
   /** Host iterator id → cursor, on the current connection. */
   readonly #routes = new Map<number, GuestCursor>()
   /** Open iterators, in creation order. */
@@ -167,15 +122,17 @@ export class ResumableGuest<K = string, V = string> extends AbstractLevel<Buffer
       lost: () => this.#link.kind === 'detached' && this.#link.lost && !this.#retry,
       closing: () => this.status !== 'open',
       send: (frame) => {
-        const link = this.#link
-        if (link.kind === 'attached') link.stream.send(frame)
+        if (this.#link.kind === 'attached') this.#queue(frame)
       },
       allocId: () => this.#allocId(),
       route: (id, cursor) => {
         if (cursor === null) this.#routes.delete(id)
         else this.#routes.set(id, cursor)
       },
-      local: () => (this.#link.kind === 'forwarded' ? this.#link : null),
+      local: () => {
+        const link = this.#link
+        return link.kind === 'forwarded' ? { db: link.store.db, sequencer: link.sequencer } : null
+      },
       waiting: (delta) => {
         this.#waitingReads += delta
         this.#checkBusy()
@@ -217,7 +174,7 @@ export class ResumableGuest<K = string, V = string> extends AbstractLevel<Buffer
 
     this.#enter(state, () => {
       for (const item of this.#inOrder()) {
-        if (item instanceof Request) stream.send(item.frame)
+        if (item instanceof Request) this.#queue(item)
         else item.resume()
       }
       if (state.ref != null) {
@@ -247,9 +204,9 @@ export class ResumableGuest<K = string, V = string> extends AbstractLevel<Buffer
     if (db == null || typeof db.batch !== 'function' || typeof db.iterator !== 'function') {
       throw new TypeError("The first argument 'db' must be an abstract-level database")
     }
-    const link: Link = { kind: 'forwarded', db, sequencer: new Sequencer(db, BUFFER) }
+    const store = new LocalStore(db)
+    const link: Link = { kind: 'forwarded', store, sequencer: new Sequencer(store) }
     const waiting = this.#inOrder()
-    this.#routes.clear()
     this.#pending = new Map()
     this.#enter(link, () => {
       for (const item of waiting) {
@@ -280,7 +237,7 @@ export class ResumableGuest<K = string, V = string> extends AbstractLevel<Buffer
     let n = 0
     for (const req of this.#pending.values()) {
       if (Math.max(req.time, link.since) <= cutoff) {
-        this.#pending.delete(req.id)
+        this.#pending.delete(req.order)
         req.reject(error)
         n++
       }
@@ -301,6 +258,10 @@ export class ResumableGuest<K = string, V = string> extends AbstractLevel<Buffer
   #enter(next: Link, then?: () => void): void {
     const prev = this.#link
     this.#link = next
+    // Whatever was bound to the old connection is void; pending requests stay in #pending.
+    this.#wire = new Map()
+    this.#outbox = []
+    this.#routes.clear()
     if (prev.kind === 'attached' && !prev.stream.destroyed) prev.stream.destroy()
     then?.()
     this.emit(next.kind === 'attached' ? 'connect' : next.kind === 'forwarded' ? 'forward' : 'disconnect')
@@ -308,7 +269,6 @@ export class ResumableGuest<K = string, V = string> extends AbstractLevel<Buffer
 
   #onLost(state: Link): void {
     if (this.#link !== state) return
-    this.#routes.clear()
     this.#enter({ kind: 'detached', since: Date.now(), lost: true }, () => {
       if (!this.#retry) {
         const pending = this.#pending
@@ -336,7 +296,7 @@ export class ResumableGuest<K = string, V = string> extends AbstractLevel<Buffer
   #allocId(): number {
     let id = this.#nextId
     do id = id >= MAX_ID ? 1 : id + 1
-    while (this.#pending.has(id) || this.#routes.has(id))
+    while (this.#wire.has(id) || this.#routes.has(id))
     this.#nextId = id
     return id
   }
@@ -359,14 +319,51 @@ export class ResumableGuest<K = string, V = string> extends AbstractLevel<Buffer
     const link = this.#link
     if (link.kind === 'forwarded') return this.#local(link, kind, a, b)
     if (link.kind === 'detached' && link.lost && !this.#retry) return Promise.reject(connectionLost())
-    const id = this.#allocId()
-    const frame = encode(kind, id, a, b)
     return new Promise((resolve, reject) => {
-      const time = link.kind === 'detached' ? Date.now() : 0
-      this.#pending.set(id, new Request(id, kind, this.#order++, frame, a, b, time, resolve, reject))
+      const req = new Request(this.#order++, kind, a, b, link.kind === 'detached' ? Date.now() : 0, resolve, reject)
+      this.#pending.set(req.order, req)
       if (!this.#busy) this.#checkBusy()
-      if (link.kind === 'attached') link.stream.send(frame)
+      if (link.kind === 'attached') this.#queue(req)
     })
+  }
+
+  #queue(item: Request | Buffer): void {
+    this.#outbox.push(item)
+    if (!this.#scheduled) {
+      this.#scheduled = true
+      process.nextTick(this.#flush)
+    }
+  }
+
+  /**
+   * Encode what this tick queued, coalescing runs of reads or writes into one frame each (see
+   * {@link runLength}). Runs before the stream's own per-tick flush, so it all leaves as one
+   * socket write.
+   */
+  #flushOutbox(): void {
+    this.#scheduled = false
+    const link = this.#link
+    const items = this.#outbox
+    this.#outbox = []
+    if (link.kind !== 'attached') return
+    const stream = link.stream
+    for (let i = 0; i < items.length; ) {
+      const n = runLength(items, i)
+      const item = items[i] as Request | Buffer
+      if (!(item instanceof Request)) {
+        stream.send(item)
+      } else if (n === 1) {
+        const id = this.#allocId()
+        this.#wire.set(id, item)
+        stream.send(encodeRequest(item, id))
+      } else {
+        const run = items.slice(i, i + n) as Request[]
+        const id = this.#allocId()
+        this.#wire.set(id, run)
+        stream.send(encodeRun(run, id))
+      }
+      i += n
+    }
   }
 
   #onFrame(frame: Buffer): void {
@@ -391,57 +388,42 @@ export class ResumableGuest<K = string, V = string> extends AbstractLevel<Buffer
   }
 
   #answer(id: number, error: string | undefined, value: Uint8Array | undefined, values: { value?: Uint8Array }[] | undefined): void {
-    const req = this.#pending.get(id)
-    if (req === undefined) return
-    this.#pending.delete(id)
-    const kind = req.kind
-    if (error !== undefined) {
-      // An abstract-level 1 host (many-level 2 over memory-level 1) reports a missing key so.
-      if (error === 'LEVEL_NOT_FOUND' && kind === GET) req.resolve(undefined)
-      else if (error === 'LEVEL_NOT_FOUND' && kind === HAS) req.resolve(false)
-      else req.reject(remoteError(error))
-    } else if (kind === GET) {
-      req.resolve(value)
-    } else if (kind === HAS) {
-      req.resolve(value !== undefined)
-    } else if (kind === GET_MANY || kind === HAS_MANY) {
-      const n = (req.a as Buffer[]).length
-      const result = new Array(n)
-      for (let i = 0; i < n; i++) {
-        const v = values?.[i]?.value
-        result[i] = kind === GET_MANY ? v : v !== undefined
-      }
-      req.resolve(result)
+    const sent = this.#wire.get(id)
+    if (sent === undefined) return
+    this.#wire.delete(id)
+    if (sent instanceof Request) {
+      // Settle only what is still pending (rejectWaiting() or close() may have settled it).
+      if (this.#pending.delete(sent.order)) sent.answer(error, value, values)
     } else {
-      req.resolve(undefined)
+      // A run shares the outcome of its frame: each read gets its value of the GetMany.
+      for (let i = 0; i < sent.length; i++) {
+        const req = sent[i] as Request
+        if (this.#pending.delete(req.order)) req.answer(error, error === undefined ? values?.[i]?.value : undefined)
+      }
     }
     if (this.#pending.size === 0 && this.#busy) this.#checkBusy()
   }
 
   /** Apply one operation to the forwarded database, in sequence with all others. */
   #local(link: Extract<Link, { kind: 'forwarded' }>, kind: number, a: any, b: any): Promise<any> {
-    const { db, sequencer } = link
+    const { store, sequencer } = link
     switch (kind) {
       case PUT:
-        return sequencer.write([{ type: 'put', key: a, value: b }])
+        return sequencer.write([{ type: 'put', key: a, value: b, keyEncoding: 'buffer', valueEncoding: 'buffer' } as WriteOp])
       case DEL:
-        return sequencer.write([{ type: 'del', key: a }])
+        return sequencer.write([{ type: 'del', key: a, keyEncoding: 'buffer' } as WriteOp])
       case BATCH:
         return sequencer.write(a)
       case GET:
-        return sequencer.read(() => db.get(a, BUFFER))
+        return sequencer.read(() => store.get(a))
       case GET_MANY:
-        return sequencer.read(() => db.getMany(a, BUFFER))
+        return sequencer.read(() => store.getMany(a))
       case HAS:
-        return db.supports.has && db.has
-          ? sequencer.read(() => (db.has as NonNullable<ForwardTarget['has']>)(a, BUFFER))
-          : sequencer.read(() => db.get(a, BUFFER)).then((v) => v !== undefined)
+        return sequencer.read(() => store.has(a))
       case HAS_MANY:
-        return db.supports.has && db.hasMany
-          ? sequencer.read(() => (db.hasMany as NonNullable<ForwardTarget['hasMany']>)(a, BUFFER))
-          : sequencer.read(() => db.getMany(a, BUFFER)).then((vs) => vs.map((v) => v !== undefined))
+        return sequencer.read(() => store.hasMany(a))
       default:
-        return sequencer.exclusive(() => db.clear({ ...a, keyEncoding: 'buffer' }))
+        return sequencer.exclusive(() => store.clear(a))
     }
   }
 
@@ -468,7 +450,6 @@ export class ResumableGuest<K = string, V = string> extends AbstractLevel<Buffer
   async _close(): Promise<void> {
     const pending = this.#pending
     this.#pending = new Map()
-    this.#routes.clear()
     for (const cursor of this.#cursors) cursor.abort(notOpen())
     for (const req of pending.values()) req.reject(notOpen())
     this.#checkBusy()
@@ -501,10 +482,14 @@ export class ResumableGuest<K = string, V = string> extends AbstractLevel<Buffer
 
   _batch(operations: { type: string; key: Buffer; value?: Buffer }[]): Promise<void> {
     // Keep only what the wire (and a local batch) needs: ops may carry userland properties.
-    const ops: SequencedWrite[] = new Array(operations.length)
+    // The encodings are for a forwarded database's private _batch().
+    const ops: WriteOp[] = new Array(operations.length)
     for (let i = 0; i < operations.length; i++) {
       const op = operations[i] as { type: string; key: Buffer; value?: Buffer }
-      ops[i] = op.type === 'put' ? { type: 'put', key: op.key, value: op.value } : { type: 'del', key: op.key }
+      ops[i] =
+        op.type === 'put'
+          ? { type: 'put', key: op.key, value: op.value, keyEncoding: 'buffer', valueEncoding: 'buffer' }
+          : { type: 'del', key: op.key, keyEncoding: 'buffer' }
     }
     return this.#request(BATCH, ops)
   }

@@ -1,0 +1,135 @@
+import { encodeInput, Input, remoteError } from '@rave-level/protocol'
+import type { WriteOp } from './local-store.js'
+
+// Operation kinds. They decide how a request is encoded, coalesced, answered and re-applied.
+export const GET = 0
+export const HAS = 1
+export const GET_MANY = 2
+export const HAS_MANY = 3
+export const PUT = 4
+export const DEL = 5
+export const BATCH = 6
+export const CLEAR = 7
+
+/** Most requests coalesced into one frame, and the payload bytes at which a frame is closed. */
+const MAX_GROUP = 1024
+const MAX_GROUP_BYTES = 1024 * 1024
+
+/** One operation waiting for its answer, in issue order (`order`). */
+export class Request {
+  constructor(
+    readonly order: number,
+    readonly kind: number,
+    /** Key, keys, batch operations or clear options. */
+    readonly a: any,
+    /** Value of a put. */
+    readonly b: any,
+    /** When it started waiting without a connection (epoch ms), or 0 if issued on one. */
+    readonly time: number,
+    readonly resolve: (value: any) => void,
+    readonly reject: (err: Error) => void
+  ) {}
+
+  /** Settle with a host's answer: an error code, or the value(s) for reads. */
+  answer(error: string | undefined, value: Uint8Array | undefined, values?: { value?: Uint8Array }[]): void {
+    const kind = this.kind
+    if (error !== undefined) {
+      // The many-level 2 wire answers a get of a missing key so (LevelHost does too).
+      if (error === 'LEVEL_NOT_FOUND' && (kind === GET || kind === HAS)) this.resolve(kind === GET ? undefined : false)
+      else this.reject(remoteError(error))
+    } else if (kind === GET) {
+      this.resolve(value)
+    } else if (kind === HAS) {
+      this.resolve(value !== undefined)
+    } else if (kind === GET_MANY || kind === HAS_MANY) {
+      const n = (this.a as Buffer[]).length
+      const result = new Array(n)
+      for (let i = 0; i < n; i++) {
+        const v = values?.[i]?.value
+        result[i] = kind === GET_MANY ? v : v !== undefined
+      }
+      this.resolve(result)
+    } else {
+      this.resolve(undefined)
+    }
+  }
+}
+
+/** Encode one request as its own frame, with wire id `id`. */
+export function encodeRequest(req: Request, id: number): Buffer {
+  const a = req.a
+  switch (req.kind) {
+    case GET:
+    case HAS:
+      return encodeInput(Input.get, { id, key: a })
+    case GET_MANY:
+    case HAS_MANY:
+      return encodeInput(Input.getMany, { id, keys: a })
+    case PUT:
+      return encodeInput(Input.put, { id, key: a, value: req.b })
+    case DEL:
+      return encodeInput(Input.del, { id, key: a })
+    case BATCH:
+      return encodeInput(Input.batch, { id, ops: a })
+    default:
+      return encodeInput(Input.clear, { id, options: a })
+  }
+}
+
+/**
+ * Requests that can share one frame: consecutive single-key reads become one `GetMany`,
+ * consecutive writes one `Batch`. The host then does one `getMany()` or one `batch()` instead of
+ * many calls, which is what makes pipelined operations cheap for it. Reads stay reads and
+ * writes stay writes, so the order of reads relative to writes is unchanged.
+ */
+const READ = 1
+const WRITE = 2
+
+function groupOf(kind: number): number {
+  return kind === GET || kind === HAS ? READ : kind === PUT || kind === DEL || kind === BATCH ? WRITE : 0
+}
+
+function bytesOf(req: Request): number {
+  if (req.kind === BATCH) {
+    let n = 0
+    for (const op of req.a as WriteOp[]) n += op.key.length + (op.value?.length ?? 0)
+    return n
+  }
+  return (req.a as Buffer).length + (req.kind === PUT ? (req.b as Buffer).length : 0)
+}
+
+/**
+ * How many of `items`, starting at `start`, go into one frame: 1, or a run of requests of the
+ * same group (bounded in count and bytes).
+ */
+export function runLength(items: readonly unknown[], start: number): number {
+  const first = items[start]
+  if (!(first instanceof Request)) return 1
+  const group = groupOf(first.kind)
+  if (group === 0) return 1
+  let end = start + 1
+  let bytes = bytesOf(first)
+  while (end < items.length && end - start < MAX_GROUP && bytes < MAX_GROUP_BYTES) {
+    const next = items[end]
+    if (!(next instanceof Request) || groupOf(next.kind) !== group) break
+    bytes += bytesOf(next)
+    end++
+  }
+  return end - start
+}
+
+/** Encode a run of two or more requests of one group as a single frame. */
+export function encodeRun(reqs: readonly Request[], id: number): Buffer {
+  if (groupOf((reqs[0] as Request).kind) === READ) {
+    const keys = new Array(reqs.length)
+    for (let i = 0; i < reqs.length; i++) keys[i] = (reqs[i] as Request).a
+    return encodeInput(Input.getMany, { id, keys })
+  }
+  const ops: { type: string; key: Buffer; value?: Buffer }[] = []
+  for (const req of reqs) {
+    if (req.kind === PUT) ops.push({ type: 'put', key: req.a, value: req.b })
+    else if (req.kind === DEL) ops.push({ type: 'del', key: req.a })
+    else for (const op of req.a as WriteOp[]) ops.push(op)
+  }
+  return encodeInput(Input.batch, { id, ops })
+}

@@ -2,10 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { createConnection, createServer, type Server, type Socket } from 'node:net'
 import { join } from 'node:path'
-import { type Duplex, pipeline } from 'node:stream'
+import { Duplex, pipeline } from 'node:stream'
 import { LevelHost } from '@rave-level/host'
 import { MemoryLevel } from 'memory-level'
-import { ResumableGuest, type ResumableGuestOptions } from '../dist/index.js'
+import { type GuestRpcStreamOptions, ResumableGuest, type ResumableGuestOptions } from '../dist/index.js'
 
 const require = createRequire(import.meta.url)
 
@@ -40,6 +40,17 @@ export function connect(guest: ResumableGuest<any, any>, host: AnyHost): { cut()
   const g = guest.createRpcStream()
   const h = host.createRpcStream()
   pipeline(g, h, g, noop)
+  return { cut: () => g.destroy() }
+}
+
+/**
+ * Connect `guest` to a host that takes every request and never answers (a hung or dead
+ * leader). `cut()` ends the connection.
+ */
+export function silentHost(guest: ResumableGuest<any, any>, options?: GuestRpcStreamOptions): { cut(): void } {
+  const g = guest.createRpcStream(options)
+  const sink = new Duplex({ read() {}, write: (_chunk, _encoding, callback) => callback() })
+  pipeline(g, sink, g, noop)
   return { cut: () => g.destroy() }
 }
 

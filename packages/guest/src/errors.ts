@@ -6,12 +6,14 @@ export const CONNECTION_LOST = 'LEVEL_CONNECTION_LOST'
 export const DATABASE_NOT_OPEN = 'LEVEL_DATABASE_NOT_OPEN'
 /** An iterator read was aborted through its `signal`. */
 export const ABORTED = 'LEVEL_ABORTED'
+/** An operation does not fit in one frame of `maxFrameSize` bytes, so it is not sent. */
+export const FRAME_TOO_LARGE = 'LEVEL_FRAME_TOO_LARGE'
 
 /**
  * The codes this package mints itself. Codes sent by a host (any `LEVEL_*` code, or
  * `LEVEL_REMOTE_ERROR`) and abstract-level's own codes pass through unchanged.
  */
-export const codes = Object.freeze({ CONNECTION_LOST, DATABASE_NOT_OPEN, ABORTED })
+export const codes = Object.freeze({ CONNECTION_LOST, DATABASE_NOT_OPEN, ABORTED, FRAME_TOO_LARGE })
 
 /** @internal */
 export function connectionLost(): ModuleError {
@@ -21,6 +23,11 @@ export function connectionLost(): ModuleError {
 /** @internal */
 export function notOpen(): ModuleError {
   return new ModuleError('Aborted on database close()', { code: DATABASE_NOT_OPEN })
+}
+
+/** @internal */
+export function tooLarge(length: number, max: number): ModuleError {
+  return new ModuleError(`Operation needs a frame of ${length} bytes; the maximum is ${max}`, { code: FRAME_TOO_LARGE })
 }
 
 /** @internal An abort error shaped like abstract-level's own (`name` is `'AbortError'`). */

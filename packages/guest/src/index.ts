@@ -1,4 +1,4 @@
-export { ABORTED, CONNECTION_LOST, codes, DATABASE_NOT_OPEN } from './errors.js'
+export { ABORTED, CONNECTION_LOST, codes, DATABASE_NOT_OPEN, FRAME_TOO_LARGE } from './errors.js'
 export type { ForwardTarget, LocalIterator } from './local-store.js'
 export {
   type GuestRpcStreamOptions,

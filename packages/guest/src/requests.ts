@@ -11,7 +11,7 @@ export const DEL = 5
 export const BATCH = 6
 export const CLEAR = 7
 
-/** Most requests coalesced into one frame, and the payload bytes at which a frame is closed. */
+/** Most requests coalesced into one frame, and most payload bytes in such a frame. */
 const MAX_GROUP = 1024
 const MAX_GROUP_BYTES = 1024 * 1024
 
@@ -100,19 +100,20 @@ function bytesOf(req: Request): number {
 
 /**
  * How many of `items`, starting at `start`, go into one frame: 1, or a run of requests of the
- * same group (bounded in count and bytes).
+ * same group (bounded in count, and in payload bytes by `cap` and 1 MiB).
  */
-export function runLength(items: readonly unknown[], start: number): number {
+export function runLength(items: readonly unknown[], start: number, cap: number): number {
   const first = items[start]
   if (!(first instanceof Request)) return 1
   const group = groupOf(first.kind)
   if (group === 0) return 1
   let end = start + 1
   let bytes = bytesOf(first)
-  while (end < items.length && end - start < MAX_GROUP && bytes < MAX_GROUP_BYTES) {
+  while (end < items.length && end - start < MAX_GROUP) {
     const next = items[end]
     if (!(next instanceof Request) || groupOf(next.kind) !== group) break
     bytes += bytesOf(next)
+    if (bytes > MAX_GROUP_BYTES || bytes > cap) break
     end++
   }
   return end - start

@@ -1,8 +1,8 @@
 import type { Duplex } from 'node:stream'
-import { decodeOutput, Output, RpcStream, Sequencer } from '@rave-level/protocol'
+import { DEFAULT_MAX_FRAME_SIZE, decodeOutput, Output, RpcStream, Sequencer } from '@rave-level/protocol'
 import { AbstractLevel, type AbstractDatabaseOptions } from 'abstract-level'
 import { type CursorOptions, type CursorPort, ENTRIES, GuestCursor, KEYS, type Mode, VALUES } from './cursor.js'
-import { connectionLost, notOpen } from './errors.js'
+import { connectionLost, notOpen, tooLarge } from './errors.js'
 import { createIterator } from './iterators.js'
 import { type ForwardTarget, LocalStore, type WriteOp } from './local-store.js'
 import { rangeOptions, toRange } from './range.js'
@@ -28,7 +28,11 @@ export interface ResumableGuestOptions<K, V> extends AbstractDatabaseOptions<K, 
    * (default `true`). Without it, a lost connection rejects them with `LEVEL_CONNECTION_LOST`.
    */
   retry?: boolean | undefined
-  /** Largest frame accepted from a host, in bytes (default 64 MiB). */
+  /**
+   * Largest frame accepted from a host, and largest request sent to it, in bytes (default
+   * 64 MiB, as hosts default to). A larger operation rejects with `LEVEL_FRAME_TOO_LARGE`
+   * instead of being sent, since a host would drop the connection (again on every retry).
+   */
   maxFrameSize?: number | undefined
 }
 
@@ -70,7 +74,7 @@ const MAX_ID = 0xffffffff
  */
 export class ResumableGuest<K = string, V = string> extends AbstractLevel<Buffer, K, V> {
   readonly #retry: boolean
-  readonly #maxFrameSize: number | undefined
+  readonly #maxFrameSize: number
   #link: Link = { kind: 'detached', since: Date.now(), lost: false }
   /** Unanswered operations by `order`; a Map iterates in insertion order, which is issue order. */
   #pending = new Map<number, Request>()
@@ -109,13 +113,13 @@ export class ResumableGuest<K = string, V = string> extends AbstractLevel<Buffer
         createIfMissing: false,
         errorIfExists: false,
         signals: { iterators: true },
-        events: { flush: true, connect: true, disconnect: true, forward: true },
+        events: { busy: true, flush: true, connect: true, disconnect: true, forward: true },
         additionalMethods: { createRpcStream: true, forward: true, rejectWaiting: true, isFlushed: true }
       },
       rest
     )
     this.#retry = !!retry
-    this.#maxFrameSize = maxFrameSize
+    this.#maxFrameSize = maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE
     this.#port = {
       retry: this.#retry,
       link: () => this.#link.kind,
@@ -156,7 +160,9 @@ export class ResumableGuest<K = string, V = string> extends AbstractLevel<Buffer
    */
   createRpcStream(options?: GuestRpcStreamOptions): Duplex {
     const link = this.#link
-    if (link.kind === 'attached') throw new Error('Only one rpc stream can be active')
+    // A stream destroyed by its pipeline reports that a tick later; the caller may already know.
+    if (link.kind === 'attached' && link.stream.destroyed) this.#onLost(link)
+    if (this.#link.kind === 'attached') throw new Error('Only one rpc stream can be active')
     if (link.kind === 'forwarded') throw new Error('Cannot create an rpc stream after forward()')
 
     const stream: RpcStream = new RpcStream({
@@ -310,7 +316,7 @@ export class ResumableGuest<K = string, V = string> extends AbstractLevel<Buffer
       if (busy) link.ref.ref()
       else link.ref.unref()
     }
-    if (!busy) this.emit('flush')
+    this.emit(busy ? 'busy' : 'flush')
   }
 
   // ---- Requests ------------------------------------------------------------------------
@@ -322,8 +328,8 @@ export class ResumableGuest<K = string, V = string> extends AbstractLevel<Buffer
     return new Promise((resolve, reject) => {
       const req = new Request(this.#order++, kind, a, b, link.kind === 'detached' ? Date.now() : 0, resolve, reject)
       this.#pending.set(req.order, req)
-      if (!this.#busy) this.#checkBusy()
       if (link.kind === 'attached') this.#queue(req)
+      if (!this.#busy) this.#checkBusy()
     })
   }
 
@@ -347,22 +353,33 @@ export class ResumableGuest<K = string, V = string> extends AbstractLevel<Buffer
     this.#outbox = []
     if (link.kind !== 'attached') return
     const stream = link.stream
+    const cap = this.#maxFrameSize / 2
     for (let i = 0; i < items.length; ) {
-      const n = runLength(items, i)
+      const n = runLength(items, i, cap)
       const item = items[i] as Request | Buffer
       if (!(item instanceof Request)) {
         stream.send(item)
       } else if (n === 1) {
-        const id = this.#allocId()
-        this.#wire.set(id, item)
-        stream.send(encodeRequest(item, id))
+        this.#send(stream, item, encodeRequest)
       } else {
-        const run = items.slice(i, i + n) as Request[]
-        const id = this.#allocId()
-        this.#wire.set(id, run)
-        stream.send(encodeRun(run, id))
+        this.#send(stream, items.slice(i, i + n) as Request[], encodeRun)
       }
       i += n
+    }
+  }
+
+  /** Send one request or a run of them as one frame, unless it exceeds `maxFrameSize`. */
+  #send<T extends Request | Request[]>(stream: RpcStream, sent: T, encode: (sent: T, id: number) => Buffer): void {
+    const id = this.#allocId()
+    const frame = encode(sent, id)
+    if (frame.length <= this.#maxFrameSize) {
+      this.#wire.set(id, sent)
+      stream.send(frame)
+    } else if (Array.isArray(sent)) {
+      for (const req of sent) this.#send(stream, req, encodeRequest)
+    } else if (this.#pending.delete(sent.order)) {
+      sent.reject(tooLarge(frame.length, this.#maxFrameSize))
+      this.#checkBusy()
     }
   }
 

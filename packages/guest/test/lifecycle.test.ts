@@ -66,6 +66,17 @@ describe('connections', () => {
     await guest.close()
   })
 
+  it('accepts a new stream right after the old one was destroyed', async () => {
+    const { host } = memoryHost()
+    const guest = new ResumableGuest()
+    const link = connect(guest, host)
+    await guest.put('a', '1')
+    link.cut() // its 'close' event comes a tick later
+    connect(guest, host)
+    expect(await guest.get('a')).toBe('1')
+    await guest.close()
+  })
+
   it('emits connect, disconnect and forward, each once per change', async () => {
     const { db, host } = memoryHost()
     const guest = new ResumableGuest()
@@ -103,6 +114,22 @@ describe('connections', () => {
     await guest.close()
   })
 
+  it('rejects an operation larger than maxFrameSize instead of sending it', async () => {
+    const { host } = memoryHost()
+    const guest = connectedGuest(host, { maxFrameSize: 1000 })
+    const big = 'x'.repeat(2000)
+    const ops = [guest.put('a', big), guest.put('b', 'small'), guest.batch([{ type: 'put', key: 'c', value: big }])]
+    const results = await Promise.allSettled(ops)
+    expect(results.map((r) => (r.status === 'rejected' ? r.reason.code : 'ok'))).toEqual([
+      'LEVEL_FRAME_TOO_LARGE',
+      'ok',
+      'LEVEL_FRAME_TOO_LARGE'
+    ])
+    expect(await guest.keys().all()).toEqual(['b'])
+    expect(guest.isFlushed()).toBe(true)
+    await guest.close()
+  })
+
   it('follows the supports manifest', () => {
     const retry = new ResumableGuest()
     const noRetry = new ResumableGuest({ retry: false })
@@ -137,14 +164,16 @@ describe('isFlushed(), flush and ref()', () => {
     expect(calls).toEqual(['unref'])
     await guest.open()
     let flushes = 0
+    let busies = 0
     guest.on('flush', () => flushes++)
+    guest.on('busy', () => busies++)
     const done = Promise.all([guest.put('a', '1'), guest.put('b', '2')])
     expect(calls).toEqual(['unref', 'ref'])
     expect(guest.isFlushed()).toBe(false)
     await done
     expect(calls).toEqual(['unref', 'ref', 'unref'])
     expect(guest.isFlushed()).toBe(true)
-    expect(flushes).toBe(1)
+    expect([busies, flushes]).toEqual([1, 1])
 
     // An open iterator that is not being read does not count; a read waiting for data does.
     const it = guest.iterator()

@@ -1,6 +1,7 @@
 import { encodeInput, Input, PROTOCOL_ERROR, remoteError, type Sequencer } from '@rave-level/protocol'
 import ModuleError from 'module-error'
 import { aborted, connectionLost, notOpen } from './errors.js'
+import { fromBytes, toBytes } from './formats.js'
 import type { ForwardTarget, LocalIterator } from './local-store.js'
 import { inRange, narrow, type Range, rangeOptions, toRange } from './range.js'
 
@@ -42,6 +43,10 @@ export interface CursorOptions {
   keys?: boolean
   values?: boolean
   signal?: AbortSignal | null
+  /** Format of keys (range options and output): `'buffer'`, `'view'` or `'utf8'`. */
+  keyEncoding: string
+  /** Format of values. */
+  valueEncoding?: string
 }
 
 interface Waiter {
@@ -87,6 +92,8 @@ export class GuestCursor {
   readonly #askKeys: boolean
   readonly #askValues: boolean
   readonly #stride: number
+  readonly #keyFormat: string
+  readonly #valueFormat: string
   readonly #reverse: boolean
   readonly #limit: number
   readonly #range: Range
@@ -144,6 +151,8 @@ export class GuestCursor {
     this.#askKeys = this.#wantKeys || port.retry || !this.#wantValues
     this.#askValues = this.#wantValues
     this.#stride = (this.#askKeys ? 1 : 0) + (this.#askValues ? 1 : 0)
+    this.#keyFormat = options.keyEncoding
+    this.#valueFormat = options.valueEncoding ?? 'utf8'
     this.#reverse = !!options.reverse
     this.#limit = options.limit
     this.#range = toRange(options)
@@ -203,7 +212,7 @@ export class GuestCursor {
       if (this.#source === REMOTE && this.#head < this.#chunks.length) return Promise.resolve(this.#take(1, [])[0])
       if (this.#source === LOCAL && this.#localPos < this.#localItems.length) {
         this.#yielded++
-        return Promise.resolve(this.#localItems[this.#localPos++])
+        return Promise.resolve(this.#fromLocal(this.#localItems[this.#localPos++]))
       }
     }
     return this.nextv(1).then(first)
@@ -255,6 +264,8 @@ export class GuestCursor {
     const valueAt = askKeys ? 1 : 0
     const stride = this.#stride
     const mode = this.#mode
+    const keyFormat = this.#wantKeys ? this.#keyFormat : ''
+    const valueFormat = this.#wantValues ? this.#valueFormat : ''
     const start = out.length
     const end = start + size
     let key: Uint8Array | undefined
@@ -263,9 +274,9 @@ export class GuestCursor {
       let i = this.#offset
       for (; i < chunk.length && out.length < end; i += stride) {
         key = askKeys ? chunk[i] : undefined
-        const value = this.#askValues ? chunk[i + valueAt] : undefined
-        if (mode === ENTRIES) out.push([this.#wantKeys ? key : undefined, this.#wantValues ? value : undefined])
-        else out.push(mode === KEYS ? key : value)
+        const k = keyFormat === '' ? undefined : fromBytes(key as Uint8Array, keyFormat)
+        const v = valueFormat === '' ? undefined : fromBytes(chunk[i + valueAt] as Uint8Array, valueFormat)
+        out.push(mode === ENTRIES ? [k, v] : mode === KEYS ? k : v)
       }
       if (i >= chunk.length) {
         this.#head++
@@ -319,6 +330,8 @@ export class GuestCursor {
   async #fetchLocal(size: number): Promise<unknown[]> {
     const it = await (this.#local as Promise<LocalIterator>)
     const items = await it.nextv(Math.max(size, this.#ahead))
+    // Aborted meanwhile: abstract-level rejects every later read, so these are not needed.
+    if (this.#signal?.aborted) throw aborted(this.#signal.reason)
     this.#ahead = Math.min(this.#ahead * 2, MAX_AHEAD)
     this.#localItems = items
     this.#localPos = 0
@@ -332,7 +345,21 @@ export class GuestCursor {
     const end = Math.min(items.length, start + size)
     this.#localPos = end
     this.#yielded += end - start
-    return start === 0 && end === items.length ? items : items.slice(start, end)
+    const out = new Array(end - start)
+    for (let i = start; i < end; i++) out[i - start] = this.#fromLocal(items[i])
+    return out
+  }
+
+  /** An item of the local iterator (which reads buffers), in the caller's formats. */
+  #fromLocal(item: unknown): unknown {
+    const mode = this.#mode
+    if (mode === KEYS) return fromBytes(item as Uint8Array, this.#keyFormat)
+    if (mode === VALUES) return fromBytes(item as Uint8Array, this.#valueFormat)
+    const [key, value] = item as [Uint8Array | undefined, Uint8Array | undefined]
+    return [
+      key === undefined ? undefined : fromBytes(key, this.#keyFormat),
+      value === undefined ? undefined : fromBytes(value, this.#valueFormat)
+    ]
   }
 
   // ---- Messages from the host (routed by host iterator id) -----------------------------
@@ -467,7 +494,12 @@ export class GuestCursor {
 
   // ---- Caller actions ------------------------------------------------------------------
 
-  seek(target: Buffer): void {
+  /** Seek to `target`, in any key format. */
+  seek(target: unknown): void {
+    this.#seekBytes(toBytes(target))
+  }
+
+  #seekBytes(target: Buffer): void {
     if (this.#closed || this.#failed !== null) return
     this.#atEnd = false
     if (!inRange(this.#range, target)) {

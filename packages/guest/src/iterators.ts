@@ -26,7 +26,7 @@ function delegating<T extends IteratorClass>(Base: T) {
       return this.#cursor.nextv(size)
     }
 
-    _seek(target: Buffer): void {
+    _seek(target: unknown): void {
       this.#cursor.seek(target)
     }
 

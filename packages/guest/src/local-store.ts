@@ -1,39 +1,41 @@
 import type { BatchTarget, SequencedWrite } from '@rave-level/protocol'
 
-const BUFFER = Object.freeze({ keyEncoding: 'buffer', valueEncoding: 'buffer' })
+/** Encoding options as the private API receives them: formats (`'buffer'`, `'view'`, `'utf8'`). */
+export interface Formats {
+  keyEncoding: string
+  valueEncoding?: string | undefined
+}
 
 /**
- * One write, with the encodings abstract-level's private `_batch()` contract promises on each
+ * One write, with the formats abstract-level's private `_batch()` contract promises on each
  * operation (the wire codec ignores them).
  */
-export interface WriteOp extends SequencedWrite {
-  keyEncoding: 'buffer'
-  valueEncoding?: 'buffer'
-}
+export interface WriteOp extends SequencedWrite, Formats {}
 
 /** The part of an abstract-level iterator a forwarded cursor reads from. */
 export interface LocalIterator {
   nextv(size: number): Promise<unknown[]>
-  seek(target: Buffer, options: { keyEncoding: 'buffer' }): void
+  seek(target: any, options?: any): void
   close(): Promise<void>
 }
 
 /**
  * A database the guest can forward to: any abstract-level (2 or 3) database that supports the
- * `'buffer'` encoding, such as classic-level 3 or memory-level 3.
+ * `'buffer'` encoding, such as classic-level 3 or memory-level 3. (Typed loosely, so that any
+ * such database, whatever its own key and value types, fits.)
  */
 export interface ForwardTarget {
   readonly status: string
   readonly supports: { has?: boolean }
-  get(key: Buffer, options: object): Promise<unknown>
-  getMany(keys: Buffer[], options: object): Promise<unknown[]>
-  has?(key: Buffer, options: object): Promise<boolean>
-  hasMany?(keys: Buffer[], options: object): Promise<boolean[]>
-  batch(operations: SequencedWrite[], options?: object): Promise<void>
-  clear(options: object): Promise<void>
-  iterator(options: object): LocalIterator
-  keys(options: object): LocalIterator
-  values(options: object): LocalIterator
+  get(key: any, options?: any): Promise<any>
+  getMany(keys: any[], options?: any): Promise<any[]>
+  has?(key: any, options?: any): Promise<boolean>
+  hasMany?(keys: any[], options?: any): Promise<boolean[]>
+  batch(operations: any[], options?: any): Promise<void>
+  clear(options?: any): Promise<void>
+  iterator(options?: any): LocalIterator
+  keys(options?: any): LocalIterator
+  values(options?: any): LocalIterator
 }
 
 /** What the direct path uses beyond {@link ForwardTarget}: abstract-level's private API. */
@@ -43,17 +45,17 @@ interface Internals {
   listenerCount?(event: string): number
   keyEncoding?(name: string): { format?: string }
   valueEncoding?(name: string): { format?: string }
-  _get(key: Buffer, options: object): Promise<unknown>
-  _getMany(keys: Buffer[], options: object): Promise<unknown[]>
-  _has(key: Buffer, options: object): Promise<boolean>
-  _hasMany(keys: Buffer[], options: object): Promise<boolean[]>
-  _put(key: Buffer, value: Buffer, options: object): Promise<void>
-  _del(key: Buffer, options: object): Promise<void>
-  _batch(operations: SequencedWrite[], options: object): Promise<void>
+  _get(key: unknown, options: object): Promise<unknown>
+  _getMany(keys: unknown[], options: object): Promise<unknown[]>
+  _has(key: unknown, options: object): Promise<boolean>
+  _hasMany(keys: unknown[], options: object): Promise<boolean[]>
+  _put(key: unknown, value: unknown, options: object): Promise<void>
+  _del(key: unknown, options: object): Promise<void>
+  _batch(operations: WriteOp[], options: object): Promise<void>
 }
 
 /**
- * The database a guest forwards to, with `'buffer'` encodings.
+ * The database a guest forwards to, used with the formats the guest's private API receives.
  *
  * When it is equivalent, this calls the database's private abstract-level methods (`_get`,
  * `_batch`, ...) instead of the public ones, which for classic-level is markedly faster (a
@@ -61,83 +63,100 @@ interface Internals {
  * re-does what the guest's own public layer already did. It is equivalent when:
  *
  * - the database is a root database (a sublevel's private methods expect prefixed keys);
- * - it stores buffers natively (`'buffer'` is not transcoded), so buffers in and out are the
- *   same as through the public API;
+ * - it stores the formats at hand natively, so data passes unchanged as through its public API;
  * - it is `'open'` right now (otherwise the public method defers or rejects as it should);
  * - for writes, no `prewrite` hook and no `'write'` listener would be skipped.
  *
- * Everything else goes through the public API.
+ * Everything else goes through the public API, with the formats as encoding names.
  */
 export class LocalStore implements BatchTarget {
   readonly db: ForwardTarget
   readonly #direct: (ForwardTarget & Internals) | null
+  /** Formats the database stores natively, for keys and values alike. */
+  readonly #native: ReadonlySet<string>
 
   constructor(db: ForwardTarget) {
     this.db = db
+    this.#native = nativeFormats(db)
     this.#direct = canBypass(db) ? (db as ForwardTarget & Internals) : null
   }
 
-  #reader(): Internals | null {
+  #reader(options: Formats): Internals | null {
     const direct = this.#direct
-    return direct !== null && direct.status === 'open' ? direct : null
+    if (direct === null || direct.status !== 'open') return null
+    const native = this.#native
+    return native.has(options.keyEncoding) && (options.valueEncoding === undefined || native.has(options.valueEncoding))
+      ? direct
+      : null
   }
 
-  #writer(): Internals | null {
-    const direct = this.#reader()
-    if (direct === null || direct.hooks?.prewrite?.noop !== true) return null
-    return direct.listenerCount?.('write') === 0 ? direct : null
+  #writer(operations: WriteOp[]): Internals | null {
+    const direct = this.#direct
+    if (direct === null || direct.status !== 'open' || direct.hooks?.prewrite?.noop !== true) return null
+    if (direct.listenerCount?.('write') !== 0) return null
+    for (const op of operations) if (this.#reader(op) === null) return null
+    return direct
   }
 
-  batch(operations: SequencedWrite[]): Promise<void> {
-    const direct = this.#writer()
-    if (direct === null) return this.db.batch(operations, BUFFER)
+  batch(operations: WriteOp[]): Promise<void> {
+    const direct = this.#writer(operations)
+    if (direct === null) return this.db.batch(operations)
     if (operations.length === 1) {
-      const op = operations[0] as SequencedWrite
-      return op.type === 'put' ? direct._put(op.key, op.value, BUFFER) : direct._del(op.key, BUFFER)
+      const op = operations[0] as WriteOp
+      return op.type === 'put' ? direct._put(op.key, op.value, op) : direct._del(op.key, op)
     }
-    return direct._batch(operations, BUFFER)
+    return direct._batch(operations, EMPTY)
   }
 
-  get(key: Buffer): Promise<unknown> {
-    const direct = this.#reader()
-    return direct !== null ? direct._get(key, BUFFER) : this.db.get(key, BUFFER)
+  get(key: unknown, options: Formats): Promise<unknown> {
+    const direct = this.#reader(options)
+    return direct !== null ? direct._get(key, options) : this.db.get(key, options)
   }
 
-  getMany(keys: Buffer[]): Promise<unknown[]> {
-    const direct = this.#reader()
-    return direct !== null ? direct._getMany(keys, BUFFER) : this.db.getMany(keys, BUFFER)
+  getMany(keys: unknown[], options: Formats): Promise<unknown[]> {
+    const direct = this.#reader(options)
+    return direct !== null ? direct._getMany(keys, options) : this.db.getMany(keys, options)
   }
 
-  has(key: Buffer): Promise<boolean> {
-    if (this.db.supports.has !== true) return this.get(key).then((v) => v !== undefined)
-    const direct = this.#reader()
-    return direct !== null ? direct._has(key, BUFFER) : (this.db.has as NonNullable<ForwardTarget['has']>)(key, BUFFER)
+  has(key: unknown, options: Formats): Promise<boolean> {
+    if (this.db.supports.has !== true) return this.get(key, options).then((v) => v !== undefined)
+    const direct = this.#reader(options)
+    return direct !== null ? direct._has(key, options) : (this.db.has as NonNullable<ForwardTarget['has']>)(key, options)
   }
 
-  hasMany(keys: Buffer[]): Promise<boolean[]> {
-    if (this.db.supports.has !== true) return this.getMany(keys).then((vs) => vs.map((v) => v !== undefined))
-    const direct = this.#reader()
+  hasMany(keys: unknown[], options: Formats): Promise<boolean[]> {
+    if (this.db.supports.has !== true) return this.getMany(keys, options).then((vs) => vs.map((v) => v !== undefined))
+    const direct = this.#reader(options)
     return direct !== null
-      ? direct._hasMany(keys, BUFFER)
-      : (this.db.hasMany as NonNullable<ForwardTarget['hasMany']>)(keys, BUFFER)
+      ? direct._hasMany(keys, options)
+      : (this.db.hasMany as NonNullable<ForwardTarget['hasMany']>)(keys, options)
   }
 
+  /** `options` as the private `_clear()` receives them (range in the key format). */
   clear(options: object): Promise<void> {
-    return this.db.clear({ ...options, keyEncoding: 'buffer' })
+    return this.db.clear(options)
   }
 }
 
-function canBypass(db: ForwardTarget & Partial<Internals>): boolean {
-  try {
-    return (
-      db.parent == null &&
-      db.keyEncoding?.('buffer').format === 'buffer' &&
-      db.valueEncoding?.('buffer').format === 'buffer' &&
-      typeof db.listenerCount === 'function' &&
-      ['_get', '_getMany', '_put', '_del', '_batch'].every((m) => typeof (db as any)[m] === 'function') &&
-      (db.supports.has !== true || (typeof db._has === 'function' && typeof db._hasMany === 'function'))
-    )
-  } catch {
-    return false // 'buffer' is not supported at all
+const EMPTY = Object.freeze({})
+
+function nativeFormats(db: ForwardTarget & Partial<Internals>): Set<string> {
+  const native = new Set<string>()
+  for (const format of ['buffer', 'view', 'utf8']) {
+    try {
+      if (db.keyEncoding?.(format).format === format && db.valueEncoding?.(format).format === format) native.add(format)
+    } catch {
+      // Not supported at all.
+    }
   }
+  return native
+}
+
+function canBypass(db: ForwardTarget & Partial<Internals>): boolean {
+  return (
+    db.parent == null &&
+    typeof db.listenerCount === 'function' &&
+    ['_get', '_getMany', '_put', '_del', '_batch'].every((m) => typeof (db as any)[m] === 'function') &&
+    (db.supports.has !== true || (typeof db._has === 'function' && typeof db._hasMany === 'function'))
+  )
 }

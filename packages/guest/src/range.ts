@@ -1,4 +1,5 @@
 import type { RangeOptions } from '@rave-level/protocol'
+import { toBytes } from './formats.js'
 
 /**
  * A key range with at most one bound per side, over encoded (byte) keys. `gte` takes
@@ -11,7 +12,7 @@ export interface Range {
   readonly upperInclusive: boolean
 }
 
-/** Range options as abstract-level hands them to the private API (encoded, possibly nullish). */
+/** Range options as abstract-level hands them to the private API (in the key format, possibly nullish). */
 export interface RangeInput {
   gt?: unknown
   gte?: unknown
@@ -19,16 +20,13 @@ export interface RangeInput {
   lte?: unknown
 }
 
-/** Normalize abstract-level range options into a {@link Range}. */
+/** Normalize abstract-level range options (in any format) into a {@link Range} of bytes. */
 export function toRange(options: RangeInput): Range {
-  const gte = options.gte as Buffer | null | undefined
-  const gt = options.gt as Buffer | null | undefined
-  const lte = options.lte as Buffer | null | undefined
-  const lt = options.lt as Buffer | null | undefined
+  const { gte, gt, lte, lt } = options
   return {
-    lower: gte != null ? gte : gt != null ? gt : undefined,
+    lower: gte != null ? toBytes(gte) : gt != null ? toBytes(gt) : undefined,
     lowerInclusive: gte != null,
-    upper: lte != null ? lte : lt != null ? lt : undefined,
+    upper: lte != null ? toBytes(lte) : lt != null ? toBytes(lt) : undefined,
     upperInclusive: lte != null
   }
 }

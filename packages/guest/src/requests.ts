@@ -1,4 +1,5 @@
 import { encodeInput, Input, remoteError } from '@rave-level/protocol'
+import { fromBytes } from './formats.js'
 import type { WriteOp } from './local-store.js'
 
 // Operation kinds. They decide how a request is encoded, coalesced, answered and re-applied.
@@ -15,14 +16,17 @@ export const CLEAR = 7
 const MAX_GROUP = 1024
 const MAX_GROUP_BYTES = 1024 * 1024
 
-/** One operation waiting for its answer, in issue order (`order`). */
+/**
+ * One operation waiting for a host's answer, in issue order (`order`). Keys and values are
+ * bytes; batch operations are in the `'buffer'` format.
+ */
 export class Request {
   constructor(
     readonly order: number,
     readonly kind: number,
     /** Key, keys, batch operations or clear options. */
     readonly a: any,
-    /** Value of a put. */
+    /** Value of a put; the value format to answer a get or getMany in. */
     readonly b: any,
     /** When it started waiting without a connection (epoch ms), or 0 if issued on one. */
     readonly time: number,
@@ -38,7 +42,7 @@ export class Request {
       if (error === 'LEVEL_NOT_FOUND' && (kind === GET || kind === HAS)) this.resolve(kind === GET ? undefined : false)
       else this.reject(remoteError(error))
     } else if (kind === GET) {
-      this.resolve(value)
+      this.resolve(value === undefined ? undefined : fromBytes(value, this.b))
     } else if (kind === HAS) {
       this.resolve(value !== undefined)
     } else if (kind === GET_MANY || kind === HAS_MANY) {
@@ -46,7 +50,7 @@ export class Request {
       const result = new Array(n)
       for (let i = 0; i < n; i++) {
         const v = values?.[i]?.value
-        result[i] = kind === GET_MANY ? v : v !== undefined
+        result[i] = kind === HAS_MANY ? v !== undefined : v === undefined ? undefined : fromBytes(v, this.b)
       }
       this.resolve(result)
     } else {

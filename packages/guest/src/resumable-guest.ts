@@ -4,7 +4,8 @@ import { AbstractLevel, type AbstractDatabaseOptions } from 'abstract-level'
 import { type CursorOptions, type CursorPort, ENTRIES, GuestCursor, KEYS, type Mode, VALUES } from './cursor.js'
 import { connectionLost, notOpen, tooLarge } from './errors.js'
 import { createIterator } from './iterators.js'
-import { type ForwardTarget, LocalStore, type WriteOp } from './local-store.js'
+import { toBytes } from './formats.js'
+import { type Formats, type ForwardTarget, LocalStore, type WriteOp } from './local-store.js'
 import { rangeOptions, toRange } from './range.js'
 import {
   BATCH,
@@ -45,12 +46,19 @@ export interface GuestRpcStreamOptions {
   ref?: { ref(): void; unref(): void } | null | undefined
 }
 
+type Forwarded = { readonly kind: 'forwarded'; readonly store: LocalStore; readonly sequencer: Sequencer }
 type Link =
   | { readonly kind: 'detached'; readonly since: number; readonly lost: boolean }
   | { readonly kind: 'attached'; readonly stream: RpcStream; readonly ref: GuestRpcStreamOptions['ref'] }
-  | { readonly kind: 'forwarded'; readonly store: LocalStore; readonly sequencer: Sequencer }
+  | Forwarded
 
 const MAX_ID = 0xffffffff
+const BUFFER_KEY = Object.freeze({ keyEncoding: 'buffer' })
+
+/** Queue one write on a forwarded database's sequencer. */
+function write(sequencer: Sequencer, op: WriteOp): Promise<void> {
+  return sequencer.write([op])
+}
 
 /**
  * An abstract-level 3 database whose operations travel over the many-level 2 wire protocol
@@ -102,7 +110,8 @@ export class ResumableGuest<K = string, V = string> extends AbstractLevel<Buffer
     const { retry = true, maxFrameSize, ...rest } = options ?? {}
     super(
       {
-        encodings: { buffer: true },
+        // All three formats, so that a forwarded database gets data as it is (see formats.ts).
+        encodings: { buffer: true, view: true, utf8: true },
         // A retried iterator reads from a new snapshot on the next host.
         implicitSnapshots: !retry,
         snapshots: !retry,
@@ -216,7 +225,7 @@ export class ResumableGuest<K = string, V = string> extends AbstractLevel<Buffer
     this.#pending = new Map()
     this.#enter(link, () => {
       for (const item of waiting) {
-        if (item instanceof Request) this.#local(link, item.kind, item.a, item.b).then(item.resolve, item.reject)
+        if (item instanceof Request) this.#replay(link, item).then(item.resolve, item.reject)
         else item.forward()
       }
       this.#checkBusy()
@@ -321,9 +330,9 @@ export class ResumableGuest<K = string, V = string> extends AbstractLevel<Buffer
 
   // ---- Requests ------------------------------------------------------------------------
 
+  /** An operation for the host (keys and values as bytes): send it, or queue it for later. */
   #request(kind: number, a: any, b?: any): Promise<any> {
     const link = this.#link
-    if (link.kind === 'forwarded') return this.#local(link, kind, a, b)
     if (link.kind === 'detached' && link.lost && !this.#retry) return Promise.reject(connectionLost())
     return new Promise((resolve, reject) => {
       const req = new Request(this.#order++, kind, a, b, link.kind === 'detached' ? Date.now() : 0, resolve, reject)
@@ -421,26 +430,27 @@ export class ResumableGuest<K = string, V = string> extends AbstractLevel<Buffer
     if (this.#pending.size === 0 && this.#busy) this.#checkBusy()
   }
 
-  /** Apply one operation to the forwarded database, in sequence with all others. */
-  #local(link: Extract<Link, { kind: 'forwarded' }>, kind: number, a: any, b: any): Promise<any> {
+  /** Apply an operation made for a host to the forwarded database instead, in sequence. */
+  #replay(link: Forwarded, req: Request): Promise<any> {
     const { store, sequencer } = link
-    switch (kind) {
+    const a = req.a
+    switch (req.kind) {
       case PUT:
-        return sequencer.write([{ type: 'put', key: a, value: b, keyEncoding: 'buffer', valueEncoding: 'buffer' } as WriteOp])
+        return write(sequencer, { type: 'put', key: a, value: req.b, keyEncoding: 'buffer', valueEncoding: 'buffer' })
       case DEL:
-        return sequencer.write([{ type: 'del', key: a, keyEncoding: 'buffer' } as WriteOp])
+        return write(sequencer, { type: 'del', key: a, keyEncoding: 'buffer' })
       case BATCH:
         return sequencer.write(a)
       case GET:
-        return sequencer.read(() => store.get(a))
+        return sequencer.read(() => store.get(a, { keyEncoding: 'buffer', valueEncoding: req.b }))
       case GET_MANY:
-        return sequencer.read(() => store.getMany(a))
+        return sequencer.read(() => store.getMany(a, { keyEncoding: 'buffer', valueEncoding: req.b }))
       case HAS:
-        return sequencer.read(() => store.has(a))
+        return sequencer.read(() => store.has(a, BUFFER_KEY))
       case HAS_MANY:
-        return sequencer.read(() => store.hasMany(a))
+        return sequencer.read(() => store.hasMany(a, BUFFER_KEY))
       default:
-        return sequencer.exclusive(() => store.clear(a))
+        return sequencer.exclusive(() => store.clear({ ...a, keyEncoding: 'buffer' }))
     }
   }
 
@@ -473,45 +483,69 @@ export class ResumableGuest<K = string, V = string> extends AbstractLevel<Buffer
     if (this.#link.kind === 'attached') this.#enter({ kind: 'detached', since: Date.now(), lost: false })
   }
 
-  _get(key: Buffer): Promise<Buffer | undefined> {
-    return this.#request(GET, key)
+  // Each operation goes to the forwarded database as it is (keys and values in the formats
+  // abstract-level chose), or to the host as bytes.
+
+  _get(key: unknown, options: Formats): Promise<unknown> {
+    const link = this.#link
+    if (link.kind === 'forwarded') return link.sequencer.read(() => link.store.get(key, options))
+    return this.#request(GET, toBytes(key), options.valueEncoding)
   }
 
-  _getMany(keys: Buffer[]): Promise<(Buffer | undefined)[]> {
-    return this.#request(GET_MANY, keys)
+  _getMany(keys: unknown[], options: Formats): Promise<unknown[]> {
+    const link = this.#link
+    if (link.kind === 'forwarded') return link.sequencer.read(() => link.store.getMany(keys, options))
+    return this.#request(GET_MANY, keys.map(toBytes), options.valueEncoding)
   }
 
-  _has(key: Buffer): Promise<boolean> {
-    return this.#request(HAS, key)
+  _has(key: unknown, options: Formats): Promise<boolean> {
+    const link = this.#link
+    if (link.kind === 'forwarded') return link.sequencer.read(() => link.store.has(key, options))
+    return this.#request(HAS, toBytes(key))
   }
 
-  _hasMany(keys: Buffer[]): Promise<boolean[]> {
-    return this.#request(HAS_MANY, keys)
+  _hasMany(keys: unknown[], options: Formats): Promise<boolean[]> {
+    const link = this.#link
+    if (link.kind === 'forwarded') return link.sequencer.read(() => link.store.hasMany(keys, options))
+    return this.#request(HAS_MANY, keys.map(toBytes))
   }
 
-  _put(key: Buffer, value: Buffer): Promise<void> {
-    return this.#request(PUT, key, value)
+  _put(key: unknown, value: unknown, options: Formats): Promise<void> {
+    const link = this.#link
+    if (link.kind === 'forwarded') {
+      const { keyEncoding, valueEncoding } = options
+      return write(link.sequencer, { type: 'put', key, value, keyEncoding, valueEncoding })
+    }
+    return this.#request(PUT, toBytes(key), toBytes(value))
   }
 
-  _del(key: Buffer): Promise<void> {
-    return this.#request(DEL, key)
+  _del(key: unknown, options: Formats): Promise<void> {
+    const link = this.#link
+    if (link.kind === 'forwarded') return write(link.sequencer, { type: 'del', key, keyEncoding: options.keyEncoding })
+    return this.#request(DEL, toBytes(key))
   }
 
-  _batch(operations: { type: string; key: Buffer; value?: Buffer }[]): Promise<void> {
-    // Keep only what the wire (and a local batch) needs: ops may carry userland properties.
-    // The encodings are for a forwarded database's private _batch().
+  _batch(operations: WriteOp[]): Promise<void> {
+    // Keep only what a write needs: operations may carry userland properties.
+    const link = this.#link
+    const local = link.kind === 'forwarded'
     const ops: WriteOp[] = new Array(operations.length)
     for (let i = 0; i < operations.length; i++) {
-      const op = operations[i] as { type: string; key: Buffer; value?: Buffer }
-      ops[i] =
-        op.type === 'put'
-          ? { type: 'put', key: op.key, value: op.value, keyEncoding: 'buffer', valueEncoding: 'buffer' }
-          : { type: 'del', key: op.key, keyEncoding: 'buffer' }
+      const { type, key, value, keyEncoding, valueEncoding } = operations[i] as WriteOp
+      ops[i] = local
+        ? type === 'put'
+          ? { type, key, value, keyEncoding, valueEncoding }
+          : { type: 'del', key, keyEncoding }
+        : type === 'put'
+          ? { type, key: toBytes(key), value: toBytes(value), keyEncoding: 'buffer', valueEncoding: 'buffer' }
+          : { type: 'del', key: toBytes(key), keyEncoding: 'buffer' }
     }
-    return this.#request(BATCH, ops)
+    return link.kind === 'forwarded' ? link.sequencer.write(ops) : this.#request(BATCH, ops)
   }
 
   _clear(options: CursorOptions): Promise<void> {
+    const link = this.#link
+    if (link.kind === 'forwarded') return link.sequencer.exclusive(() => link.store.clear(options))
     return this.#request(CLEAR, { ...rangeOptions(toRange(options)), limit: options.limit, reverse: !!options.reverse })
   }
 

@@ -1,3 +1,3 @@
 'use strict'
 
-require('./compliance.cjs')(false)
+require('./compliance.cjs')('host', false)

@@ -1,3 +1,3 @@
 'use strict'
 
-require('./compliance.cjs')(true)
+require('./compliance.cjs')('host', true)

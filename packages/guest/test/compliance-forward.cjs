@@ -1,0 +1,4 @@
+'use strict'
+
+require('./compliance.cjs')('memory')
+require('./compliance.cjs')('classic')

@@ -73,9 +73,10 @@ function write(sequencer: Sequencer, op: WriteOp): Promise<void> {
  *   after first applying, in order, those still waiting.
  *
  * Errors: `LEVEL_CONNECTION_LOST` (connection lost without `retry`), `LEVEL_DATABASE_NOT_OPEN`
- * (closed while pending), `LEVEL_ABORTED` (iterator signal), `LEVEL_NOT_SUPPORTED` (explicit
- * snapshots, `getSync`), any `LEVEL_*` code sent by the host, else `LEVEL_REMOTE_ERROR`, and the
- * error given to {@link ResumableGuest.rejectWaiting}.
+ * (closed while pending), `LEVEL_FRAME_TOO_LARGE` (an operation larger than `maxFrameSize`),
+ * `LEVEL_ABORTED` (iterator signal), `LEVEL_NOT_SUPPORTED` (explicit snapshots, `getSync`), any
+ * `LEVEL_*` code sent by the host, else `LEVEL_REMOTE_ERROR`, and the error given to
+ * {@link ResumableGuest.rejectWaiting}.
  *
  * @template K The default type of keys.
  * @template V The default type of values.
@@ -165,7 +166,7 @@ export class ResumableGuest<K = string, V = string> extends AbstractLevel<Buffer
    * `retry`, unanswered operations wait for the next stream; without, they reject with
    * `LEVEL_CONNECTION_LOST`.
    *
-   * Throws `Error` if a stream is still attached or after {@link ResumableGuest.forward}.
+   * @throws `Error` if a stream is still attached, or after {@link ResumableGuest.forward}.
    */
   createRpcStream(options?: GuestRpcStreamOptions): Duplex {
     const link = this.#link
@@ -206,13 +207,17 @@ export class ResumableGuest<K = string, V = string> extends AbstractLevel<Buffer
   }
 
   /**
-   * From now on, send every operation to `db` (an open abstract-level database, used with
-   * `'buffer'` encodings) instead of a host. Operations already issued and not answered are
+   * From now on, send every operation to `db` (an open abstract-level database) instead of a
+   * host. Operations already issued and not answered (queued, or sent to a host that died) are
    * applied first, in issue order; open iterators continue on `db` after the last entry they
    * yielded. All operations go through one {@link Sequencer}, so they apply in issue order
-   * with group commit. An attached stream is destroyed. The guest does not close `db`.
+   * with group commit; when equivalent, `db`'s private methods are called (see the README). An
+   * attached stream is destroyed. The guest does not close `db`.
    *
-   * Throws `Error` if called twice.
+   * Errors: operations reject with whatever `db` rejects with; a values-only iterator that
+   * cannot know its position (without `retry`) fails with `LEVEL_CONNECTION_LOST`.
+   *
+   * @throws `Error` if called twice; `TypeError` if `db` is not a database.
    */
   forward(db: ForwardTarget): void {
     if (this.#link.kind === 'forwarded') throw new Error('forward() was already called')

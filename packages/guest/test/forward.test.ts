@@ -122,6 +122,51 @@ describe('forward()', () => {
     await twin.close()
   })
 
+  it('replays every kind of operation sent to a dead host, and serves reads in flight', async () => {
+    await db.batch(['a', 'b', 'c', 'd'].map((key) => ({ type: 'put' as const, key, value: key })))
+    const guest = new ResumableGuest<string, string>()
+    silentHost(guest)
+    await guest.open()
+    const it = guest.iterator({ reverse: true, lt: 'd' })
+    const read = it.nextv(2) // waits for the dead host
+    const results = Promise.all([
+      guest.put('e', 'e'),
+      guest.get('e'),
+      guest.getMany(['a', 'e', 'x']),
+      guest.has('e'),
+      guest.hasMany(['x', 'a']),
+      guest.del('a'),
+      guest.get('a', { valueEncoding: 'buffer' }),
+      guest.batch([
+        { type: 'put', key: 'f', value: 'f' },
+        { type: 'del', key: 'b' }
+      ]),
+      guest.clear({ gte: 'f' }),
+      guest.keys().all()
+    ])
+    guest.forward(db)
+    expect(await read).toEqual([
+      ['c', 'c'],
+      ['b', 'b']
+    ])
+    expect(await results).toEqual([
+      undefined,
+      'e',
+      ['a', 'e', undefined],
+      true,
+      [false, true],
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      ['c', 'd', 'e']
+    ])
+    // The iterator was created before del('a'), and is opened on the database in that order.
+    expect(await it.nextv(5)).toEqual([['a', 'a']])
+    await it.close()
+    await guest.close()
+  })
+
   it('fails a values-only iterator that cannot know its position (retry: false)', async () => {
     await db.batch(['a', 'b', 'c'].map((key) => ({ type: 'put' as const, key, value: key })))
     const host = new LevelHost(db)

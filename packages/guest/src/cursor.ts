@@ -3,7 +3,7 @@ import ModuleError from 'module-error'
 import { aborted, connectionLost, notOpen } from './errors.js'
 import { fromBytes, toBytes } from './formats.js'
 import type { ForwardTarget, LocalIterator } from './local-store.js'
-import { inRange, narrow, type Range, rangeOptions, toRange } from './range.js'
+import { inRange, narrow, type Range, type RangeInput, rangeOptions, toRange } from './range.js'
 
 /** What an iterator yields: entries, keys or values. */
 export const ENTRIES = 0
@@ -97,6 +97,8 @@ export class GuestCursor {
   readonly #reverse: boolean
   readonly #limit: number
   readonly #range: Range
+  /** The range options as given, in the key format. */
+  readonly #rangeInput: RangeInput
   readonly #signal: AbortSignal | null
 
   // Position.
@@ -156,6 +158,8 @@ export class GuestCursor {
     this.#reverse = !!options.reverse
     this.#limit = options.limit
     this.#range = toRange(options)
+    this.#rangeInput = {}
+    for (const k of ['gt', 'gte', 'lt', 'lte'] as const) if (options[k] != null) this.#rangeInput[k] = options[k]
     this.#signal = options.signal ?? null
   }
 
@@ -345,13 +349,15 @@ export class GuestCursor {
     const end = Math.min(items.length, start + size)
     this.#localPos = end
     this.#yielded += end - start
+    if (this.#localOriginal) return start === 0 && end === items.length ? items : items.slice(start, end)
     const out = new Array(end - start)
     for (let i = start; i < end; i++) out[i - start] = this.#fromLocal(items[i])
     return out
   }
 
-  /** An item of the local iterator (which reads buffers), in the caller's formats. */
+  /** An item of the local iterator in the caller's formats (converted if it reads buffers). */
   #fromLocal(item: unknown): unknown {
+    if (this.#localOriginal) return item
     const mode = this.#mode
     if (mode === KEYS) return fromBytes(item as Uint8Array, this.#keyFormat)
     if (mode === VALUES) return fromBytes(item as Uint8Array, this.#valueFormat)
@@ -427,19 +433,22 @@ export class GuestCursor {
     const local = this.#port.local()
     if (local === null) return
     const { range, limit } = this.#rest()
+    // On its original range, the local iterator reads in the caller's formats (no conversion);
+    // narrowed to a position, which we hold as bytes, it reads buffers that we convert.
+    const original = this.#from === null
     const options = {
-      ...rangeOptions(range),
+      ...(original ? this.#rangeInput : rangeOptions(range)),
       limit,
       reverse: this.#reverse,
       keys: this.#wantKeys,
       values: this.#wantValues,
-      keyEncoding: 'buffer',
-      valueEncoding: 'buffer'
+      keyEncoding: original ? this.#keyFormat : 'buffer',
+      valueEncoding: original ? this.#valueFormat : 'buffer'
     }
     const { db, sequencer } = local
     const mode = this.#mode
     this.#source = LOCAL
-    this.#localOriginal = this.#from === null
+    this.#localOriginal = original
     this.#clearLocal()
     // Created in sequence, so that it sees exactly the writes issued before it.
     const it = sequencer.read(async () =>

@@ -1,5 +1,5 @@
 import { once } from 'node:events'
-import { pipeline } from 'node:stream'
+import { Duplex, pipeline } from 'node:stream'
 import ModuleError from 'module-error'
 import { describe, expect, it } from 'vitest'
 import { ResumableGuest } from '../dist/index.js'
@@ -127,6 +127,27 @@ describe('connections', () => {
     ])
     expect(await guest.keys().all()).toEqual(['b'])
     expect(guest.isFlushed()).toBe(true)
+    await guest.close()
+  })
+
+  it('treats a host that sends garbage as a lost connection, and retries elsewhere', async () => {
+    const { host } = memoryHost()
+    const guest = new ResumableGuest()
+    const g = guest.createRpcStream()
+    const liar = new Duplex({
+      read() {},
+      write(_chunk, _encoding, callback) {
+        this.push(Buffer.from([3, 0xff, 0xff, 0xff])) // a frame with an unknown tag
+        callback()
+      }
+    })
+    pipeline(g, liar, g, noop)
+    const lost = once(guest, 'disconnect')
+    const put = guest.put('a', '1')
+    await lost
+    connect(guest, host)
+    await put
+    expect(await guest.get('a')).toBe('1')
     await guest.close()
   })
 

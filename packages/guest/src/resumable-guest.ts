@@ -81,7 +81,7 @@ function write(sequencer: Sequencer, op: WriteOp): Promise<void> {
  * @template K The default type of keys.
  * @template V The default type of values.
  */
-export class ResumableGuest<K = string, V = string> extends AbstractLevel<Buffer, K, V> {
+export class ResumableGuest<K = string, V = string> extends AbstractLevel<string | Buffer | Uint8Array, K, V> {
   readonly #retry: boolean
   readonly #maxFrameSize: number
   #link: Link = { kind: 'detached', since: Date.now(), lost: false }

@@ -324,23 +324,30 @@ export class GuestCursor {
 
   /**
    * Read from the local iterator. It is read ahead in growing chunks (like classic-level's
-   * own iterator does natively), so that `next()` mostly costs no call into the database.
+   * own iterator does natively), so that `next()` mostly costs no call into the database. Like
+   * a remote read, it returns fewer than `size` items only at the end.
    */
   #readLocal(size: number): Promise<unknown[]> {
-    if (this.#localPos < this.#localItems.length) return Promise.resolve(this.#takeLocal(size))
+    if (this.#localItems.length - this.#localPos >= size) return Promise.resolve(this.#takeLocal(size))
     return this.#fetchLocal(size)
   }
 
   async #fetchLocal(size: number): Promise<unknown[]> {
-    const it = await (this.#local as Promise<LocalIterator>)
-    const items = await it.nextv(Math.max(size, this.#ahead))
-    // Aborted meanwhile: abstract-level rejects every later read, so these are not needed.
-    if (this.#signal?.aborted) throw aborted(this.#signal.reason)
-    this.#ahead = Math.min(this.#ahead * 2, MAX_AHEAD)
-    this.#localItems = items
-    this.#localPos = 0
-    if (items.length === 0) this.#atEnd = true
-    return this.#takeLocal(size)
+    const out = this.#takeLocal(size).slice()
+    while (out.length < size) {
+      const it = await (this.#local as Promise<LocalIterator>)
+      const wanted = Math.max(size - out.length, this.#ahead)
+      const items = await it.nextv(this.#limit < 0 ? wanted : Math.min(wanted, this.#limit - this.#yielded))
+      // Aborted meanwhile: abstract-level rejects every later read, so these are not needed.
+      if (this.#signal?.aborted) throw aborted(this.#signal.reason)
+      this.#ahead = Math.min(this.#ahead * 2, MAX_AHEAD)
+      this.#localItems = items
+      this.#localPos = 0
+      if (items.length === 0) break
+      for (const item of this.#takeLocal(size - out.length)) out.push(item)
+    }
+    if (out.length === 0) this.#atEnd = true
+    return out
   }
 
   #takeLocal(size: number): unknown[] {
@@ -432,13 +439,15 @@ export class GuestCursor {
   #openLocal(): void {
     const local = this.#port.local()
     if (local === null) return
-    const { range, limit } = this.#rest()
+    const { range } = this.#rest()
     // On its original range, the local iterator reads in the caller's formats (no conversion);
-    // narrowed to a position, which we hold as bytes, it reads buffers that we convert.
+    // narrowed to a position, which we hold as bytes, it reads buffers that we convert. It has
+    // no limit: it reads ahead, and its own count would include entries the caller never got
+    // (a seek could then not go back). Reads ahead stop at the caller's remaining limit.
     const original = this.#from === null
     const options = {
       ...(original ? this.#rangeInput : rangeOptions(range)),
-      limit,
+      limit: -1,
       reverse: this.#reverse,
       keys: this.#wantKeys,
       values: this.#wantValues,

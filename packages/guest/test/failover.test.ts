@@ -217,8 +217,18 @@ const viaSocket =
     pipeline(socket, tap(budgetIn, cut), g, tap(budgetOut, cut), socket, noop)
   }
 
-/** One seeded run; returns how many connections were lost while it ran. */
-async function scenario(seed: number, connector: Connector, twin: MemoryLevel, clears = true): Promise<number> {
+/**
+ * One seeded run; returns how many connections were lost while it ran. With `forwardTo`, the
+ * guest does not reconnect after its last cut but forwards to that database (the one the host
+ * serves), as a follower that is elected leader does.
+ */
+async function scenario(
+  seed: number,
+  connector: Connector,
+  twin: MemoryLevel,
+  clears = true,
+  forwardTo?: MemoryLevel<string, string>
+): Promise<number> {
   const r = prng(seed)
   const guest = new ResumableGuest({ retry: true })
   let cuts = 1 + r.int(10)
@@ -226,7 +236,8 @@ async function scenario(seed: number, connector: Connector, twin: MemoryLevel, c
   const connect = () => {
     if (closing) return
     const last = cuts-- <= 0
-    connector(guest, last ? Infinity : r.int(20_000), last ? Infinity : r.int(2_000))
+    if (last && forwardTo !== undefined) guest.forward(forwardTo)
+    else connector(guest, last ? Infinity : r.int(20_000), last ? Infinity : r.int(2_000))
   }
   let lost = 0
   guest.on('disconnect', () => {
@@ -280,6 +291,13 @@ describe('failover: connections die at random points', () => {
     for (let seed = 1; seed <= 150; seed++) lost += await scenario(seed, viaStreams(host), twin)
     // The runs must actually lose connections while busy, or the test proves little.
     expect(lost).toBeGreaterThan(150 * 4)
+    await db.close()
+  }, 120_000)
+
+  it('LevelHost, then forward() to its database after the last cut, 60 seeds', async () => {
+    const { db, host } = memoryHost()
+    await db.batch(staticOps)
+    for (let seed = 3001; seed <= 3060; seed++) await scenario(seed, viaStreams(host), twin, true, db)
     await db.close()
   }, 120_000)
 

@@ -193,6 +193,12 @@ describe('forward()', () => {
     it.seek('z') // out of range
     expect(await it.next()).toBeUndefined()
     await it.close()
+    // Reading ahead must not use up the limit: after a seek back, the rest of it is still there.
+    const limited = guest.keys({ limit: 3 })
+    expect(await limited.next()).toBe('a')
+    limited.seek('aa')
+    expect(await limited.nextv(10)).toEqual(['aa', 'b'])
+    await limited.close()
     expect(await guest.has('b')).toBe(true)
     expect(await guest.hasMany(['b', 'x'])).toEqual([true, false])
     expect(await guest.getMany(['a', 'x'])).toEqual(['a', undefined])

@@ -218,6 +218,30 @@ const viaSocket =
   }
 
 /**
+ * Connect `guest`, and reconnect it after a seeded delay each time its connection is lost;
+ * the first `cuts` connections die after a seeded number of bytes. With `forwardTo`, forward
+ * to that database instead of making the last connection.
+ */
+function churn(guest: ResumableGuest, r: Random, cuts: number, connector: Connector, forwardTo?: MemoryLevel<string, string>) {
+  const state = { lost: 0, stopped: false, stop: () => (state.stopped = true) }
+  const connect = () => {
+    if (state.stopped) return
+    const last = cuts-- <= 0
+    if (last && forwardTo !== undefined) guest.forward(forwardTo)
+    else connector(guest, last ? Infinity : r.int(20_000), last ? Infinity : r.int(2_000))
+  }
+  guest.on('disconnect', () => {
+    if (state.stopped) return
+    state.lost++
+    const delay = r.int(4)
+    if (delay === 0) connect()
+    else setTimeout(connect, delay - 1)
+  })
+  connect()
+  return state
+}
+
+/**
  * One seeded run; returns how many connections were lost while it ran. With `forwardTo`, the
  * guest does not reconnect after its last cut but forwards to that database (the one the host
  * serves), as a follower that is elected leader does.
@@ -231,23 +255,7 @@ async function scenario(
 ): Promise<number> {
   const r = prng(seed)
   const guest = new ResumableGuest({ retry: true })
-  let cuts = 1 + r.int(10)
-  let closing = false
-  const connect = () => {
-    if (closing) return
-    const last = cuts-- <= 0
-    if (last && forwardTo !== undefined) guest.forward(forwardTo)
-    else connector(guest, last ? Infinity : r.int(20_000), last ? Infinity : r.int(2_000))
-  }
-  let lost = 0
-  guest.on('disconnect', () => {
-    if (closing) return
-    lost++
-    const delay = r.int(4)
-    if (delay === 0) connect()
-    else setTimeout(connect, delay - 1)
-  })
-  connect()
+  const chaos = churn(guest, r, 1 + r.int(10), connector, forwardTo)
 
   const tasks: Promise<unknown>[] = [writer(guest, prng(seed * 7 + 1), `W${seed}.`, clears)]
   const iterators = 3 + r.int(5)
@@ -268,10 +276,60 @@ async function scenario(
     ;(err as Error).message = `seed ${seed}: ${(err as Error).message}`
     throw err
   } finally {
-    closing = true
+    chaos.stop()
     await guest.close()
   }
-  return lost
+  return chaos.lost
+}
+
+/**
+ * Without retry: connections die at seeded random points, and every operation must still
+ * settle, either as on a database used directly or with `LEVEL_CONNECTION_LOST`; an iterator
+ * yields a correct prefix of its entries, then fails with that code.
+ */
+async function noRetryScenario(seed: number, connector: Connector, twin: MemoryLevel): Promise<number> {
+  const r = prng(seed)
+  const guest = new ResumableGuest({ retry: false })
+  const chaos = churn(guest, r, 1 + r.int(6), connector)
+  let failures = 0
+  const lost = (err: any) => {
+    expect(err.code, `seed ${seed}`).toBe('LEVEL_CONNECTION_LOST')
+    failures++
+    return 'lost'
+  }
+  const tasks: Promise<unknown>[] = []
+  for (let i = 0; i < 40; i++) {
+    const key = `N${seed}.${r.int(5)}`
+    tasks.push(guest.put(key, `v${i}`).catch(lost))
+    tasks.push(guest.get(key).catch(lost))
+    if (r.random() < 0.2) await new Promise((resolve) => setImmediate(resolve))
+  }
+  for (let i = 0; i < 3; i++) {
+    const specSeed = seed * 1000 + i
+    const spec = iteratorSpec(prng(specSeed))
+    tasks.push(
+      (async () => {
+        const expected = await consume(twin, spec, prng(specSeed + 1))
+        const it = (guest as any)[spec.mode](spec.options)
+        const steps = prng(specSeed + 1)
+        const actual: unknown[] = []
+        try {
+          actual.push(...(await consume({ [spec.mode]: () => it }, spec, steps)))
+        } catch (err) {
+          lost(err)
+          await it.close()
+        }
+        expect(expected.slice(0, actual.length), `seed ${seed}, iterator ${i}`).toEqual(actual)
+      })()
+    )
+  }
+  try {
+    await Promise.all(tasks)
+  } finally {
+    chaos.stop()
+    await guest.close()
+  }
+  return failures
 }
 
 describe('failover: connections die at random points', () => {
@@ -298,6 +356,15 @@ describe('failover: connections die at random points', () => {
     const { db, host } = memoryHost()
     await db.batch(staticOps)
     for (let seed = 3001; seed <= 3060; seed++) await scenario(seed, viaStreams(host), twin, true, db)
+    await db.close()
+  }, 120_000)
+
+  it('without retry, everything settles: as usual or with LEVEL_CONNECTION_LOST, 60 seeds', async () => {
+    const { db, host } = memoryHost()
+    await db.batch(staticOps)
+    let failures = 0
+    for (let seed = 4001; seed <= 4060; seed++) failures += await noRetryScenario(seed, viaStreams(host), twin)
+    expect(failures).toBeGreaterThan(60) // connections were really lost under load
     await db.close()
   }, 120_000)
 

@@ -127,6 +127,8 @@ export class GuestCursor {
   #offset = 0
   #ended = false
   #error: string | null = null
+  /** Entries received and not yet taken. */
+  #buffered = 0
   /** Messages received and not acknowledged yet. */
   #owed = 0
   /** The caller read from this host iterator (since it was opened or last seeked). */
@@ -294,6 +296,7 @@ export class GuestCursor {
       this.#head = 0
     }
     this.#yielded += out.length - start
+    this.#buffered -= out.length - start
     this.#started = true
     this.#payAcks()
     if (askKeys) {
@@ -314,6 +317,8 @@ export class GuestCursor {
    * early termination cheaply) is only acknowledged once the caller reads from it.
    */
   #payAcks(): void {
+    // With a limit, entries received beyond it are of no use: ask for no more.
+    if (this.#limit >= 0 && this.#yielded + this.#buffered >= this.#limit) return
     while (this.#owed > 0 && this.#started && this.#chunks.length - this.#head < WINDOW) {
       this.#owed--
       this.#port.send(
@@ -384,6 +389,7 @@ export class GuestCursor {
       throw new ModuleError('IteratorData does not hold whole entries', { code: PROTOCOL_ERROR })
     }
     this.#chunks.push(data)
+    this.#buffered += data.length / this.#stride
     this.#owed++
     if (this.#waiter !== null) this.#serve()
     this.#payAcks()
@@ -484,6 +490,7 @@ export class GuestCursor {
 
   #clearBuffer(): void {
     this.#chunks = []
+    this.#buffered = 0
     this.#head = 0
     this.#offset = 0
     this.#ended = false

@@ -2,7 +2,7 @@ import { encodeInput, Input, PROTOCOL_ERROR, remoteError, type Sequencer } from 
 import ModuleError from 'module-error'
 import { aborted, connectionLost, notOpen } from './errors.js'
 import { fromBytes, toBytes } from './formats.js'
-import type { ForwardTarget, LocalIterator } from './local-store.js'
+import type { ForwardTarget, LocalIterator } from '@rave-level/protocol'
 import { inRange, narrow, type Range, type RangeInput, rangeOptions, toRange } from './range.js'
 
 /** What an iterator yields: entries, keys or values. */

@@ -1,6 +1,6 @@
 import { encodeInput, Input, remoteError } from '@rave-level/protocol'
 import { fromBytes } from './formats.js'
-import type { WriteOp } from './local-store.js'
+import type { WriteOp } from '@rave-level/protocol'
 
 // Operation kinds. They decide how a request is encoded, coalesced, answered and re-applied.
 export const GET = 0

@@ -5,7 +5,7 @@ import { type CursorOptions, type CursorPort, ENTRIES, GuestCursor, KEYS, type M
 import { connectionLost, notOpen, tooLarge } from './errors.js'
 import { createIterator } from './iterators.js'
 import { toBytes } from './formats.js'
-import { type Formats, type ForwardTarget, LocalStore, type WriteOp } from './local-store.js'
+import { type Formats, type ForwardTarget, LocalStore, type WriteOp } from '@rave-level/protocol'
 import { rangeOptions, toRange } from './range.js'
 import {
   BATCH,

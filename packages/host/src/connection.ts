@@ -9,9 +9,11 @@ import {
   type IteratorMessage,
   Output,
   PROTOCOL_ERROR,
+  type LocalStore,
   RpcStream,
   type SequencedWrite,
   Sequencer,
+  type WriteOp,
   wireCode
 } from '@rave-level/protocol'
 import { INVALID_VALUE, NOT_FOUND, READONLY, TOO_MANY_ITERATORS } from './errors.js'
@@ -29,6 +31,11 @@ export interface HostDatabase extends IteratorSource {
 /** Settings shared by every connection of one host. */
 export interface ConnectionSettings {
   readonly db: HostDatabase
+  /**
+   * The same database for reads and writes: its private API when that is equivalent (no hooks,
+   * no 'write' listeners, a root database), else its public API. Shared by all connections.
+   */
+  readonly store: LocalStore
   readonly readonly: boolean
   readonly maxFrameSize: number
   readonly highWaterMark: number
@@ -94,7 +101,7 @@ export class Connection implements IteratorOwner {
     this.#settings = settings
     this.db = settings.db
     this.iteratorBytes = settings.iteratorBytes
-    this.#sequencer = new Sequencer(settings.db, ENCODINGS)
+    this.#sequencer = new Sequencer(settings.store)
     this.stream = new RpcStream({
       onFrame: (frame) => this.#onFrame(frame),
       maxFrameSize: settings.maxFrameSize,
@@ -170,7 +177,7 @@ export class Connection implements IteratorOwner {
       case Input.getMany: {
         const { id, keys } = message
         this.#begin()
-        this.#sequencer.read(() => this.db.getMany(keys, ENCODINGS)).then(
+        this.#sequencer.read(() => this.#settings.store.getMany(keys, ENCODINGS) as Promise<(Uint8Array | undefined)[]>).then(
           (values) => this.#doneMany(id, undefined, values),
           (err) => this.#doneMany(id, err, undefined)
         )
@@ -179,17 +186,17 @@ export class Connection implements IteratorOwner {
       case Input.put:
         if (settings.readonly) this.#callback(message.id, READONLY, undefined)
         else if (message.value === undefined) this.#callback(message.id, INVALID_VALUE, undefined)
-        else this.#write(message.id, [{ type: 'put', key: message.key, value: message.value }])
+        else this.#write(message.id, [{ type: 'put', key: message.key, value: message.value, ...ENCODINGS }])
         break
       case Input.del:
         if (settings.readonly) this.#callback(message.id, READONLY, undefined)
-        else this.#write(message.id, [{ type: 'del', key: message.key }])
+        else this.#write(message.id, [{ type: 'del', key: message.key, ...ENCODINGS }])
         break
       case Input.batch: {
         // Validate before sequencing: a bad operation fails its own batch, never a merged group.
         const code = settings.readonly ? READONLY : validateBatch(message.ops)
         if (code !== undefined) this.#callback(message.id, code, undefined)
-        else this.#write(message.id, message.ops as SequencedWrite[])
+        else this.#write(message.id, withFormats(message.ops))
         break
       }
       case Input.clear: {
@@ -235,7 +242,7 @@ export class Connection implements IteratorOwner {
     if (ids.length === 0) return
     this.#getIds = []
     this.#getKeys = []
-    this.#sequencer.read(() => this.db.getMany(keys, ENCODINGS)).then(
+    this.#sequencer.read(() => this.#settings.store.getMany(keys, ENCODINGS) as Promise<(Uint8Array | undefined)[]>).then(
       (values) => {
         for (let i = 0; i < ids.length; i++) {
           const value = values[i]
@@ -250,7 +257,7 @@ export class Connection implements IteratorOwner {
     )
   }
 
-  #write(id: number, ops: SequencedWrite[]): void {
+  #write(id: number, ops: WriteOp[]): void {
     this.#begin()
     this.#sequencer.write(ops).then(
       () => this.#done(id, undefined, undefined),
@@ -345,6 +352,16 @@ function sequenced(tag: InputTag): boolean {
 
 function wrapValue(value: Uint8Array | undefined): { value?: Uint8Array } {
   return value === undefined ? MISSING : { value }
+}
+
+/** Tag each operation with the buffer formats, as the store's batch contract asks. */
+function withFormats(ops: BatchOperationMessage[]): WriteOp[] {
+  const out = ops as unknown as WriteOp[]
+  for (const op of out) {
+    op.keyEncoding = 'buffer'
+    op.valueEncoding = 'buffer'
+  }
+  return out
 }
 
 function validateBatch(ops: BatchOperationMessage[]): string | undefined {

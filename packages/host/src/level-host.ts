@@ -1,3 +1,4 @@
+import { type ForwardTarget, LocalStore } from '@rave-level/protocol'
 import { EventEmitter } from 'node:events'
 import type { Duplex } from 'node:stream'
 import { DEFAULT_MAX_FRAME_SIZE } from '@rave-level/protocol'
@@ -76,6 +77,7 @@ export class LevelHost extends EventEmitter<LevelHostEvents> {
     const highWaterMark = positive(options.highWaterMark, DEFAULT_HIGH_WATER_MARK, 'highWaterMark')
     this.#settings = {
       db: db as unknown as HostDatabase,
+      store: new LocalStore(db as unknown as ForwardTarget),
       readonly,
       maxFrameSize: positive(options.maxFrameSize, DEFAULT_MAX_FRAME_SIZE, 'maxFrameSize'),
       highWaterMark,

@@ -76,6 +76,26 @@ describe('LevelHost', () => {
     c.destroy()
   })
 
+  it("runs the database's hooks and 'write' events for guests' writes", async () => {
+    // With neither, the host may use the private API; with either, it must go through the public one.
+    const db = new MemoryLevel()
+    const hooked: string[] = []
+    const written: string[] = []
+    db.hooks.prewrite.add((op: any) => {
+      hooked.push(`${op.type}:${op.key}`)
+    })
+    db.on('write', (ops: any[]) => written.push(...ops.map((op) => `${op.type}:${op.key}`)))
+    const c = new WireClient(new LevelHost(db))
+    c.send(Input.put, { id: 1, key: b('a'), value: b('1') })
+    c.send(Input.del, { id: 2, key: b('b') })
+    c.send(Input.batch, { id: 3, ops: [{ type: 'put', key: b('c'), value: b('3') }] })
+    for (const id of [1, 2, 3]) expect((await c.reply(id)).error).toBeUndefined()
+    expect(hooked).toEqual(['put:a', 'del:b', 'put:c'])
+    expect(written).toEqual(['put:a', 'del:b', 'put:c'])
+    expect(await db.get('a')).toBe('1')
+    c.destroy()
+  })
+
   it('answers get and getMany of missing keys', async () => {
     const db = new MemoryLevel()
     await db.put('k', '')

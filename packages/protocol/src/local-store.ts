@@ -1,4 +1,4 @@
-import type { BatchTarget, SequencedWrite } from '@rave-level/protocol'
+import type { BatchTarget, SequencedWrite } from './sequencer.js'
 
 /** Encoding options as the private API receives them: formats (`'buffer'`, `'view'`, `'utf8'`). */
 export interface Formats {

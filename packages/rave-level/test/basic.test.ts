@@ -6,7 +6,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
 import { RaveLevel, type RaveLevelOptions } from '../dist/index.js'
-import { cleanup, defer, tempDir } from './helpers.js'
+import { cleanup, defer, Peer, tempDir } from './helpers.js'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 
@@ -120,6 +120,36 @@ describe('multiple processes', () => {
       expect(await db.iterator().all()).toEqual(entries)
     }, 30_000)
   }
+})
+
+describe('locations', () => {
+  it('too long for a unix socket path still work, across processes with different TMPDIRs', async () => {
+    const base = tempDir()
+    // 150+ bytes: beyond the 107-byte limit, so the endpoint is a hashed path in a private dir.
+    const location = path.join(base, 'x'.repeat(60), 'y'.repeat(60), 'db')
+    expect(Buffer.byteLength(location)).toBeGreaterThan(130)
+    const otherTmp = tempDir()
+    const leader = new Peer(location, undefined, { TMPDIR: otherTmp, XDG_RUNTIME_DIR: '' })
+    await leader.event('leader')
+    await leader.call('put', 'from', 'leader')
+    const db = open(location)
+    expect(await db.get('from')).toBe('leader')
+    await db.put('from', 'follower')
+    expect(await leader.call('get', 'from')).toBe('follower')
+    expect(db.role).toBe('follower')
+  })
+
+  it('that differ only in their last character do not collide', async () => {
+    const base = path.join(tempDir(), 'z'.repeat(120))
+    const a = open(`${base}a`)
+    const b = open(`${base}b`)
+    const a2 = open(`${base}a`)
+    const b2 = open(`${base}b`)
+    await a.put('k', 'a')
+    await b.put('k', 'b')
+    expect(await a2.get('k')).toBe('a')
+    expect(await b2.get('k')).toBe('b')
+  })
 })
 
 describe('open and close', () => {

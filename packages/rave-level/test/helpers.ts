@@ -37,9 +37,12 @@ export class Peer {
   #pending = new Map<number, { resolve: (v: any) => void; reject: (e: any) => void }>()
   #waiters: { match: (e: any) => boolean; resolve: (e: any) => void }[] = []
 
-  constructor(location: string, options?: object) {
+  constructor(location: string, options?: object, env?: NodeJS.ProcessEnv) {
     const args = [location, ...(options ? [JSON.stringify(options)] : [])]
-    this.child = fork(path.join(here, 'fixtures', 'peer.mjs'), args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    this.child = fork(path.join(here, 'fixtures', 'peer.mjs'), args, {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      env: env === undefined ? process.env : { ...process.env, ...env }
+    })
     this.child.on('message', (msg: any) => {
       if (msg.event !== undefined) {
         this.events.push(msg)

@@ -1,6 +1,7 @@
 // Beyond upstream's suite: real processes killed with SIGKILL.
 import { fork } from 'node:child_process'
 import { once } from 'node:events'
+import net from 'node:net'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ClassicLevel } from 'classic-level'
@@ -84,6 +85,61 @@ describe('iterators across a SIGKILL of the leader', () => {
     const rest = await it.all()
     expect([first, ...rest]).toEqual(expected({ lte: 'cab', reverse: true }))
   })
+})
+
+describe('hostile input', () => {
+  it('cannot hurt the leader: garbage on its socket closes only that connection', async () => {
+    const location = tempDir()
+    const leader = await leaderChild(location, entries)
+    const db = open(location)
+    expect(await db.get('a')).toBe('v-a')
+    const endpoint = path.join(location, 'rave-level.sock')
+    const garbage = [
+      Buffer.from([0xff, 0xff, 0xff, 0xff, 0x7f]), // a 34 GB frame
+      Buffer.from([0x03, 0x2a, 0x00, 0x00]), // unknown tag
+      Buffer.from([0x05, 0x00, 0xff, 0xff, 0xff, 0xff]), // Get with a broken body
+      Buffer.alloc(4096, 0x80) // an endless varint
+    ]
+    for (let round = 0; round < 20; round++) {
+      for (const bytes of garbage) {
+        const socket = net.connect(endpoint)
+        socket.on('error', () => {})
+        socket.write(bytes)
+        await once(socket, 'close')
+      }
+    }
+    // Connection churn: open and drop at once.
+    await Promise.all(
+      Array.from({ length: 200 }, async () => {
+        const socket = net.connect(endpoint)
+        socket.on('error', () => {})
+        socket.destroy()
+      })
+    )
+    // The leader and its follower carry on.
+    expect(leader.child.exitCode).toBe(null)
+    expect(await leader.call('get', 'b')).toBe('v-b')
+    await db.put('after', 'garbage')
+    expect(await db.get('after')).toBe('garbage')
+    expect(db.role).toBe('follower')
+  })
+})
+
+describe('seek after a failover', () => {
+  for (const reverse of [false, true]) {
+    it(`can go back before the resumed position (reverse: ${reverse})`, async () => {
+      const location = tempDir()
+      const leader = await leaderChild(location, entries)
+      const db = open(location)
+      const it = db.iterator({ reverse })
+      for (let i = 0; i < 4; i++) await it.next()
+      await leader.kill()
+      await it.next() // resumed on the new leader
+      // Back to the start: the resumed range must not hide what comes before the bookmark.
+      it.seek(reverse ? 'e' : 'a')
+      expect(await it.all()).toEqual(expected({ reverse }))
+    })
+  }
 })
 
 describe('writes across SIGKILLs', () => {

@@ -85,8 +85,6 @@ function test (name, ...rest) {
   }
   tape(name, ...rest)
 }
-test.skip = tape.skip
-test.only = tape.only
 
 console.log(`# RaveLevel as ${role}; excluded: ${[...excluded.keys()].join('; ')}`)
 suite({ test, factory })

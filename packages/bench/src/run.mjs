@@ -7,6 +7,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { pipelined as runPipelined } from '@rave-level/test-utils'
 import { ClassicLevel } from 'classic-level'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
@@ -24,13 +25,7 @@ const newLocation = () => path.join(root, String(dirs++))
 const value = 'x'.repeat(100)
 const key = (i) => 'key' + String(i).padStart(8, '0')
 
-async function pipelined(n, op) {
-  let next = 0
-  const worker = async () => {
-    while (next < n) await op(next++)
-  }
-  await Promise.all(Array.from({ length: WINDOW }, worker))
-}
+const pipelined = (n, op) => runPipelined(n, WINDOW, op)
 
 const workloads = {
   'put (pipelined)': (db) => pipelined(N, (i) => db.put(key(i), value)),

@@ -12,6 +12,7 @@ import path from 'node:path'
 import { pipeline } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import { ClassicLevel } from 'classic-level'
+import { pipelined as runPipelined } from '@rave-level/test-utils'
 import { ResumableGuest } from '../dist/index.js'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
@@ -25,13 +26,7 @@ const root = fs.mkdtempSync('/tmp/gb-')
 const value = 'x'.repeat(100)
 const key = (i) => 'key' + String(i).padStart(8, '0')
 
-async function pipelined(n, op) {
-  let next = 0
-  const worker = async () => {
-    while (next < n) await op(next++)
-  }
-  await Promise.all(Array.from({ length: WINDOW }, worker))
-}
+const pipelined = (n, op) => runPipelined(n, WINDOW, op)
 
 async function iterate(it) {
   let n = 0

@@ -1,20 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { createRequire } from 'node:module'
-import { createConnection, createServer, type Server, type Socket } from 'node:net'
-import { join } from 'node:path'
+import { createConnection, type Socket } from 'node:net'
 import { Duplex, pipeline } from 'node:stream'
 import { LevelHost } from '@rave-level/host'
+import { tempDir as sharedTempDir } from '@rave-level/test-utils'
 import { MemoryLevel } from 'memory-level'
 import { type GuestRpcStreamOptions, ResumableGuest, type ResumableGuestOptions } from '../dist/index.js'
 
-const require = createRequire(import.meta.url)
-
-/** many-level 2.0.0's host (an abstract-level 1 host), the reference implementation. */
-export const { ManyLevelHost } = require('many-level') as {
-  ManyLevelHost: new (db: unknown, options?: object) => { createRpcStream(): Duplex }
-}
-/** memory-level 1 (abstract-level 1), the kind of database many-level 2's host can serve. */
-export const { MemoryLevel: MemoryLevel1 } = require('memory-level-1') as { MemoryLevel: new (options?: object) => any }
+export { ManyLevelHost, MemoryLevel1, serve } from '@rave-level/test-utils'
 
 export const noop = () => {}
 
@@ -25,8 +16,7 @@ export interface AnyHost {
 
 /** A short temp dir (macOS caps socket paths at 104 bytes). */
 export function tempDir(): { path: string; remove: () => void } {
-  const path = mkdtempSync('/tmp/g-')
-  return { path, remove: () => rmSync(path, { recursive: true, force: true }) }
+  return sharedTempDir('g-')
 }
 
 /** A LevelHost over a fresh memory-level 3 database. */
@@ -62,28 +52,6 @@ export function connectedGuest<K = string, V = string>(
   const guest = new ResumableGuest<K, V>(options)
   connect(guest, host)
   return guest
-}
-
-/** Serve `host` on a unix socket in a short temp dir. `close()` also drops its connections. */
-export async function serve(host: AnyHost): Promise<{ path: string; server: Server; close(): Promise<void> }> {
-  const dir = tempDir()
-  const path = join(dir.path, 's')
-  const sockets = new Set<Socket>()
-  const server = createServer((socket) => {
-    sockets.add(socket)
-    socket.on('close', () => sockets.delete(socket))
-    pipeline(socket, host.createRpcStream(), socket, noop)
-  })
-  await new Promise<void>((resolve) => server.listen(path, resolve))
-  return {
-    path,
-    server,
-    async close() {
-      for (const socket of sockets) socket.destroy()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
-      dir.remove()
-    }
-  }
 }
 
 /** Connect `guest` to a unix socket, passing the socket as `ref` as the facade does. */

@@ -1,26 +1,11 @@
+import { clearRanges, iteratorCases, scenario, writeCrudSequence } from '@rave-level/test-utils'
 import { MemoryLevel } from 'memory-level'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { ResumableGuest } from '../dist/index.js'
 import { type AnyHost, connectedGuest, connectSocket, ManyLevelHost, MemoryLevel1, memoryHost, serve } from './helpers.js'
 
-// Variable-length keys: the cases where byte-wise order differs from "shorter first".
-const KEYS = ['a', 'aa', 'aab', 'ab', 'b', 'ba', 'bb', 'c', 'ca', 'd']
-const RANGES: object[] = [
-  {},
-  { gt: 'a' },
-  { gte: 'aa' },
-  { lt: 'b' },
-  { lte: 'ba' },
-  { gt: 'aa', lt: 'c' },
-  { gte: 'ab', lte: 'ca' },
-  { gte: 'b', lte: 'b' },
-  { gt: 'zz' },
-  { lt: '' }
-]
-const LIMITS = [-1, 0, 1, 2, 5]
-const SEEKS = [undefined, 'ab', 'b', '0', 'zz']
-const MODES = ['iterator', 'keys', 'values'] as const
-type IterMode = (typeof MODES)[number]
+const { KEYS, LIMITS, RANGES, SEEKS } = scenario
+type IterMode = (typeof scenario.MODES)[number]
 
 /** Two ways to read: all() at once, or next()/nextv() with a seek half way. */
 async function read(db: any, mode: IterMode, options: object, seek: string | undefined, style: 'all' | 'steps') {
@@ -40,21 +25,12 @@ async function read(db: any, mode: IterMode, options: object, seek: string | und
 /** Every iterator mode and option combination, compared with a memory-level 3 twin. */
 async function compareIterators(guest: ResumableGuest, twin: MemoryLevel, full: boolean): Promise<number> {
   let n = 0
-  for (const mode of MODES) {
-    for (const reverse of [false, true]) {
-      for (const limit of full ? LIMITS : [-1, 2]) {
-        for (const range of full ? RANGES : RANGES.slice(0, 6)) {
-          for (const seek of full ? SEEKS : SEEKS.slice(0, 3)) {
-            for (const style of ['all', 'steps'] as const) {
-              const options = { ...range, reverse, limit }
-              const expected = await read(twin, mode, options, seek, style)
-              const actual = await read(guest, mode, options, seek, style)
-              expect(actual, `${mode} ${JSON.stringify(options)} seek ${seek} ${style}`).toEqual(expected)
-              n++
-            }
-          }
-        }
-      }
+  for (const { mode, options, seek } of iteratorCases(full)) {
+    for (const style of ['all', 'steps'] as const) {
+      const expected = await read(twin, mode, options, seek, style)
+      const actual = await read(guest, mode, options, seek, style)
+      expect(actual, `${mode} ${JSON.stringify(options)} seek ${seek} ${style}`).toEqual(expected)
+      n++
     }
   }
   return n
@@ -63,17 +39,7 @@ async function compareIterators(guest: ResumableGuest, twin: MemoryLevel, full: 
 /** The same CRUD sequence through the guest and directly on a twin database. */
 async function compareCrud(guest: ResumableGuest, twin: MemoryLevel): Promise<void> {
   for (const target of [guest, twin]) {
-    await target.put('k1', 'v1')
-    await target.put('k2', 'v2')
-    await target.put('k3', 'v3')
-    await target.del('k2')
-    await target.batch([
-      { type: 'put', key: 'k4', value: 'v4' },
-      { type: 'del', key: 'k1' },
-      { type: 'put', key: 'k5', value: '' },
-      { type: 'put', key: 'k6', value: 'v6' },
-      { type: 'put', key: 'k7', value: 'v7' }
-    ])
+    await writeCrudSequence(target)
     await target.batch().put('k8', 'v8').del('k7').write()
   }
   expect(await guest.get('k3')).toBe('v3')
@@ -89,7 +55,7 @@ async function compareCrud(guest: ResumableGuest, twin: MemoryLevel): Promise<vo
   expect(await guest.hasMany(keys)).toEqual([false, false, true, true, true, false])
   expect(await guest.iterator().all()).toEqual(await twin.iterator().all())
 
-  for (const range of [{ gt: 'k3', lt: 'k6' }, { gte: 'k6', limit: 1 }, { reverse: true, limit: 1 }, {}]) {
+  for (const range of clearRanges) {
     await guest.clear(range)
     await twin.clear(range)
     expect(await guest.iterator().all(), JSON.stringify(range)).toEqual(await twin.iterator().all())

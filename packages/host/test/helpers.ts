@@ -1,28 +1,18 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { createRequire } from 'node:module'
-import { createConnection, createServer, type Server } from 'node:net'
+import { createConnection } from 'node:net'
 import { join } from 'node:path'
-import { type Duplex, pipeline } from 'node:stream'
+import { pipeline } from 'node:stream'
+import { ManyLevelGuest, tempDir as sharedTempDir } from '@rave-level/test-utils'
 import { ClassicLevel } from 'classic-level'
 import { MemoryLevel } from 'memory-level'
 import type { LevelHost } from '../dist/index.js'
 
-const require = createRequire(import.meta.url)
-
-/** many-level 2.0.0, the reference implementation (an abstract-level 1 guest and host). */
-export const { ManyLevelGuest, ManyLevelHost } = require('many-level') as {
-  ManyLevelGuest: new (options?: object) => any
-  ManyLevelHost: new (db: unknown, options?: object) => { createRpcStream(): Duplex }
-}
-/** memory-level 1 (abstract-level 1), for many-level 2's own host. */
-export const { MemoryLevel: MemoryLevel1 } = require('memory-level-1') as { MemoryLevel: new (options?: object) => any }
+export { ManyLevelGuest, ManyLevelHost, MemoryLevel1, serve } from '@rave-level/test-utils'
 
 const noop = () => {}
 
 /** A short temp dir (macOS caps socket paths at 104 bytes). */
 export function tempDir(): { path: string; remove: () => void } {
-  const path = mkdtempSync('/tmp/h-')
-  return { path, remove: () => rmSync(path, { recursive: true, force: true }) }
+  return sharedTempDir('h-')
 }
 
 export interface Flavour {
@@ -64,24 +54,6 @@ export function inProcessGuest(host: LevelHost): any {
   const h = host.createRpcStream()
   pipeline(g, h, g, noop)
   return guest
-}
-
-/** Serve `host` on a unix socket in a short temp dir. */
-export async function serve(host: LevelHost): Promise<{ path: string; server: Server; close(): Promise<void> }> {
-  const dir = tempDir()
-  const path = join(dir.path, 's')
-  const server = createServer((socket) => {
-    pipeline(socket, host.createRpcStream(), socket, noop)
-  })
-  await new Promise<void>((resolve) => server.listen(path, resolve))
-  return {
-    path,
-    server,
-    async close() {
-      await new Promise<void>((resolve) => server.close(() => resolve()))
-      dir.remove()
-    }
-  }
 }
 
 /** Connect a many-level 2 guest to a unix socket. */

@@ -1,30 +1,16 @@
+import { clearRanges, iteratorCases, scenario, writeCrudSequence } from '@rave-level/test-utils'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { LevelHost } from '../dist/index.js'
 import { flavours, inProcessGuest, serve, socketGuest, until } from './helpers.js'
 
-// Variable-length keys: the cases where byte-wise order differs from "shorter first".
-const KEYS = ['a', 'aa', 'aab', 'ab', 'b', 'ba', 'bb', 'c', 'ca', 'd']
-const RANGES: object[] = [
-  {},
-  { gt: 'a' },
-  { gte: 'aa' },
-  { lt: 'b' },
-  { lte: 'ba' },
-  { gt: 'aa', lt: 'c' },
-  { gte: 'ab', lte: 'ca' },
-  { gte: 'b', lte: 'b' },
-  { gt: 'zz' },
-  { lt: '' }
-]
-const LIMITS = [-1, 0, 1, 2, 5]
-const SEEKS = [undefined, 'ab', 'b', '0', 'zz']
-const MODES = ['iterator', 'keys', 'values'] as const
+const { KEYS, LIMITS, RANGES, SEEKS } = scenario
+type IterMode = (typeof scenario.MODES)[number]
 
 async function fill(db: any): Promise<void> {
   await db.batch(KEYS.map((key) => ({ type: 'put', key, value: `${key}-value` })))
 }
 
-async function read(db: any, mode: (typeof MODES)[number], options: object, seek: string | undefined) {
+async function read(db: any, mode: IterMode, options: object, seek: string | undefined) {
   const it = db[mode](options)
   if (seek !== undefined) it.seek(seek)
   const items = await it.all()
@@ -34,20 +20,11 @@ async function read(db: any, mode: (typeof MODES)[number], options: object, seek
 /** Every iterator mode and option combination, compared with the database used directly. */
 async function compareIterators(guest: any, db: any, full: boolean): Promise<number> {
   let n = 0
-  for (const mode of MODES) {
-    for (const reverse of [false, true]) {
-      for (const limit of full ? LIMITS : [-1, 2]) {
-        for (const range of full ? RANGES : RANGES.slice(0, 6)) {
-          for (const seek of full ? SEEKS : SEEKS.slice(0, 3)) {
-            const options = { ...range, reverse, limit }
-            const expected = await read(db, mode, options, seek)
-            const actual = await read(guest, mode, options, seek)
-            expect(actual, `${mode} ${JSON.stringify(options)} seek ${seek}`).toEqual(expected)
-            n++
-          }
-        }
-      }
-    }
+  for (const { mode, options, seek } of iteratorCases(full)) {
+    const expected = await read(db, mode, options, seek)
+    const actual = await read(guest, mode, options, seek)
+    expect(actual, `${mode} ${JSON.stringify(options)} seek ${seek}`).toEqual(expected)
+    n++
   }
   return n
 }
@@ -55,17 +32,7 @@ async function compareIterators(guest: any, db: any, full: boolean): Promise<num
 /** The same CRUD sequence through the guest and directly on a twin database. */
 async function compareCrud(guest: any, twin: any): Promise<void> {
   for (const target of [guest, twin]) {
-    await target.put('k1', 'v1')
-    await target.put('k2', 'v2')
-    await target.put('k3', 'v3')
-    await target.del('k2')
-    await target.batch([
-      { type: 'put', key: 'k4', value: 'v4' },
-      { type: 'del', key: 'k1' },
-      { type: 'put', key: 'k5', value: '' },
-      { type: 'put', key: 'k6', value: 'v6' },
-      { type: 'put', key: 'k7', value: 'v7' }
-    ])
+    await writeCrudSequence(target)
   }
   expect(await guest.get('k3')).toBe(await twin.get('k3'))
   expect(await guest.get('k5')).toBe('')
@@ -77,7 +44,7 @@ async function compareCrud(guest: any, twin: any): Promise<void> {
   expect(await guest.getMany(keys)).toEqual(await twin.getMany(keys))
   expect(await guest.iterator().all()).toEqual(await twin.iterator().all())
 
-  for (const range of [{ gt: 'k3', lt: 'k6' }, { gte: 'k6', limit: 1 }, { reverse: true, limit: 1 }, {}]) {
+  for (const range of clearRanges) {
     await guest.clear(range)
     await twin.clear(range)
     expect(await guest.iterator().all(), JSON.stringify(range)).toEqual(await twin.iterator().all())

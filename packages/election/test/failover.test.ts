@@ -62,18 +62,24 @@ function verifyLog (path: string): string[] {
   return leaders
 }
 
+/** A temp dir with an endpoint, a leadership log and a free port; `join_()` adds a member. */
+async function cluster() {
+  const dir = tempDir()
+  const endpoint = join(dir, 's')
+  const log = join(dir, 'log')
+  const port = await freePort()
+  const members = new Set<Child>()
+  const join_ = (): Child => {
+    const member = spawn('member.mjs', [endpoint, port, log])
+    members.add(member)
+    return member
+  }
+  return { endpoint, log, port, members, join_ }
+}
+
 describe('failover', () => {
   test('exactly one leader at a time across repeated SIGKILLs of the leader', async () => {
-    const dir = tempDir()
-    const endpoint = join(dir, 's')
-    const log = join(dir, 'log')
-    const port = await freePort()
-    const members = new Set<Child>()
-    const join_ = (): Child => {
-      const member = spawn('member.mjs', [endpoint, port, log])
-      members.add(member)
-      return member
-    }
+    const { log, members, join_ } = await cluster()
 
     const first = nextLeader(Array.from({ length: 4 }, join_))
     let leader = await first
@@ -97,16 +103,7 @@ describe('failover', () => {
   }, 60000)
 
   test('graceful hand-over: a closing leader releases the lock and a follower takes over', async () => {
-    const dir = tempDir()
-    const endpoint = join(dir, 's')
-    const log = join(dir, 'log')
-    const port = await freePort()
-    const members = new Set<Child>()
-    const join_ = (): Child => {
-      const member = spawn('member.mjs', [endpoint, port, log])
-      members.add(member)
-      return member
-    }
+    const { log, members, join_ } = await cluster()
 
     let leader = await nextLeader([join_(), join_(), join_()])
     const rounds = 5

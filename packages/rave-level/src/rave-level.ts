@@ -9,7 +9,7 @@ import { ResumableGuest } from '@rave-level/guest'
 import { LevelHost } from '@rave-level/host'
 import { publishEndpoint, readEndpoint, socketPath } from '@rave-level/socket-path'
 import type ModuleError from 'module-error'
-import { notReopenable } from './errors.js'
+import { notReopenable, unreachable } from './errors.js'
 
 /**
  * Options of {@link RaveLevel}: those of `abstract-level` (`keyEncoding`, `valueEncoding`, ...),
@@ -47,7 +47,8 @@ const bufferEncodings = { keyEncoding: 'buffer', valueEncoding: 'buffer' } as co
  *
  * Error codes: `LEVEL_NOT_SUPPORTED` (reopen, unsupported features), `LEVEL_CONNECTION_LOST`
  * (leader lost with `retry: false`), `LEVEL_LOCKED` (no leader reachable within `timeout`),
- * `LEVEL_DATABASE_NOT_OPEN` (operations pending at `close()`), `LEVEL_REMOTE_ERROR` (the leader
+ * `LEVEL_DATABASE_NOT_OPEN` (operations pending at `close()`, or the database could not be
+ * opened within `timeout`, with classic-level's error as `cause`), `LEVEL_REMOTE_ERROR` (the leader
  * failed with a non-Level error), `LEVEL_READONLY`, plus every code of `abstract-level`.
  */
 export class RaveLevel<K = string, V = string> extends ResumableGuest<K, V> {
@@ -125,7 +126,18 @@ export class RaveLevel<K = string, V = string> extends ResumableGuest<K, V> {
         // takes about half a millisecond off every failover.
         published: (endpoint) => (path.basename(endpoint) === 'rave-level.sock' ? undefined : publishEndpoint(location, endpoint))
       },
-      acquire: (signal) => acquire(location, signal),
+      acquire: async (signal) => {
+        try {
+          const db = await acquire(location, signal)
+          this.#openFailure = undefined
+          return db
+        } catch (err) {
+          // Not a held lock: classic-level could not open the database (corruption, I/O,
+          // permissions). The election retries; waiting operations will learn why.
+          this.#openFailure = err as Error
+          throw err
+        }
+      },
       release: (db) => db.close(),
       serve: (socket, db) => this.#serve(socket, db),
       follow: (socket) => this.#follow(socket),
@@ -137,7 +149,7 @@ export class RaveLevel<K = string, V = string> extends ResumableGuest<K, V> {
       this.emit('leader')
     })
     election.on('stalled', (info: StalledInfo) => this.emit('stalled', info))
-    election.on('timeout', (err: ModuleError) => this.#expire(err))
+    election.on('timeout', (err: ModuleError) => this.#expire(unreachable(err, this.#openFailure)))
     election.on('follower', () => this.#expire(undefined))
     election.on('leader', () => this.#expire(undefined))
     election.on('error', (err: ModuleError) => {
@@ -170,6 +182,7 @@ export class RaveLevel<K = string, V = string> extends ResumableGuest<K, V> {
    */
   readonly #keepAlive: NodeJS.Timeout = setInterval(() => this.#tick(), 100).unref()
   #expired: ModuleError | undefined
+  #openFailure: Error | undefined
 
   #expire(err: ModuleError | undefined): void {
     this.#expired = err

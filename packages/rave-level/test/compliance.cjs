@@ -53,7 +53,7 @@ let notFollowers = 0
 
 function factory (options) {
   if (role === 'leader') return new RaveLevel(location(), options)
-  let entry = pool.shift()
+  const entry = pool.shift()
   if (entry === undefined) {
     if (started) throw new Error('Leader pool empty: a test created more than 16 databases')
     // Only to read the manifest, before any test runs: no check on its role.
@@ -89,7 +89,7 @@ function test (name, ...rest) {
 console.log(`# RaveLevel as ${role}; excluded: ${[...excluded.keys()].join('; ')}`)
 suite({ test, factory })
 
-tape('every follower followed', function (t) {
+tape('every follower followed', (t) => {
   if (role === 'follower') {
     t.ok(followers > 0, `${followers} followers created`)
     t.is(notFollowers, 0, 'none became leader while its leader was alive')

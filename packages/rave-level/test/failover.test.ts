@@ -1,6 +1,7 @@
 // Beyond upstream's suite: real processes killed with SIGKILL.
 import { fork } from 'node:child_process'
 import { once } from 'node:events'
+import fs from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -271,5 +272,25 @@ describe('a lock held by something that serves nothing', () => {
     await foreign.close()
     await db.put('a', 'c')
     expect(await db.get('a')).toBe('c')
+  })
+})
+
+describe('a database that cannot be opened', () => {
+  it('rejects operations after `timeout` with LEVEL_DATABASE_NOT_OPEN and the cause, not LEVEL_LOCKED', async () => {
+    const location = tempDir()
+    // A CURRENT file naming a manifest that does not exist: classic-level fails to open.
+    fs.writeFileSync(path.join(location, 'CURRENT'), 'MANIFEST-000099\n')
+    const db = open(location, { timeout: 300 })
+    const faults: any[] = []
+    db.on('error', (err: any) => faults.push(err))
+    const err = await db.put('a', 'b').then(
+      () => undefined,
+      (e: any) => e
+    )
+    expect(err).toMatchObject({ code: 'LEVEL_DATABASE_NOT_OPEN', cause: { code: 'LEVEL_DATABASE_NOT_OPEN' } })
+    expect(err.cause.cause).toMatchObject({ code: expect.stringMatching(/^LEVEL_(IO_ERROR|CORRUPTION)$/) })
+    // The election kept trying and said so on 'error'.
+    expect(faults.length).toBeGreaterThan(0)
+    expect(faults[0]).toMatchObject({ code: 'LEVEL_ACQUIRE_FAILED' })
   })
 })

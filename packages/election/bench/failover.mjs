@@ -110,10 +110,16 @@ function summary (values) {
   return `median ${ms(at(0.5))}, p95 ${ms(at(0.95))}, min ${ms(sorted[0])}, max ${ms(sorted.at(-1))}`
 }
 
+// Below the kernel's ephemeral range, so that no outbound connection takes it meanwhile (see
+// test/helpers.ts).
 async function freePort () {
-  const server = net.createServer()
-  await new Promise((resolve) => server.listen({ port: 0, host: '127.0.0.1' }, resolve))
-  const { port } = server.address()
-  await new Promise((resolve) => server.close(resolve))
-  return port
+  for (;;) {
+    const port = 20000 + Math.floor(Math.random() * 10000)
+    const free = await new Promise((resolve) => {
+      const server = net.createServer()
+      server.once('error', () => resolve(false))
+      server.listen({ port, host: '127.0.0.1', exclusive: true }, () => server.close(() => resolve(true)))
+    })
+    if (free) return port
+  }
 }

@@ -86,11 +86,27 @@ export function tempDir (): string {
 
 /** A TCP port that was free a moment ago, to serve as a lock. */
 export async function freePort (): Promise<number> {
+  // Not a port from the kernel's ephemeral range (32768 and up on Linux): such a port, once
+  // released, can be handed to any outbound connection or bind(0) on the machine before the test
+  // binds it, and the lock then looks held forever (seen in CI). Ports below that range are never
+  // handed out by the kernel; one block per vitest worker keeps parallel test files apart.
+  const pool = Number(process.env.VITEST_POOL_ID ?? 0) % 20
+  for (let i = 0; i < PORTS_PER_WORKER; i++) {
+    const port = 20000 + pool * PORTS_PER_WORKER + (nextPort++ % PORTS_PER_WORKER)
+    if (await isFree(port)) return port
+  }
+  throw new Error('No free port in this worker\'s block')
+}
+
+const PORTS_PER_WORKER = 500
+let nextPort = Math.floor(Math.random() * PORTS_PER_WORKER)
+
+function isFree (port: number): Promise<boolean> {
   const server = net.createServer()
-  await new Promise<void>((resolve) => server.listen({ port: 0, host: '127.0.0.1' }, resolve))
-  const { port } = server.address() as net.AddressInfo
-  await new Promise((resolve) => server.close(resolve))
-  return port
+  return new Promise((resolve) => {
+    server.once('error', () => resolve(false))
+    server.listen({ port, host: '127.0.0.1', exclusive: true }, () => server.close(() => resolve(true)))
+  })
 }
 
 /**

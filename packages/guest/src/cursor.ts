@@ -338,10 +338,14 @@ export class GuestCursor {
   }
 
   async #fetchLocal(size: number): Promise<unknown[]> {
-    const out = this.#takeLocal(size).slice()
-    while (out.length < size) {
+    // `out` stays null until something is taken, so that the common case (nothing buffered,
+    // one fetch) hands the database's own array over without copying it item by item.
+    const buffered = this.#takeLocal(size)
+    let out: unknown[] | null = buffered.length > 0 ? buffered.slice() : null
+    while ((out?.length ?? 0) < size) {
+      const have = out?.length ?? 0
       const it = await (this.#local as Promise<LocalIterator>)
-      const wanted = Math.max(size - out.length, this.#ahead)
+      const wanted = Math.max(size - have, this.#ahead)
       const items = await it.nextv(this.#limit < 0 ? wanted : Math.min(wanted, this.#limit - this.#yielded))
       // Aborted meanwhile: abstract-level rejects every later read, so these are not needed.
       if (this.#signal?.aborted) throw aborted(this.#signal.reason)
@@ -349,9 +353,15 @@ export class GuestCursor {
       this.#localItems = items
       this.#localPos = 0
       if (items.length === 0) break
-      for (const item of this.#takeLocal(size - out.length)) out.push(item)
+      const taken = this.#takeLocal(size - have)
+      // `taken` may be `items` itself; a later fetch replaces #localItems before pushing to it.
+      if (out === null) out = taken
+      else for (const item of taken) out.push(item)
     }
-    if (out.length === 0) this.#atEnd = true
+    if (out === null || out.length === 0) {
+      this.#atEnd = true
+      return []
+    }
     return out
   }
 

@@ -110,7 +110,40 @@ export class LocalStore implements BatchTarget {
 
   get(key: unknown, options: Formats): Promise<unknown> {
     const direct = this.#reader(options)
-    return direct !== null ? direct._get(key, options) : this.db.get(key, options)
+    if (direct === null) return this.db.get(key, options)
+    // Gets of one tick (the same formats) are read with one _getMany(): for classic-level one
+    // trip to the thread pool instead of one per key. They can be merged because a caller only
+    // issues them together when nothing must happen between them (a Sequencer read group).
+    let batch = this.#gets
+    if (batch === null || batch.keyEncoding !== options.keyEncoding || batch.valueEncoding !== options.valueEncoding) {
+      if (batch !== null) this.#flushGets()
+      batch = { keyEncoding: options.keyEncoding, valueEncoding: options.valueEncoding, options, keys: [], settle: [] }
+      this.#gets = batch
+      queueMicrotask(this.#flushGetsLater)
+    }
+    const pending = batch
+    pending.keys.push(key)
+    return new Promise((resolve, reject) => pending.settle.push([resolve, reject]))
+  }
+
+  #gets: GetBatch | null = null
+  readonly #flushGetsLater = () => this.#flushGets()
+
+  #flushGets(): void {
+    const batch = this.#gets
+    if (batch === null) return
+    this.#gets = null
+    const { keys, settle, options } = batch
+    const direct = this.#reader(options)
+    const read = direct !== null ? direct._getMany(keys, options) : this.db.getMany(keys, options)
+    read.then(
+      (values) => {
+        for (let i = 0; i < settle.length; i++) (settle[i] as Settle)[0](values[i])
+      },
+      (err) => {
+        for (const s of settle) s[1](err)
+      }
+    )
   }
 
   getMany(keys: unknown[], options: Formats): Promise<unknown[]> {
@@ -139,6 +172,17 @@ export class LocalStore implements BatchTarget {
 }
 
 const EMPTY = Object.freeze({})
+
+type Settle = [(value: unknown) => void, (err: unknown) => void]
+
+/** Gets collected in one tick, to be read together. */
+interface GetBatch {
+  keyEncoding: string
+  valueEncoding: string | undefined
+  options: Formats
+  keys: unknown[]
+  settle: Settle[]
+}
 
 function nativeFormats(db: ForwardTarget & Partial<Internals>): Set<string> {
   const native = new Set<string>()

@@ -1,0 +1,66 @@
+import { MemoryLevel } from 'memory-level'
+import { describe, expect, it } from 'vitest'
+import { LocalStore } from '../dist/index.js'
+
+const utf8 = { keyEncoding: 'utf8', valueEncoding: 'utf8' }
+const bytes = { keyEncoding: 'buffer', valueEncoding: 'buffer' }
+
+describe('LocalStore', () => {
+  it('reads the gets of one tick with one private getMany, each answered with its own value', async () => {
+    const db = new MemoryLevel()
+    await db.batch([
+      { type: 'put', key: 'a', value: '1' },
+      { type: 'put', key: 'b', value: '2' }
+    ])
+    const calls: unknown[][] = []
+    const original = (db as any)._getMany.bind(db)
+    ;(db as any)._getMany = (keys: unknown[], options: unknown) => {
+      calls.push(keys)
+      return original(keys, options)
+    }
+    const store = new LocalStore(db as any)
+    // Buffers: the format memory-level stores natively, so the private API is equivalent.
+    const b = (s: string) => Buffer.from(s)
+    const text = (v: unknown) => (v === undefined ? undefined : Buffer.from(v as Uint8Array).toString())
+    const values = await Promise.all([store.get(b('a'), bytes), store.get(b('missing'), bytes), store.get(b('b'), bytes)])
+    expect(values.map(text)).toEqual(['1', undefined, '2'])
+    expect(calls.map((keys) => keys.map(text))).toEqual([['a', 'missing', 'b']])
+    // Another tick, another read.
+    expect(text(await store.get(b('b'), bytes))).toBe('2')
+    expect(calls.length).toBe(2)
+    // A format the database does not store natively goes through its public API instead.
+    expect(await store.get('a', utf8)).toBe('1')
+    expect(calls.length).toBe(2)
+    await db.close()
+  })
+
+  it('keeps gets of different formats apart', async () => {
+    const db = new MemoryLevel()
+    await db.put('a', '1')
+    const store = new LocalStore(db as any)
+    const [asText, asBytes] = await Promise.all([store.get('a', utf8), store.get(Buffer.from('a'), bytes)])
+    expect(asText).toBe('1')
+    expect(Buffer.from(asBytes as Uint8Array).toString()).toBe('1')
+    await db.close()
+  })
+
+  it('goes through the public API while the database is not open, and rejects every get of a failed read', async () => {
+    const db = new MemoryLevel()
+    const store = new LocalStore(db as any)
+    // Still opening: the public get() waits for it.
+    expect(await store.get('a', utf8)).toBeUndefined()
+    await db.close()
+    const gets = [store.get('a', utf8), store.get('b', utf8)]
+    for (const get of gets) await expect(get).rejects.toMatchObject({ code: 'LEVEL_DATABASE_NOT_OPEN' })
+  })
+
+  it('writes through the public API when a hook or a write listener could notice', async () => {
+    const db = new MemoryLevel()
+    const written: string[] = []
+    db.on('write', (ops: any[]) => written.push(...ops.map((op) => op.key)))
+    const store = new LocalStore(db as any)
+    await store.batch([{ type: 'put', key: 'a', value: '1', ...utf8 }])
+    expect(written).toEqual(['a'])
+    await db.close()
+  })
+})

@@ -3,20 +3,25 @@ import {
   type CallbackMessage,
   decodeInput,
   encodeOutput,
+  FRAME_TOO_LARGE,
   type GetManyCallbackMessage,
+  type HelloMessage,
   Input,
   type InputTag,
   type IteratorMessage,
-  Output,
-  PROTOCOL_ERROR,
   type LocalStore,
+  Output,
+  outputFrameLength,
+  PROTOCOL_ERROR,
   RpcStream,
   type SequencedWrite,
   Sequencer,
   type WriteOp,
-  wireCode
+  wireCode,
+  wireMessage
 } from '@rave-level/protocol'
 import { INVALID_VALUE, NOT_FOUND, READONLY, TOO_MANY_ITERATORS } from './errors.js'
+import { EXTENSION_VERSION, HOST_FEATURES, MIN_HEARTBEAT } from './extensions.js'
 import { HostIterator, type IteratorOwner, type IteratorSource } from './host-iterator.js'
 import { type DbRangeOptions, dbRangeOptions, ENCODINGS } from './range-options.js'
 
@@ -41,6 +46,7 @@ export interface ConnectionSettings {
   readonly highWaterMark: number
   readonly maxIterators: number
   readonly maxInFlight: number
+  readonly maxInFlightBytes: number
   readonly iteratorBytes: number
   /** Live counters of the host, updated by its connections. */
   readonly stats: { iterators: number }
@@ -55,18 +61,26 @@ export interface ConnectionSettings {
 const DISCONNECTS = new Set<unknown>(['ABORT_ERR', 'ERR_STREAM_PREMATURE_CLOSE', 'ECONNRESET', 'EPIPE'])
 
 const MISSING = Object.freeze({}) as { value?: Uint8Array }
+const HEARTBEAT = encodeOutput(Output.heartbeat, {})
 
 /**
  * One guest connection: decodes requests from an {@link RpcStream}, runs them through a
  * per-connection {@link Sequencer} (so one guest's operations apply in the order it issued them,
  * with pipelined writes merged into one batch) and replies once each operation settled.
  *
- * Bounded memory: a request starts only while fewer than `maxInFlight` operations run and the
- * guest reads its replies (output below `highWaterMark`). Otherwise the frame, and every frame
- * after it, is parked in order and the stream stops accepting input, until operations settle or
- * output drains; so a guest that floods requests or stops reading is throttled by its own socket.
- * Parked frames are views of the one chunk being decoded when that happened. Iterators bound
- * themselves through acknowledgements ({@link HostIterator}).
+ * Bounded memory: a request starts only while fewer than `maxInFlight` operations (each key of a
+ * getMany and each operation of a batch counts) and `maxInFlightBytes` bytes of requests run,
+ * and the guest reads its replies (output below `highWaterMark`). Otherwise the frame, and every
+ * frame after it, is parked in order and the stream stops accepting input, until operations
+ * settle or output drains; so a guest that floods requests or stops reading is throttled by its
+ * own socket. Parked frames are views of the one chunk being decoded when that happened.
+ * Iterators bound themselves through acknowledgements ({@link HostIterator}).
+ *
+ * Extensions: a guest that opens with `Hello` (a rave-level guest) gets a `Hello` back at once,
+ * error messages next to codes, a `Heartbeat` every `heartbeat` ms while it waits for us and we
+ * have sent nothing else (so it can tell a busy host from a hung one), and replies that would
+ * exceed its `maxFrameSize` replaced by `LEVEL_FRAME_TOO_LARGE` errors (so it is never sent a
+ * frame it must refuse). A many-level 2 guest never sends `Hello` and gets none of this.
  *
  * Nothing here throws out of an event handler or a promise callback: a frame that cannot be
  * decoded destroys this stream alone, and database errors travel in replies.
@@ -93,7 +107,14 @@ export class Connection implements IteratorOwner {
    */
   #outputFull = false
   #inFlight = 0
+  #inFlightBytes = 0
+  /** Bytes of the gets collected in #getKeys (their frames). */
+  #getBytes = 0
   #closed = false
+  /** Largest frame the guest accepts, from its Hello; unlimited for a many-level 2 guest. */
+  #replyLimit = Number.POSITIVE_INFINITY
+  #heartbeat: NodeJS.Timeout | null = null
+  #sentSinceBeat = false
   readonly #reply: CallbackMessage = { id: 0, error: undefined, value: undefined }
   readonly #manyReply: GetManyCallbackMessage = { id: 0, error: undefined, values: [] }
 
@@ -119,11 +140,24 @@ export class Connection implements IteratorOwner {
 
   /** Queue a frame for the guest (dropped once the connection is gone). */
   send(frame: Buffer): void {
-    if (!this.#closed) this.#outputFull = !this.stream.send(frame)
+    if (this.#closed) return
+    this.#sentSinceBeat = true
+    this.#outputFull = !this.stream.send(frame)
+  }
+
+  /** Largest frame the guest accepts (what it announced in its Hello; else unlimited). */
+  get replyLimit(): number {
+    return this.#replyLimit
   }
 
   #onFrame(frame: Buffer): void {
     if (this.#closed) return
+    // A Hello is answered at once, whatever is parked: it is the guest's first frame, and its
+    // answer must come before the reply to anything sent after it.
+    if (frame[0] === Input.hello) {
+      this.#handle(frame)
+      return
+    }
     if (this.#parkedHead < this.#parked.length || !this.#hasRoom()) {
       this.#parked.push(frame)
       this.stream.pauseInput()
@@ -133,9 +167,17 @@ export class Connection implements IteratorOwner {
     this.#handle(frame)
   }
 
-  /** Whether another request may start: few enough in flight, and the guest reads its replies. */
+  /**
+   * Whether another request may start: few enough operations and bytes in flight, and the guest
+   * reads its replies. A request larger than the byte bound still starts once nothing else runs.
+   */
   #hasRoom(): boolean {
-    return this.#inFlight < this.#settings.maxInFlight && !this.#outputFull
+    const settings = this.#settings
+    return (
+      this.#inFlight < settings.maxInFlight &&
+      (this.#inFlightBytes === 0 || this.#inFlightBytes < settings.maxInFlightBytes) &&
+      !this.#outputFull
+    )
   }
 
   /** Handle parked frames while there is room, then take input again. */
@@ -164,57 +206,63 @@ export class Connection implements IteratorOwner {
   #handle(frame: Buffer): void {
     const { tag, message } = decodeInput(frame)
     const settings = this.#settings
+    const bytes = frame.length
     // Collected gets go first: they were issued before any sequenced request that follows them.
     if (this.#getIds.length !== 0 && tag !== Input.get && sequenced(tag)) this.#submitGets()
     switch (tag) {
       case Input.get:
         // Collected, then read with one getMany (see #submitGets).
-        this.#begin()
+        this.#begin(1, bytes)
         if (this.#getIds.length === 0) queueMicrotask(this.#submitGetsLater)
         this.#getIds.push(message.id)
         this.#getKeys.push(message.key)
+        this.#getBytes += bytes
         break
       case Input.getMany: {
         const { id, keys } = message
-        this.#begin()
+        const n = Math.max(1, keys.length)
+        this.#begin(n, bytes)
         this.#sequencer.read(() => this.#settings.store.getMany(keys, ENCODINGS) as Promise<(Uint8Array | undefined)[]>).then(
-          (values) => this.#doneMany(id, undefined, values),
-          (err) => this.#doneMany(id, err, undefined)
+          (values) => this.#doneMany(id, undefined, values, n, bytes),
+          (err) => this.#doneMany(id, err, undefined, n, bytes)
         )
         break
       }
       case Input.put:
-        if (settings.readonly) this.#callback(message.id, READONLY, undefined)
-        else if (message.value === undefined) this.#callback(message.id, INVALID_VALUE, undefined)
-        else this.#write(message.id, [{ type: 'put', key: message.key, value: message.value, ...ENCODINGS }])
+        if (settings.readonly) this.#callback(message.id, READONLY)
+        else if (message.value === undefined) this.#callback(message.id, INVALID_VALUE)
+        else this.#write(message.id, [{ type: 'put', key: message.key, value: message.value, ...ENCODINGS }], message.sync, bytes)
         break
       case Input.del:
-        if (settings.readonly) this.#callback(message.id, READONLY, undefined)
-        else this.#write(message.id, [{ type: 'del', key: message.key, ...ENCODINGS }])
+        if (settings.readonly) this.#callback(message.id, READONLY)
+        else this.#write(message.id, [{ type: 'del', key: message.key, ...ENCODINGS }], message.sync, bytes)
         break
       case Input.batch: {
         // Validate before sequencing: a bad operation fails its own batch, never a merged group.
         const code = settings.readonly ? READONLY : validateBatch(message.ops)
-        if (code !== undefined) this.#callback(message.id, code, undefined)
-        else this.#write(message.id, withFormats(message.ops))
+        if (code !== undefined) this.#callback(message.id, code)
+        else this.#write(message.id, withFormats(message.ops), message.sync, bytes)
         break
       }
       case Input.clear: {
         const { id } = message
         if (settings.readonly) {
-          this.#callback(id, READONLY, undefined)
+          this.#callback(id, READONLY)
           break
         }
         const options = dbRangeOptions(message.options)
-        this.#begin()
+        this.#begin(1, bytes)
         this.#sequencer.exclusive(() => this.db.clear(options)).then(
-          () => this.#done(id, undefined, undefined),
-          (err) => this.#done(id, wireCode(err), undefined)
+          () => this.#done(id, undefined, undefined, 1, bytes),
+          (err) => this.#done(id, err, undefined, 1, bytes)
         )
         break
       }
       case Input.iterator:
         this.#openIterator(message)
+        break
+      case Input.hello:
+        this.#hello(message)
         break
       case Input.iteratorAck:
         this.#iterators.get(message.id)?.ack(message.seq, message.consumed)
@@ -239,30 +287,62 @@ export class Connection implements IteratorOwner {
   #submitGets(): void {
     const ids = this.#getIds
     const keys = this.#getKeys
+    const bytes = this.#getBytes
     if (ids.length === 0) return
     this.#getIds = []
     this.#getKeys = []
+    this.#getBytes = 0
     this.#sequencer.read(() => this.#settings.store.getMany(keys, ENCODINGS) as Promise<(Uint8Array | undefined)[]>).then(
       (values) => {
         for (let i = 0; i < ids.length; i++) {
           const value = values[i]
           // abstract-level 3 yields undefined; many-level 2 guests expect an error (see README).
-          this.#done(ids[i] as number, value === undefined ? NOT_FOUND : undefined, value)
+          this.#callback(ids[i] as number, value === undefined ? NOT_FOUND : undefined, value)
         }
+        this.#end(ids.length, bytes)
       },
       (err) => {
-        const code = wireCode(err)
-        for (const id of ids) this.#done(id, code, undefined)
+        for (const id of ids) this.#callback(id, err)
+        this.#end(ids.length, bytes)
       }
     )
   }
 
-  #write(id: number, ops: WriteOp[]): void {
-    this.#begin()
-    this.#sequencer.write(ops).then(
-      () => this.#done(id, undefined, undefined),
-      (err) => this.#done(id, wireCode(err), undefined)
+  #write(id: number, ops: WriteOp[], sync: boolean | undefined, bytes: number): void {
+    const n = Math.max(1, ops.length)
+    this.#begin(n, bytes)
+    this.#sequencer.write(ops, sync === true ? SYNC : undefined).then(
+      () => this.#done(id, undefined, undefined, n, bytes),
+      (err) => this.#done(id, err, undefined, n, bytes)
     )
+  }
+
+  /** A rave-level guest introduced itself: answer with what we do, and start heartbeats. */
+  #hello(message: HelloMessage): void {
+    if (this.#closed) return
+    const { maxFrameSize, heartbeat } = message
+    if (maxFrameSize !== undefined && maxFrameSize > 0) this.#replyLimit = maxFrameSize
+    this.send(
+      encodeOutput(Output.hello, {
+        version: EXTENSION_VERSION,
+        features: [...HOST_FEATURES],
+        maxFrameSize: this.#settings.maxFrameSize,
+        pid: process.pid
+      })
+    )
+    if (heartbeat !== undefined && heartbeat > 0 && this.#heartbeat === null) {
+      this.#heartbeat = setInterval(() => this.#beat(), Math.max(heartbeat, MIN_HEARTBEAT)).unref()
+    }
+  }
+
+  /**
+   * Tell a guest that waits for us that our event loop is alive, when nothing else was sent
+   * since the last beat: it cannot otherwise tell a long operation from a hung host.
+   */
+  #beat(): void {
+    const waiting = this.#inFlight > 0 || this.#parkedHead < this.#parked.length || this.#iterators.size > 0
+    if (waiting && !this.#sentSinceBeat) this.send(HEARTBEAT)
+    this.#sentSinceBeat = false
   }
 
   #openIterator(message: IteratorMessage): void {
@@ -277,12 +357,12 @@ export class Connection implements IteratorOwner {
     const it = new HostIterator(this, message)
     this.#iterators.set(id, it)
     this.#settings.stats.iterators++
-    this.#begin()
+    this.#begin(1, 0)
     this.#sequencer.read(() => this.#createIterator(it)).then(
-      () => this.#end(),
+      () => this.#end(1, 0),
       (err) => {
         it.fail(err)
-        this.#end()
+        this.#end(1, 0)
       }
     )
   }
@@ -298,57 +378,90 @@ export class Connection implements IteratorOwner {
     it.close()
   }
 
-  #begin(): void {
-    this.#inFlight++
+  /** `n` operations of `bytes` request bytes start. */
+  #begin(n: number, bytes: number): void {
+    this.#inFlight += n
+    this.#inFlightBytes += bytes
   }
 
-  /** An operation settled: take parked frames if there is room again. */
-  #end(): void {
-    this.#inFlight--
+  /** Operations settled: take parked frames if there is room again. */
+  #end(n: number, bytes: number): void {
+    this.#inFlight -= n
+    this.#inFlightBytes -= bytes
     if (this.#parkedHead < this.#parked.length) this.#unpark()
   }
 
-  #done(id: number, code: string | undefined, value: Uint8Array | undefined): void {
-    this.#callback(id, code, value)
-    this.#end()
+  #done(id: number, err: unknown, value: Uint8Array | undefined, n: number, bytes: number): void {
+    this.#callback(id, err, value)
+    this.#end(n, bytes)
   }
 
-  #doneMany(id: number, err: unknown, values: (Uint8Array | undefined)[] | undefined): void {
+  #doneMany(id: number, err: unknown, values: (Uint8Array | undefined)[] | undefined, n: number, bytes: number): void {
     if (!this.#closed) {
       const msg = this.#manyReply
       msg.id = id
       msg.error = wireCode(err)
+      msg.message = wireMessage(err)
       msg.values = values === undefined ? [] : values.map(wrapValue)
-      const frame = encodeOutput(Output.getManyCallback, msg)
-      msg.values = []
-      this.send(frame)
+      const length = this.#replyLimit === Number.POSITIVE_INFINITY ? 0 : outputFrameLength(Output.getManyCallback, msg)
+      if (length > this.#replyLimit) {
+        msg.values = []
+        this.#callbackTooLarge(Output.getManyCallback, id, length)
+      } else {
+        const frame = encodeOutput(Output.getManyCallback, msg)
+        msg.values = []
+        this.send(frame)
+      }
     }
-    this.#end()
+    this.#end(n, bytes)
   }
 
-  #callback(id: number, error: string | undefined, value: Uint8Array | undefined): void {
+  /**
+   * Reply to a get, put, del, batch or clear: `err` is an error, a code the host chose, or
+   * nothing; a reply that would exceed the guest's frame limit becomes `LEVEL_FRAME_TOO_LARGE`.
+   */
+  #callback(id: number, err: unknown, value?: Uint8Array | undefined): void {
     if (this.#closed) return
     const msg = this.#reply
     msg.id = id
-    msg.error = error
+    msg.error = typeof err === 'string' ? err : wireCode(err)
+    msg.message = typeof err === 'string' ? undefined : wireMessage(err)
     msg.value = value
+    if (value !== undefined && value.length > this.#replyLimit - 64 && outputFrameLength(Output.callback, msg) > this.#replyLimit) {
+      msg.value = undefined
+      this.#callbackTooLarge(Output.callback, id, outputFrameLength(Output.callback, { id, value }))
+      return
+    }
     const frame = encodeOutput(Output.callback, msg)
     msg.value = undefined
     this.send(frame)
+  }
+
+  #callbackTooLarge(tag: typeof Output.callback | typeof Output.getManyCallback, id: number, length: number): void {
+    const message = `The reply needs a frame of ${length} bytes; the guest accepts at most ${this.#replyLimit}`
+    this.send(
+      tag === Output.callback
+        ? encodeOutput(tag, { id, error: FRAME_TOO_LARGE, message })
+        : encodeOutput(tag, { id, error: FRAME_TOO_LARGE, message, values: [] })
+    )
   }
 
   #teardown(): void {
     this.#closed = true
     this.#parked = []
     this.#parkedHead = 0
+    if (this.#heartbeat !== null) clearInterval(this.#heartbeat)
+    this.#heartbeat = null
     for (const it of this.#iterators.values()) this.#closeIterator(it)
   }
 }
 
-/** Whether a request goes through the Sequencer (iterator acks, seeks and closes do not). */
+/** Whether a request goes through the Sequencer (iterator acks, seeks and closes, and hellos do not). */
 function sequenced(tag: InputTag): boolean {
-  return tag !== Input.iteratorAck && tag !== Input.iteratorSeek && tag !== Input.iteratorClose
+  return tag !== Input.iteratorAck && tag !== Input.iteratorSeek && tag !== Input.iteratorClose && tag !== Input.hello
 }
+
+const SYNC = Object.freeze({ sync: true })
 
 function wrapValue(value: Uint8Array | undefined): { value?: Uint8Array } {
   return value === undefined ? MISSING : { value }

@@ -1,12 +1,16 @@
 import {
   encodeOutput,
+  FRAME_TOO_LARGE,
   type IteratorDataMessage,
   type IteratorMessage,
   Output,
+  outputFrameLength,
   REMOTE_ERROR,
-  wireCode
+  wireCode,
+  wireMessage
 } from '@rave-level/protocol'
-import { type DbRangeOptions, dbRangeOptions } from './range-options.js'
+import ModuleError from 'module-error'
+import { type DbRangeOptions, dbRangeOptions, inDbRange } from './range-options.js'
 
 /** The part of an abstract-level 3 iterator (entries, keys or values) the host uses. */
 interface DbIterator {
@@ -27,6 +31,8 @@ export interface IteratorOwner {
   readonly db: IteratorSource
   /** Target size in bytes of one `IteratorData` message. */
   readonly iteratorBytes: number
+  /** Largest frame the guest accepts. */
+  readonly replyLimit: number
   send(frame: Buffer): void
 }
 
@@ -143,7 +149,14 @@ export class HostIterator {
       this.#pendingSeek = null
     }
     this.#failed = true
-    this.#send(encodeOutput(Output.iteratorError, { id: this.id, seq: this.#seq, error: wireCode(err) ?? REMOTE_ERROR }))
+    this.#send(
+      encodeOutput(Output.iteratorError, {
+        id: this.id,
+        seq: this.#seq,
+        error: wireCode(err) ?? REMOTE_ERROR,
+        message: wireMessage(err)
+      })
+    )
     this.#release()
   }
 
@@ -170,6 +183,12 @@ export class HostIterator {
     this.#pendingAcks = 0
     this.#base = this.#consumed
     this.#sent = 0
+    if (!inDbRange(this.#options, target)) {
+      // As abstract-level specifies, a target outside the range ends the iterator. It must never
+      // reach classic-level: on an empty database its iterator then aborts the whole process.
+      this.#end()
+      return
+    }
     try {
       ;(this.#it as DbIterator).seek(target, SEEK_OPTIONS)
     } catch (err) {
@@ -208,26 +227,64 @@ export class HostIterator {
     } else if (items.length === 0) {
       this.#end()
     } else {
-      const msg = this.#data
-      msg.seq = this.#seq
-      msg.data = this.#mode === ENTRIES ? flatten(items as [Uint8Array, Uint8Array][]) : (items as Uint8Array[])
-      let frame: Buffer
-      try {
-        frame = encodeOutput(Output.iteratorData, msg)
-      } catch (err) {
-        // Only a database that ignores the buffer encodings can get here.
-        this.fail(err)
-        return
-      } finally {
-        msg.data = NO_DATA
-      }
-      const itemBytes = Math.ceil(frame.length / items.length)
+      const data = this.#mode === ENTRIES ? flatten(items as [Uint8Array, Uint8Array][]) : (items as Uint8Array[])
+      const { frames, error } = this.#encode(data, this.#mode === ENTRIES ? 2 : 1)
+      let length = 0
+      for (const frame of frames) length += frame.length
+      const itemBytes = Math.ceil(length / items.length)
       if (itemBytes > this.#itemBytes) this.#itemBytes = itemBytes
       this.#sent += items.length
-      this.#pendingAcks++
-      this.#send(frame)
+      this.#pendingAcks += frames.length
+      for (const frame of frames) this.#send(frame)
+      if (error !== undefined) {
+        // A database that ignores the buffer encodings, or an entry too large for the guest:
+        // what came before it was sent, and the guest learns why it ends there.
+        this.fail(error)
+        return
+      }
       // After the first item of a generation, wait for the guest to want more.
       if (!first) this.#pump()
+    }
+  }
+
+  /**
+   * `IteratorData` frames for `data` (whole entries of `stride` items): one, unless that would
+   * exceed the guest's frame limit, in which case as many as needed (each acknowledged on its
+   * own). An entry that does not fit alone, and everything after it, is not encoded: `error`
+   * (`LEVEL_FRAME_TOO_LARGE`) says so.
+   */
+  #encode(data: Uint8Array[], stride: number): { frames: Buffer[]; error?: unknown } {
+    const msg = this.#data
+    msg.seq = this.#seq
+    const limit = this.#owner.replyLimit
+    const frames: Buffer[] = []
+    try {
+      msg.data = data
+      if (limit === Number.POSITIVE_INFINITY || outputFrameLength(Output.iteratorData, msg) <= limit) {
+        frames.push(encodeOutput(Output.iteratorData, msg))
+        return { frames }
+      }
+      let start = 0
+      while (start < data.length) {
+        let end = start
+        while (end < data.length) {
+          msg.data = data.slice(start, end + stride)
+          if (outputFrameLength(Output.iteratorData, msg) > limit) break
+          end += stride
+        }
+        if (end === start) {
+          const message = `An entry of the iterator does not fit in a frame of ${limit} bytes`
+          return { frames, error: new ModuleError(message, { code: FRAME_TOO_LARGE }) }
+        }
+        msg.data = data.slice(start, end)
+        frames.push(encodeOutput(Output.iteratorData, msg))
+        start = end
+      }
+      return { frames }
+    } catch (error) {
+      return { frames, error }
+    } finally {
+      msg.data = NO_DATA
     }
   }
 

@@ -1,7 +1,6 @@
-import { type ForwardTarget, LocalStore } from '@rave-level/protocol'
 import { EventEmitter } from 'node:events'
 import type { Duplex } from 'node:stream'
-import { DEFAULT_MAX_FRAME_SIZE } from '@rave-level/protocol'
+import { DEFAULT_MAX_FRAME_SIZE, type ForwardTarget, LocalStore } from '@rave-level/protocol'
 import type { AbstractLevel } from 'abstract-level'
 import { Connection, type ConnectionSettings, type HostDatabase } from './connection.js'
 
@@ -19,10 +18,16 @@ export interface LevelHostOptions {
   /** Iterators one connection may have open; more fail with `LEVEL_TOO_MANY_ITERATORS`. Default 256. */
   maxIterators?: number | undefined
   /**
-   * Operations (reads, writes, iterator creations) one connection may have running; beyond that
-   * the host stops reading the connection until some settle. Default 1024.
+   * Operations one connection may have running (each key of a `getMany` and each operation of
+   * a batch counts); beyond that the host stops reading the connection until some settle.
+   * Default 4096.
    */
   maxInFlight?: number | undefined
+  /**
+   * Bytes of requests one connection may have running (a larger single request still runs
+   * once nothing else does). Bounds what a guest that floods writes costs the host. Default 4 MiB.
+   */
+  maxInFlightBytes?: number | undefined
 }
 
 /** Events of {@link LevelHost}. */
@@ -39,7 +44,8 @@ export interface LevelHostEvents {
 
 const DEFAULT_HIGH_WATER_MARK = 1024 * 1024
 const DEFAULT_MAX_ITERATORS = 256
-const DEFAULT_MAX_IN_FLIGHT = 1024
+const DEFAULT_MAX_IN_FLIGHT = 4096
+const DEFAULT_MAX_IN_FLIGHT_BYTES = 4 * 1024 * 1024
 /** Target size of one `IteratorData` message. */
 const ITERATOR_BYTES = 16 * 1024
 
@@ -83,6 +89,7 @@ export class LevelHost extends EventEmitter<LevelHostEvents> {
       highWaterMark,
       maxIterators: positive(options.maxIterators, DEFAULT_MAX_ITERATORS, 'maxIterators'),
       maxInFlight: positive(options.maxInFlight, DEFAULT_MAX_IN_FLIGHT, 'maxInFlight'),
+      maxInFlightBytes: positive(options.maxInFlightBytes, DEFAULT_MAX_IN_FLIGHT_BYTES, 'maxInFlightBytes'),
       iteratorBytes: Math.min(ITERATOR_BYTES, highWaterMark),
       stats: this.#stats,
       fault: (err, stream) => {

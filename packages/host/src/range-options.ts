@@ -51,3 +51,15 @@ export function dbRangeOptions(wire: RangeOptions = NONE, bookmark?: Uint8Array)
   }
   return out
 }
+
+/**
+ * Whether `key` lies within the bounds of `options` (bytewise, as LevelDB orders keys). A
+ * bound that is present but `undefined` does not occur: {@link dbRangeOptions} only copies
+ * present bounds.
+ */
+export function inDbRange(options: DbRangeOptions, key: Uint8Array): boolean {
+  const { gt, gte, lt, lte } = options
+  if (gte !== undefined ? Buffer.compare(key, gte) < 0 : gt !== undefined && Buffer.compare(key, gt) <= 0) return false
+  if (lte !== undefined ? Buffer.compare(key, lte) > 0 : lt !== undefined && Buffer.compare(key, lt) >= 0) return false
+  return true
+}

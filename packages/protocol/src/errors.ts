@@ -34,11 +34,31 @@ export function wireCode(err: unknown): string | undefined {
   return typeof code === 'string' && /^LEVEL_[A-Z0-9_]+$/.test(code) ? code : REMOTE_ERROR
 }
 
+/** Longest error message that crosses the wire, in characters; longer ones are cut. */
+export const MAX_MESSAGE_LENGTH = 1024
+
+function bounded(text: string): string {
+  return text.length > MAX_MESSAGE_LENGTH ? `${text.slice(0, MAX_MESSAGE_LENGTH - 1)}…` : text
+}
+
 /**
- * Turn a code received from the wire back into an error. The code is validated again, so a
- * hostile peer cannot inject arbitrary text: anything that is not a `LEVEL_*` code becomes
- * `LEVEL_REMOTE_ERROR`.
+ * The message of `err` as it may cross the wire next to its code (bounded by
+ * {@link MAX_MESSAGE_LENGTH}), so that a remote caller learns, say, "No space left on device"
+ * and not only `LEVEL_IO_ERROR`. `undefined` for no error or an empty message.
  */
-export function remoteError(code: string, message = 'Remote operation failed'): ModuleError {
-  return new ModuleError(`${message} (${code})`, { code: wireCode({ code }) })
+export function wireMessage(err: unknown): string | undefined {
+  if (err == null) return undefined
+  const message = (err as { message?: unknown }).message
+  return typeof message === 'string' && message !== '' ? bounded(message) : undefined
+}
+
+/**
+ * Turn a code (and message) received from the wire back into an error. The code is validated
+ * again: anything that is not a `LEVEL_*` code becomes `LEVEL_REMOTE_ERROR`. The message is
+ * bounded; without one, the message names the code.
+ */
+export function remoteError(code: string, message?: string | undefined): ModuleError {
+  const checked = wireCode({ code }) as string
+  const text = typeof message === 'string' && message !== '' ? bounded(message) : `Remote operation failed (${checked})`
+  return new ModuleError(text, { code: checked })
 }

@@ -8,6 +8,8 @@ import type {
   GetManyCallbackMessage,
   GetManyMessage,
   GetMessage,
+  HeartbeatMessage,
+  HelloMessage,
   IteratorAckMessage,
   IteratorCloseMessage,
   IteratorDataMessage,
@@ -32,6 +34,7 @@ export interface InputMessages {
   [Input.iteratorClose]: IteratorCloseMessage
   [Input.iteratorAck]: IteratorAckMessage
   [Input.iteratorSeek]: IteratorSeekMessage
+  [Input.hello]: HelloMessage
 }
 
 /** Message type of each output tag. */
@@ -41,12 +44,23 @@ export interface OutputMessages {
   [Output.getManyCallback]: GetManyCallbackMessage
   [Output.iteratorError]: IteratorErrorMessage
   [Output.iteratorEnd]: IteratorEndMessage
+  [Output.hello]: HelloMessage
+  [Output.heartbeat]: HeartbeatMessage
 }
 
 /** A decoded input frame: its tag and message, discriminated by tag. */
 export type InputFrame = { [T in InputTag]: { tag: T; message: InputMessages[T] } }[InputTag]
 /** A decoded output frame. */
 export type OutputFrame = { [T in OutputTag]: { tag: T; message: OutputMessages[T] } }[OutputTag]
+
+/**
+ * Length of the complete frame (prefix, tag, message) that {@link encodeOutput} would produce,
+ * computed without encoding it: a host checks a reply against the guest's frame limit first.
+ */
+export function outputFrameLength<T extends OutputTag>(tag: T, message: OutputMessages[T]): number {
+  const bodyLength = 1 + messageLength(outputSchemas[tag] as Schema, message)
+  return varintLength(bodyLength) + bodyLength
+}
 
 function encode(tag: number, s: Schema, msg: unknown): Buffer {
   const bodyLength = 1 + messageLength(s, msg)
@@ -71,7 +85,7 @@ export function encodeOutput<T extends OutputTag>(tag: T, message: OutputMessage
   return encode(tag, outputSchemas[tag] as Schema, message)
 }
 
-function decode(frame: Buffer, table: readonly Schema[], side: string): { tag: number; message: any } {
+function decode(frame: Buffer, table: readonly (Schema | undefined)[], side: string): { tag: number; message: any } {
   if (frame.length === 0) throw protocolError('Empty frame')
   const tag = frame[0] as number
   const s = table[tag]

@@ -1,5 +1,5 @@
 export { type Field, type FieldType, messageLength, readMessage, type Schema, schema, writeMessage } from './codec.js'
-export { codes, FRAME_TOO_LARGE, PROTOCOL_ERROR, REMOTE_ERROR, remoteError, wireCode } from './errors.js'
+export { codes, FRAME_TOO_LARGE, MAX_MESSAGE_LENGTH, PROTOCOL_ERROR, REMOTE_ERROR, remoteError, wireCode, wireMessage } from './errors.js'
 export {
   decodeInput,
   decodeOutput,
@@ -8,9 +8,10 @@ export {
   type InputFrame,
   type InputMessages,
   type OutputFrame,
-  type OutputMessages
+  type OutputMessages,
+  outputFrameLength
 } from './frame.js'
-export { DEFAULT_MAX_FRAME_SIZE, FrameDecoder } from './frame-decoder.js'
+export { DEFAULT_MAX_FRAME_SIZE, FrameDecoder, type OversizeHandler } from './frame-decoder.js'
 export type {
   BatchMessage,
   BatchOperationMessage,
@@ -20,6 +21,8 @@ export type {
   GetManyCallbackMessage,
   GetManyMessage,
   GetMessage,
+  HeartbeatMessage,
+  HelloMessage,
   IteratorAckMessage,
   IteratorCloseMessage,
   IteratorDataMessage,

@@ -98,14 +98,17 @@ export class LocalStore implements BatchTarget {
     return direct
   }
 
-  batch(operations: WriteOp[]): Promise<void> {
+  /** Apply `operations` as one batch. `options.sync` reaches the database (LevelDB's fsync). */
+  batch(operations: WriteOp[], options?: { sync?: boolean | undefined }): Promise<void> {
+    const sync = options?.sync === true
     const direct = this.#writer(operations)
-    if (direct === null) return this.db.batch(operations)
+    if (direct === null) return this.db.batch(operations, sync ? SYNC : undefined)
     if (operations.length === 1) {
       const op = operations[0] as WriteOp
-      return op.type === 'put' ? direct._put(op.key, op.value, op) : direct._del(op.key, op)
+      const opOptions = sync ? { ...op, sync } : op
+      return op.type === 'put' ? direct._put(op.key, op.value, opOptions) : direct._del(op.key, opOptions)
     }
-    return direct._batch(operations, EMPTY)
+    return direct._batch(operations, sync ? SYNC : EMPTY)
   }
 
   get(key: unknown, options: Formats): Promise<unknown> {
@@ -172,6 +175,7 @@ export class LocalStore implements BatchTarget {
 }
 
 const EMPTY = Object.freeze({})
+const SYNC = Object.freeze({ sync: true })
 
 type Settle = [(value: unknown) => void, (err: unknown) => void]
 
@@ -196,9 +200,30 @@ function nativeFormats(db: ForwardTarget & Partial<Internals>): Set<string> {
   return native
 }
 
+/** The object on `db`'s prototype chain that defines `name`. */
+function owner(db: object, name: string): object | null {
+  let proto: object | null = db
+  while (proto !== null && !Object.hasOwn(proto, name)) proto = Object.getPrototypeOf(proto)
+  return proto
+}
+
+/**
+ * Whether the public methods the private path stands in for are abstract-level's own: a class
+ * that overrides `put()` or `batch()` (to validate, to log, to add defaults) must be called
+ * through them. `keyEncoding()` is defined by abstract-level's base class alone, so its owner
+ * is that class's prototype.
+ */
+function publicApiIsAbstractLevels(db: object): boolean {
+  const base = owner(db, 'keyEncoding')
+  return base !== null && PUBLIC.every((name) => owner(db, name) === base)
+}
+
+const PUBLIC = ['get', 'getMany', 'has', 'hasMany', 'put', 'del', 'batch']
+
 function canBypass(db: ForwardTarget & Partial<Internals>): boolean {
   return (
     db.parent == null &&
+    publicApiIsAbstractLevels(db) &&
     typeof db.listenerCount === 'function' &&
     ['_get', '_getMany', '_put', '_del', '_batch'].every((m) => typeof (db as any)[m] === 'function') &&
     (db.supports.has !== true || (typeof db._has === 'function' && typeof db._hasMany === 'function'))

@@ -30,6 +30,12 @@ const ManyValue = schema('GetManyCallback.Value', [{ no: 1, name: 'value', type:
 
 const id = { no: 1, name: 'id', type: 'uint', required: true } as const
 const seq = { no: 2, name: 'seq', type: 'uint', required: true } as const
+/**
+ * Fields beyond many-level 2's schema, numbered 15 so that they never meet a future field of
+ * it. A many-level 2 peer skips them (proto2 skips unknown fields).
+ */
+const sync = { no: 15, name: 'sync', type: 'bool' } as const
+const message = { no: 15, name: 'message', type: 'string' } as const
 
 /** Field tables of every message, by name. */
 export const schemas = {
@@ -37,10 +43,11 @@ export const schemas = {
   Put: schema('Put', [
     id,
     { no: 2, name: 'key', type: 'bytes', required: true },
-    { no: 3, name: 'value', type: 'bytes' }
+    { no: 3, name: 'value', type: 'bytes' },
+    sync
   ]),
-  Delete: schema('Delete', [id, { no: 2, name: 'key', type: 'bytes', required: true }]),
-  Batch: schema('Batch', [id, { no: 2, name: 'ops', type: BatchOperation, repeated: true }]),
+  Delete: schema('Delete', [id, { no: 2, name: 'key', type: 'bytes', required: true }, sync]),
+  Batch: schema('Batch', [id, { no: 2, name: 'ops', type: BatchOperation, repeated: true }, sync]),
   Clear: schema('Clear', [id, { no: 2, name: 'options', type: ClearOptions }]),
   Iterator: schema('Iterator', [
     id,
@@ -53,7 +60,8 @@ export const schemas = {
   Callback: schema('Callback', [
     id,
     { no: 2, name: 'error', type: 'string' },
-    { no: 3, name: 'value', type: 'bytes' }
+    { no: 3, name: 'value', type: 'bytes' },
+    message
   ]),
   IteratorData: schema('IteratorData', [
     id,
@@ -74,15 +82,27 @@ export const schemas = {
   IteratorError: schema('IteratorError', [
     id,
     seq,
-    { no: 3, name: 'error', type: 'string', required: true }
+    { no: 3, name: 'error', type: 'string', required: true },
+    message
   ]),
   IteratorClose: schema('IteratorClose', [id]),
   GetMany: schema('GetMany', [id, { no: 2, name: 'keys', type: 'bytes', repeated: true }]),
   GetManyCallback: schema('GetManyCallback', [
     id,
     { no: 2, name: 'error', type: 'string' },
-    { no: 3, name: 'values', type: ManyValue, repeated: true }
-  ])
+    { no: 3, name: 'values', type: ManyValue, repeated: true },
+    message
+  ]),
+  // Extensions (see the README): messages that many-level 2 does not know. A many-level 2
+  // peer never receives one, because they are only sent after a Hello exchange.
+  Hello: schema('Hello', [
+    { no: 1, name: 'version', type: 'uint', required: true },
+    { no: 2, name: 'features', type: 'string', repeated: true },
+    { no: 3, name: 'maxFrameSize', type: 'uint' },
+    { no: 4, name: 'heartbeat', type: 'uint' },
+    { no: 5, name: 'pid', type: 'uint' }
+  ]),
+  Heartbeat: schema('Heartbeat', [])
 } satisfies Record<string, Schema>
 
 /** Range options shared by iterators and `clear()`. Keys are encoded bytes. */
@@ -101,16 +121,18 @@ export interface GetMessage {
   id: number
   key: Uint8Array
 }
-/** `Put`: guest → host. */
+/** `Put`: guest → host. `sync` is an extension (see the README). */
 export interface PutMessage {
   id: number
   key: Uint8Array
   value?: Uint8Array
+  sync?: boolean
 }
 /** `Delete`: guest → host. */
 export interface DeleteMessage {
   id: number
   key: Uint8Array
+  sync?: boolean
 }
 /** One operation of a `Batch`. `type` is `'put'` or `'del'`. */
 export interface BatchOperationMessage {
@@ -122,6 +144,7 @@ export interface BatchOperationMessage {
 export interface BatchMessage {
   id: number
   ops: BatchOperationMessage[]
+  sync?: boolean
 }
 /** `Clear`: guest → host. */
 export interface ClearMessage {
@@ -168,6 +191,8 @@ export interface CallbackMessage {
   id: number
   error?: string
   value?: Uint8Array
+  /** The error's message (an extension), bounded by {@link MAX_MESSAGE_LENGTH}. */
+  message?: string | undefined
 }
 /** `IteratorData`: host → guest. `data` holds keys and/or values, interleaved for entries. */
 export interface IteratorDataMessage {
@@ -185,10 +210,29 @@ export interface IteratorErrorMessage {
   id: number
   seq: number
   error: string
+  message?: string | undefined
 }
 /** `GetManyCallback`: host → guest. A missing `value` means the key was not found. */
 export interface GetManyCallbackMessage {
   id: number
   error?: string
   values: { value?: Uint8Array }[]
+  message?: string | undefined
 }
+/**
+ * `Hello` (an extension, both directions). A guest sends it first on every connection with
+ * what it can do; a host that knows it answers at once, before anything else, with what it
+ * can do. `features` names the extensions the sender supports; each side uses only what both
+ * named. `maxFrameSize` is the largest frame the sender accepts; `heartbeat` (guest only) asks
+ * the host to send a `Heartbeat` every so many milliseconds while the guest waits for it;
+ * `pid` (host only) is the host's process id.
+ */
+export interface HelloMessage {
+  version: number
+  features: string[]
+  maxFrameSize?: number | undefined
+  heartbeat?: number | undefined
+  pid?: number | undefined
+}
+/** `Heartbeat` (an extension, host → guest): the host's event loop is alive. */
+export type HeartbeatMessage = Record<string, never>

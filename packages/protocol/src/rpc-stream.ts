@@ -1,5 +1,5 @@
 import { Duplex } from 'node:stream'
-import { DEFAULT_MAX_FRAME_SIZE, FrameDecoder } from './frame-decoder.js'
+import { DEFAULT_MAX_FRAME_SIZE, FrameDecoder, type OversizeHandler } from './frame-decoder.js'
 
 /** Options of {@link RpcStream}. */
 export interface RpcStreamOptions {
@@ -7,8 +7,20 @@ export interface RpcStreamOptions {
   onFrame: (frame: Buffer) => void
   /** Largest incoming frame accepted. Default 64 MiB. */
   maxFrameSize?: number | undefined
-  /** Bytes of outgoing data buffered before we stop reading input. Default 1 MiB. */
+  /** Bytes of outgoing data buffered before `send()` returns `false` (and, with `holdInput`, before we stop reading input). Default 1 MiB. */
   highWaterMark?: number | undefined
+  /**
+   * Stop reading input while our output is above the high-water mark (default `true`). Right
+   * for a host: a guest that does not read its replies gets no more of its requests served.
+   * Wrong for a guest: input holds the replies to requests it sent, and a guest that stopped
+   * reading them while the host stops reading requests would deadlock with it.
+   */
+  holdInput?: boolean | undefined
+  /**
+   * If given, an incoming frame over `maxFrameSize` is reported here and skipped (see
+   * `FrameDecoder`) instead of destroying the stream.
+   */
+  onOversize?: OversizeHandler | undefined
   /**
    * Called when output is below the high-water mark again and the peer may take more (when the
    * readable side asks for data, or a flush was taken without filling it). Lets an owner that
@@ -37,13 +49,15 @@ export class RpcStream extends Duplex {
   #scheduled = false
   #held: ((err?: Error | null) => void) | null = null
   #inputPaused = false
+  readonly #holdInput: boolean
   readonly #onOutputDrain: (() => void) | undefined
   readonly #flush = () => this.#flushNow()
 
   constructor(options: RpcStreamOptions) {
     const hwm = options.highWaterMark ?? 1024 * 1024
     super({ readableHighWaterMark: hwm, writableHighWaterMark: 64 * 1024, allowHalfOpen: false })
-    this.#decoder = new FrameDecoder(options.onFrame, options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE)
+    this.#decoder = new FrameDecoder(options.onFrame, options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE, options.onOversize)
+    this.#holdInput = options.holdInput ?? true
     this.#onOutputDrain = options.onOutputDrain
   }
 
@@ -86,7 +100,11 @@ export class RpcStream extends Duplex {
   resumeInput(): void {
     if (!this.#inputPaused) return
     this.#inputPaused = false
-    if (this.bufferedOutput < this.readableHighWaterMark) this.#release()
+    if (!this.#outputFull()) this.#release()
+  }
+
+  #outputFull(): boolean {
+    return this.#holdInput && this.bufferedOutput >= this.readableHighWaterMark
   }
 
   #flushNow(): void {
@@ -120,7 +138,7 @@ export class RpcStream extends Duplex {
       callback(err as Error)
       return
     }
-    if (this.#inputPaused || this.bufferedOutput >= this.readableHighWaterMark) this.#held = callback
+    if (this.#inputPaused || this.#outputFull()) this.#held = callback
     else callback()
   }
 

@@ -10,9 +10,15 @@ export interface BatchTarget {
   batch(operations: SequencedWrite[], options?: any): Promise<void>
 }
 
+/** Options of one write handed to {@link Sequencer.write}. */
+export interface WriteOptions {
+  /** Flush to disk before the write settles (LevelDB's `sync`). A merged batch syncs if any of its writes asked. */
+  sync?: boolean | undefined
+}
+
 type Group =
   | { kind: 'read'; pending: number; started: boolean; waiters: (() => void)[] }
-  | { kind: 'write'; ops: SequencedWrite[]; settle: ((err: Error | undefined) => void)[]; started: boolean }
+  | { kind: 'write'; ops: SequencedWrite[]; settle: ((err: Error | undefined) => void)[]; started: boolean; sync: boolean }
   | { kind: 'exclusive'; run: () => Promise<void>; started: boolean }
 
 /**
@@ -78,11 +84,14 @@ export class Sequencer {
   }
 
   /** Apply `ops` in one batch with adjacent writes, after all earlier reads settled. */
-  write(ops: SequencedWrite[]): Promise<void> {
+  write(ops: SequencedWrite[], options?: WriteOptions): Promise<void> {
     const tail = this.#tail()
     const joined = tail !== undefined && tail.kind === 'write' && !tail.started
-    const group: Extract<Group, { kind: 'write' }> = joined ? tail : { kind: 'write', ops: [], settle: [], started: false }
+    const group: Extract<Group, { kind: 'write' }> = joined
+      ? tail
+      : { kind: 'write', ops: [], settle: [], started: false, sync: false }
     for (const op of ops) group.ops.push(op)
+    if (options?.sync === true) group.sync = true
     const promise = new Promise<void>((resolve, reject) => {
       group.settle.push((err) => (err === undefined ? resolve() : reject(err)))
     })
@@ -128,7 +137,8 @@ export class Sequencer {
       for (const w of waiters) w()
     } else if (group.kind === 'write') {
       const settle = group.settle
-      this.#db.batch(group.ops, this.#options).then(
+      const options = group.sync ? { ...(this.#options as object | undefined), sync: true } : this.#options
+      this.#db.batch(group.ops, options).then(
         () => {
           for (const s of settle) s(undefined)
           this.#next()

@@ -12,7 +12,9 @@ export const Input = Object.freeze({
   getMany: 6,
   iteratorClose: 7,
   iteratorAck: 8,
-  iteratorSeek: 9
+  iteratorSeek: 9,
+  /** Extension: the first frame a rave-level guest sends (see the README). */
+  hello: 64
 } as const)
 
 /** Tags of messages a host sends to a guest. */
@@ -21,7 +23,11 @@ export const Output = Object.freeze({
   iteratorData: 1,
   getManyCallback: 2,
   iteratorError: 3,
-  iteratorEnd: 4
+  iteratorEnd: 4,
+  /** Extension: a host's answer to `hello`. */
+  hello: 64,
+  /** Extension: the host is alive (sent while a guest waits for it). */
+  heartbeat: 65
 } as const)
 
 /** An input tag. */
@@ -29,25 +35,34 @@ export type InputTag = (typeof Input)[keyof typeof Input]
 /** An output tag. */
 export type OutputTag = (typeof Output)[keyof typeof Output]
 
+function table(entries: [number, Schema][]): readonly (Schema | undefined)[] {
+  const out: (Schema | undefined)[] = []
+  for (const [tag, s] of entries) out[tag] = s
+  return out
+}
+
 /** Schema of each input tag, indexed by tag. */
-export const inputSchemas: readonly Schema[] = [
-  schemas.Get,
-  schemas.Put,
-  schemas.Delete,
-  schemas.Batch,
-  schemas.Iterator,
-  schemas.Clear,
-  schemas.GetMany,
-  schemas.IteratorClose,
-  schemas.IteratorAck,
-  schemas.IteratorSeek
-]
+export const inputSchemas = table([
+  [Input.get, schemas.Get],
+  [Input.put, schemas.Put],
+  [Input.del, schemas.Delete],
+  [Input.batch, schemas.Batch],
+  [Input.iterator, schemas.Iterator],
+  [Input.clear, schemas.Clear],
+  [Input.getMany, schemas.GetMany],
+  [Input.iteratorClose, schemas.IteratorClose],
+  [Input.iteratorAck, schemas.IteratorAck],
+  [Input.iteratorSeek, schemas.IteratorSeek],
+  [Input.hello, schemas.Hello]
+])
 
 /** Schema of each output tag, indexed by tag. */
-export const outputSchemas: readonly Schema[] = [
-  schemas.Callback,
-  schemas.IteratorData,
-  schemas.GetManyCallback,
-  schemas.IteratorError,
-  schemas.IteratorEnd
-]
+export const outputSchemas = table([
+  [Output.callback, schemas.Callback],
+  [Output.iteratorData, schemas.IteratorData],
+  [Output.getManyCallback, schemas.GetManyCallback],
+  [Output.iteratorError, schemas.IteratorError],
+  [Output.iteratorEnd, schemas.IteratorEnd],
+  [Output.hello, schemas.Hello],
+  [Output.heartbeat, schemas.Heartbeat]
+])

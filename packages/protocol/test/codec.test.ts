@@ -75,9 +75,33 @@ function normalize(v: any): any {
 }
 
 describe('codec interop with many-level 2.0.0', () => {
-  it('uses the same tags', () => {
-    expect(tags.input).toMatchObject(Input)
-    expect(tags.output).toMatchObject(Output)
+  it('uses the same tags, and extension tags that many-level 2 does not know', () => {
+    const { hello: helloIn, ...input } = Input
+    const { hello: helloOut, heartbeat, ...output } = Output
+    expect(tags.input).toMatchObject(input)
+    expect(tags.output).toMatchObject(output)
+    for (const tag of [helloIn]) expect(tags.input.encoding(tag)).toBeFalsy()
+    for (const tag of [helloOut, heartbeat]) expect(tags.output.encoding(tag)).toBeFalsy()
+  })
+
+  it('adds fields that many-level 2 skips: sync on writes, message on errors', () => {
+    const put = unframe(encodeInput(Input.put, { id: 1, key: b('k'), value: b('v'), sync: true }))
+    expect(normalize(reference.Put.decode(put, 1))).toEqual(normalize({ id: 1, key: b('k'), value: b('v') }))
+    expect(decodeInput(put)).toEqual({ tag: Input.put, message: { id: 1, key: b('k'), value: b('v'), sync: true } })
+    const reply = unframe(encodeOutput(Output.callback, { id: 2, error: 'LEVEL_IO_ERROR', message: 'No space left' }))
+    expect(normalize(reference.Callback.decode(reply, 1))).toEqual(normalize({ id: 2, error: 'LEVEL_IO_ERROR' }))
+    expect(decodeOutput(reply).message).toEqual({ id: 2, error: 'LEVEL_IO_ERROR', message: 'No space left' })
+  })
+
+  it('encodes and decodes the extension messages', () => {
+    const hello = { version: 1, features: ['heartbeat', 'x'], maxFrameSize: 1024, heartbeat: 500, pid: 42 }
+    expect(decodeInput(unframe(encodeInput(Input.hello, hello)))).toEqual({ tag: Input.hello, message: hello })
+    expect(decodeOutput(unframe(encodeOutput(Output.hello, { version: 1, features: [] })))).toEqual({
+      tag: Output.hello,
+      message: { version: 1, features: [] }
+    })
+    expect(encodeOutput(Output.heartbeat, {})).toEqual(Buffer.from([1, Output.heartbeat]))
+    expect(decodeOutput(Buffer.from([Output.heartbeat]))).toEqual({ tag: Output.heartbeat, message: {} })
   })
 
   for (const [tag, name, msg] of inputs) {

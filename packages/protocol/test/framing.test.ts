@@ -83,6 +83,27 @@ describe('FrameDecoder', () => {
   it('validates maxFrameSize', () => {
     expect(() => new FrameDecoder(() => {}, 0)).toThrow(RangeError)
   })
+
+  it('with onOversize, reports an oversized frame by its head and skips it without buffering', () => {
+    const big = encodeInput(Input.get, { id: 300, key: Buffer.alloc(5000, 7) })
+    const stream = Buffer.concat([frame(1), big, frame(2), big, frame(3)])
+    // However the bytes are chunked, even inside the head or the prefix.
+    for (const size of [1, 3, 7, 64, 4096, stream.length]) {
+      const frames: number[] = []
+      const heads: [Buffer, number][] = []
+      const d = new FrameDecoder((f) => frames.push(f[0] as number), 1000, (head, length) => heads.push([head, length]))
+      for (let i = 0; i < stream.length; i += size) {
+        d.push(stream.subarray(i, i + size))
+        expect(d.buffered).toBeLessThan(1000)
+      }
+      expect(frames).toEqual([Input.get, Input.get, Input.get])
+      const body = big.subarray(varintLength(big.length - 2))
+      expect(heads).toEqual([
+        [body.subarray(0, 16), body.length],
+        [body.subarray(0, 16), body.length]
+      ])
+    }
+  })
 })
 
 describe('RpcStream', () => {
@@ -125,6 +146,34 @@ describe('RpcStream', () => {
     rpc.on('data', () => {})
     await new Promise((r) => setTimeout(r, 20))
     expect(accepted).toBe(200)
+    rpc.destroy()
+  })
+
+  it('keeps taking input while its output is not read, with holdInput: false (a guest)', async () => {
+    let got = 0
+    const rpc = new RpcStream({
+      onFrame: () => {
+        got++
+        rpc.send(Buffer.alloc(1024))
+      },
+      highWaterMark: 4096,
+      holdInput: false
+    })
+    let accepted = 0
+    for (let i = 0; i < 200; i++) rpc.write(frame(1), () => accepted++)
+    await new Promise((r) => setImmediate(r))
+    expect({ got, accepted }).toEqual({ got: 200, accepted: 200 })
+    rpc.destroy()
+  })
+
+  it('reports an oversized incoming frame to onOversize and goes on', () => {
+    const heads: number[] = []
+    const got: number[] = []
+    const rpc = new RpcStream({ onFrame: (f) => got.push(f.length), maxFrameSize: 100, onOversize: (head) => heads.push(head[0] as number) })
+    rpc.write(Buffer.concat([encodeInput(Input.put, { id: 1, key: Buffer.alloc(200), value: Buffer.alloc(1) }), frame(2)]))
+    expect(heads).toEqual([Input.put])
+    expect(got.length).toBe(1)
+    expect(rpc.destroyed).toBe(false)
     rpc.destroy()
   })
 

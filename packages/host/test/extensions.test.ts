@@ -1,0 +1,240 @@
+// The host's side of the protocol extensions (Hello, Heartbeat, error messages, frame limits,
+// sync) and the hard limits that keep a guest from hurting the leader.
+import { fork } from 'node:child_process'
+import { once } from 'node:events'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Input, Output } from '@rave-level/protocol'
+import { ClassicLevel } from 'classic-level'
+import { MemoryLevel } from 'memory-level'
+import { describe, expect, it } from 'vitest'
+import { LevelHost } from '../dist/index.js'
+import { tempDir, until } from './helpers.js'
+import { WireClient } from './wire-client.js'
+
+const b = (s: string) => Buffer.from(s)
+// The private API (_put, _batch, ...) is not in the type declarations: extend untyped classes.
+const MemoryBase = MemoryLevel as unknown as new (options?: object) => any
+const ClassicBase = ClassicLevel as unknown as new (location: string, options?: object) => any
+type AnyDb = ConstructorParameters<typeof LevelHost>[0]
+const here = fileURLToPath(new URL('.', import.meta.url))
+const entries = { keys: true, values: true, limit: -1, reverse: false }
+
+/** A memory-level whose writes wait until `release()`, recording what reached it. */
+class GatedLevel extends MemoryBase {
+  written = 0
+  /** Operations of each write call, in order. */
+  calls: number[] = []
+  gate: Promise<void> = new Promise(() => {})
+  open_ = () => {}
+  constructor() {
+    super({ keyEncoding: 'buffer', valueEncoding: 'buffer' })
+    this.close_()
+  }
+  close_(): void {
+    this.gate = new Promise((resolve) => {
+      this.open_ = resolve
+    })
+  }
+  async _batch(operations: any[], options: any): Promise<void> {
+    this.written += operations.length
+    this.calls.push(operations.length)
+    await this.gate
+    return super._batch(operations, options)
+  }
+  async _put(key: any, value: any, options: any): Promise<void> {
+    this.written++
+    this.calls.push(1)
+    await this.gate
+    return super._put(key, value, options)
+  }
+}
+
+describe('Hello', () => {
+  it('is answered at once with the features, the frame limit and the pid', async () => {
+    const c = new WireClient(new LevelHost(new MemoryLevel(), { maxFrameSize: 1234 }))
+    c.send(Input.hello, { version: 1, features: [], maxFrameSize: 4096 })
+    await until(() => c.received.length > 0)
+    expect(c.received[0]).toEqual({
+      tag: Output.hello,
+      message: { version: 1, features: ['heartbeat', 'messages', 'frame-limit', 'sync'], maxFrameSize: 1234, pid: process.pid }
+    })
+    c.destroy()
+  })
+
+  it('comes before the reply to anything sent after it, even while input is parked', async () => {
+    const db = new GatedLevel()
+    const c = new WireClient(new LevelHost(db as unknown as AnyDb, { maxInFlight: 1 }))
+    c.send(Input.put, { id: 1, key: b('a'), value: b('1') })
+    c.send(Input.put, { id: 2, key: b('b'), value: b('2') })
+    c.send(Input.hello, { version: 1, features: [] })
+    await until(() => c.received.length > 0)
+    expect(c.received[0]?.tag).toBe(Output.hello)
+    db.open_()
+    expect((await c.reply(2)).error).toBeUndefined()
+    c.destroy()
+  })
+})
+
+describe('Heartbeat', () => {
+  it('is sent while a guest waits and nothing else is sent, and not when idle', async () => {
+    const db = new GatedLevel()
+    const c = new WireClient(new LevelHost(db as unknown as AnyDb))
+    c.send(Input.hello, { version: 1, features: [], heartbeat: 20 })
+    await until(() => c.received.length === 1)
+    // Idle: no heartbeats.
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(c.received.filter((f) => f.tag === Output.heartbeat)).toEqual([])
+    // A write that hangs in the database: the host's event loop is alive, so it says so.
+    c.send(Input.put, { id: 1, key: b('a'), value: b('1') })
+    await until(() => c.received.filter((f) => f.tag === Output.heartbeat).length >= 3)
+    db.open_()
+    await c.reply(1)
+    c.destroy()
+  })
+
+  it('is never sent to a guest that did not say Hello (many-level 2)', async () => {
+    const db = new GatedLevel()
+    const c = new WireClient(new LevelHost(db as unknown as AnyDb))
+    c.send(Input.put, { id: 1, key: b('a'), value: b('1') })
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    expect(c.received).toEqual([])
+    db.open_()
+    await c.reply(1)
+    c.destroy()
+  })
+})
+
+describe('replies over the guest frame limit', () => {
+  it('fail with LEVEL_FRAME_TOO_LARGE instead of being sent, and the connection goes on', async () => {
+    const db = new MemoryLevel<Buffer, Buffer>({ keyEncoding: 'buffer', valueEncoding: 'buffer' })
+    await db.put(b('big'), Buffer.alloc(3000, 1))
+    await db.put(b('small'), Buffer.alloc(10, 2))
+    await db.put(b('mid1'), Buffer.alloc(600, 3))
+    await db.put(b('mid2'), Buffer.alloc(600, 4))
+    const c = new WireClient(new LevelHost(db as unknown as AnyDb))
+    c.send(Input.hello, { version: 1, features: [], maxFrameSize: 1000 })
+    c.send(Input.get, { id: 1, key: b('big') })
+    c.send(Input.getMany, { id: 2, keys: [b('mid1'), b('mid2')] })
+    c.send(Input.get, { id: 3, key: b('small') })
+    c.send(Input.getMany, { id: 4, keys: [b('mid1')] })
+    const one = await c.reply(1)
+    expect(one.error).toBe('LEVEL_FRAME_TOO_LARGE')
+    expect(one.value).toBeUndefined()
+    expect(one.message).toMatch(/at most 1000/)
+    expect(await c.reply(2)).toMatchObject({ error: 'LEVEL_FRAME_TOO_LARGE', values: [] })
+    expect((await c.reply(3)).value).toEqual(Buffer.alloc(10, 2))
+    expect((await c.reply(4)).values).toEqual([{ value: Buffer.alloc(600, 3) }])
+    for (const f of c.received) expect(f.tag === Output.hello || JSON.stringify(f).length < 5000).toBe(true)
+    c.destroy()
+  })
+
+  it('split iterator data into frames that fit, and fail an entry that cannot fit', async () => {
+    const db = new MemoryLevel<Buffer, Buffer>({ keyEncoding: 'buffer', valueEncoding: 'buffer' })
+    for (let i = 0; i < 6; i++) await db.put(b(`k${i}`), Buffer.alloc(400, i))
+    await db.put(b('z'), Buffer.alloc(5000, 9))
+    const c = new WireClient(new LevelHost(db as unknown as AnyDb))
+    c.send(Input.hello, { version: 1, features: [], maxFrameSize: 1000 })
+    c.send(Input.iterator, { id: 1, seq: 0, options: entries, consumed: 0 })
+    const data = () => c.iteratorMessages(1).filter((f) => f.tag === Output.iteratorData)
+    let consumed = 0
+    // Acknowledge every message as it arrives, as a guest that reads does.
+    await until(() => {
+      for (let n = data().length - consumed; n > 0; n--) {
+        consumed++
+        c.send(Input.iteratorAck, { id: 1, seq: 0, consumed })
+      }
+      return c.iteratorMessages(1).some((f) => f.tag === Output.iteratorError)
+    })
+    const keys = data().flatMap((f) => (f.message as any).data.filter((_: unknown, i: number) => i % 2 === 0).map(String))
+    expect(keys).toEqual(['k0', 'k1', 'k2', 'k3', 'k4', 'k5'])
+    expect(c.iteratorMessages(1).at(-1)?.message).toMatchObject({ error: 'LEVEL_FRAME_TOO_LARGE' })
+    c.destroy()
+  })
+})
+
+describe('limits', () => {
+  it('bound the bytes of requests a guest has in flight', async () => {
+    const db = new GatedLevel()
+    const maxInFlightBytes = 64 * 1024
+    const c = new WireClient(new LevelHost(db as unknown as AnyDb, { maxInFlightBytes }))
+    const value = Buffer.alloc(1024)
+    for (let i = 0; i < 1000; i++) c.send(Input.put, { id: i, key: b(`k${i}`), value })
+    await until(() => db.written > 0)
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    // While the first write hangs, later ones that the host accepted wait in its sequencer and
+    // become the second write once the first settles: its size is what the host took in.
+    db.open_()
+    expect((await c.reply(999)).error).toBeUndefined()
+    expect(db.written).toBe(1000)
+    const accepted = (db.calls[0] ?? 0) + (db.calls[1] ?? 0)
+    expect(accepted * 1030).toBeLessThan(maxInFlightBytes + 2048)
+    c.destroy()
+  })
+
+  it('respect a served database that overrides its public write methods', async () => {
+    class Audited extends MemoryBase {
+      calls: string[] = []
+      async put(key: any, value: any, options?: any): Promise<void> {
+        this.calls.push('put')
+        return super.put(key, value, options)
+      }
+      async batch(operations: any, options?: any): Promise<void> {
+        this.calls.push('batch')
+        return super.batch(operations, options)
+      }
+    }
+    const db = new Audited({ keyEncoding: 'buffer', valueEncoding: 'buffer' })
+    const c = new WireClient(new LevelHost(db as unknown as AnyDb))
+    c.send(Input.put, { id: 1, key: b('a'), value: b('1') })
+    await c.reply(1)
+    c.send(Input.batch, { id: 2, ops: [{ type: 'put', key: b('b'), value: b('2') }] })
+    await c.reply(2)
+    expect(db.calls.length).toBeGreaterThanOrEqual(2)
+    expect(String(await db.get(b('b')))).toBe('2')
+    c.destroy()
+  })
+
+  it('pass sync: true through to classic-level', async () => {
+    const dir = tempDir()
+    const seen: boolean[] = []
+    class Recording extends ClassicBase {
+      async _put(key: any, value: any, options: any): Promise<void> {
+        seen.push(options.sync === true)
+        return super._put(key, value, options)
+      }
+      async _del(key: any, options: any): Promise<void> {
+        seen.push(options.sync === true)
+        return super._del(key, options)
+      }
+      async _batch(operations: any[], options: any): Promise<void> {
+        seen.push(options.sync === true)
+        return super._batch(operations, options)
+      }
+    }
+    const db = new Recording(join(dir.path, 'db'), { keyEncoding: 'buffer', valueEncoding: 'buffer' })
+    await db.open()
+    const c = new WireClient(new LevelHost(db as unknown as AnyDb))
+    c.send(Input.put, { id: 1, key: b('a'), value: b('1'), sync: true })
+    await c.reply(1)
+    c.send(Input.put, { id: 2, key: b('b'), value: b('2') })
+    await c.reply(2)
+    c.send(Input.batch, { id: 3, ops: [{ type: 'del', key: b('a') }], sync: true })
+    await c.reply(3)
+    expect(seen).toEqual([true, false, true])
+    c.destroy()
+    await db.close()
+    dir.remove()
+  })
+
+  it('never lets a seek outside the range reach the database (classic-level would abort)', async () => {
+    // In a child process: if the seek reached classic-level on an empty database, LevelDB's
+    // assertion would abort the whole process.
+    const child = fork(join(here, 'fixtures', 'seek-outside.mjs'), { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] })
+    let output = ''
+    child.stdout?.on('data', (d) => (output += d))
+    child.stderr?.on('data', (d) => (output += d))
+    const [code, signal] = await once(child, 'exit')
+    expect({ code, signal, output: output.trim() }).toEqual({ code: 0, signal: null, output: 'ended' })
+  })
+})

@@ -5,6 +5,7 @@ import {
   encodeOutput,
   FRAME_TOO_LARGE,
   type GetManyCallbackMessage,
+  type GetManyPartMessage,
   type HelloMessage,
   Input,
   type InputTag,
@@ -405,8 +406,9 @@ export class Connection implements IteratorOwner {
       msg.values = values === undefined ? [] : values.map(wrapValue)
       const length = this.#replyLimit === Number.POSITIVE_INFINITY ? 0 : outputFrameLength(Output.getManyCallback, msg)
       if (length > this.#replyLimit) {
+        const wrapped = msg.values
         msg.values = []
-        this.#callbackTooLarge(Output.getManyCallback, id, length)
+        this.#sendParts(id, wrapped)
       } else {
         const frame = encodeOutput(Output.getManyCallback, msg)
         msg.values = []
@@ -429,7 +431,7 @@ export class Connection implements IteratorOwner {
     msg.value = value
     if (value !== undefined && value.length > this.#replyLimit - 64 && outputFrameLength(Output.callback, msg) > this.#replyLimit) {
       msg.value = undefined
-      this.#callbackTooLarge(Output.callback, id, outputFrameLength(Output.callback, { id, value }))
+      this.#callbackTooLarge(id, outputFrameLength(Output.callback, { id, value }))
       return
     }
     const frame = encodeOutput(Output.callback, msg)
@@ -437,13 +439,38 @@ export class Connection implements IteratorOwner {
     this.send(frame)
   }
 
-  #callbackTooLarge(tag: typeof Output.callback | typeof Output.getManyCallback, id: number, length: number): void {
+  /**
+   * A `getMany` answer too large for one frame, as `GetManyPart` messages that each fit (only
+   * a guest that said Hello with a frame limit gets here). A value that alone does not fit is
+   * listed as oversized instead of sent.
+   */
+  #sendParts(id: number, values: { value?: Uint8Array }[]): void {
+    const limit = this.#replyLimit
+    const part: GetManyPartMessage = { id, start: 0, values: [], oversized: [] }
+    const flush = (next: number) => {
+      this.send(encodeOutput(Output.getManyPart, part))
+      part.start = next
+      part.values = []
+      part.oversized = []
+    }
+    for (let i = 0; i < values.length; i++) {
+      const item = values[i] as { value?: Uint8Array }
+      part.values.push(item)
+      if (outputFrameLength(Output.getManyPart, part) <= limit) continue
+      part.values.pop()
+      if (part.values.length > 0 || part.oversized.length > 0) flush(i)
+      part.values.push(item)
+      if (outputFrameLength(Output.getManyPart, part) > limit) {
+        part.values[part.values.length - 1] = MISSING
+        part.oversized.push(i - part.start)
+      }
+    }
+    flush(values.length)
+  }
+
+  #callbackTooLarge(id: number, length: number): void {
     const message = `The reply needs a frame of ${length} bytes; the guest accepts at most ${this.#replyLimit}`
-    this.send(
-      tag === Output.callback
-        ? encodeOutput(tag, { id, error: FRAME_TOO_LARGE, message })
-        : encodeOutput(tag, { id, error: FRAME_TOO_LARGE, message, values: [] })
-    )
+    this.send(encodeOutput(Output.callback, { id, error: FRAME_TOO_LARGE, message }))
   }
 
   #teardown(): void {

@@ -7,6 +7,7 @@ import type {
   DeleteMessage,
   GetManyCallbackMessage,
   GetManyMessage,
+  GetManyPartMessage,
   GetMessage,
   HeartbeatMessage,
   HelloMessage,
@@ -46,6 +47,7 @@ export interface OutputMessages {
   [Output.iteratorEnd]: IteratorEndMessage
   [Output.hello]: HelloMessage
   [Output.heartbeat]: HeartbeatMessage
+  [Output.getManyPart]: GetManyPartMessage
 }
 
 /** A decoded input frame: its tag and message, discriminated by tag. */

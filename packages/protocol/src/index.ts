@@ -20,6 +20,7 @@ export type {
   DeleteMessage,
   GetManyCallbackMessage,
   GetManyMessage,
+  GetManyPartMessage,
   GetMessage,
   HeartbeatMessage,
   HelloMessage,

@@ -102,7 +102,13 @@ export const schemas = {
     { no: 4, name: 'heartbeat', type: 'uint' },
     { no: 5, name: 'pid', type: 'uint' }
   ]),
-  Heartbeat: schema('Heartbeat', [])
+  Heartbeat: schema('Heartbeat', []),
+  GetManyPart: schema('GetManyPart', [
+    id,
+    { no: 2, name: 'start', type: 'uint', required: true },
+    { no: 3, name: 'values', type: ManyValue, repeated: true },
+    { no: 4, name: 'oversized', type: 'uint', repeated: true }
+  ])
 } satisfies Record<string, Schema>
 
 /** Range options shared by iterators and `clear()`. Keys are encoded bytes. */
@@ -236,3 +242,16 @@ export interface HelloMessage {
 }
 /** `Heartbeat` (an extension, host → guest): the host's event loop is alive. */
 export type HeartbeatMessage = Record<string, never>
+/**
+ * `GetManyPart` (an extension, host → guest): part of the answer to a `GetMany` whose
+ * `GetManyCallback` would exceed the guest's `maxFrameSize`. Parts arrive in order and cover
+ * the keys from `start` on; the answer is complete when they cover every key. `oversized` lists
+ * the indexes (counted from `start`) whose value alone does not fit in a frame: they are left
+ * out of `values` as if missing, and the guest fails them with `LEVEL_FRAME_TOO_LARGE`.
+ */
+export interface GetManyPartMessage {
+  id: number
+  start: number
+  values: { value?: Uint8Array }[]
+  oversized: number[]
+}

@@ -27,7 +27,9 @@ export const Output = Object.freeze({
   /** Extension: a host's answer to `hello`. */
   hello: 64,
   /** Extension: the host is alive (sent while a guest waits for it). */
-  heartbeat: 65
+  heartbeat: 65,
+  /** Extension: part of a `getManyCallback` too large for one frame. */
+  getManyPart: 66
 } as const)
 
 /** An input tag. */
@@ -64,5 +66,6 @@ export const outputSchemas = table([
   [Output.iteratorError, schemas.IteratorError],
   [Output.iteratorEnd, schemas.IteratorEnd],
   [Output.hello, schemas.Hello],
-  [Output.heartbeat, schemas.Heartbeat]
+  [Output.heartbeat, schemas.Heartbeat],
+  [Output.getManyPart, schemas.GetManyPart]
 ])

@@ -158,6 +158,20 @@ export class Election<R> extends EventEmitter<ElectionEvents<R>> {
   }
 
   /**
+   * Give up leadership and run the election again: stop serving (followers are cut off),
+   * release the lock, then try to connect or take the lock like everyone else. For a leader
+   * whose resource failed in a way only releasing and reacquiring it can heal (for example a
+   * database that keeps a write error until it is reopened). Resolves once the release
+   * settled. Does nothing unless this instance leads.
+   */
+  async resign (): Promise<void> {
+    if (this.#state.role !== 'leader') return
+    this.#retryAtOnce = true
+    // A failed release is reported on 'error' by #enter.
+    await this.#enter(connecting(0))
+  }
+
+  /**
    * Stop taking part. A leader stops serving (closes its server, destroys follower connections),
    * removes the socket file it created, and releases the lock; a follower destroys its socket; a
    * pending `acquire()` is aborted (and its resource released if it arrives anyway). Resolves

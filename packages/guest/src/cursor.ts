@@ -1,8 +1,9 @@
 import { encodeInput, Input, PROTOCOL_ERROR, remoteError, type Sequencer } from '@rave-level/protocol'
 import ModuleError from 'module-error'
 import { aborted, connectionLost, notOpen } from './errors.js'
-import { fromBytes, toBytes } from './formats.js'
+import { fromBytes, own, toBytes } from './formats.js'
 import type { ForwardTarget, LocalIterator } from '@rave-level/protocol'
+import type { Route } from './host-link.js'
 import { inRange, narrow, type Range, type RangeInput, rangeOptions, toRange } from './range.js'
 
 /** What an iterator yields: entries, keys or values. */
@@ -25,8 +26,10 @@ export interface CursorPort {
   closing(): boolean
   send(frame: Buffer): void
   allocId(): number
-  route(id: number, cursor: GuestCursor | null): void
+  route(id: number, cursor: Route | null): void
   local(): { db: ForwardTarget; sequencer: Sequencer } | null
+  /** True while an operation issued before `order` must finish before this one may start. */
+  held(order: number): boolean
   /** A read started (+1) or stopped (-1) waiting for the host. */
   waiting(delta: 1 | -1): void
   forget(cursor: GuestCursor): void
@@ -67,6 +70,7 @@ const WINDOW = 4
 /** Most entries read ahead from a local iterator at once. */
 const MAX_AHEAD = 1024
 const noop = () => {}
+const NO_ITEM = Symbol('none')
 
 /**
  * The resumable state of one iterator, independent of where its data comes from.
@@ -82,7 +86,7 @@ const noop = () => {}
  * takes whole runs of buffered entries at once. Data buffered from a lost connection is
  * discarded and fetched again.
  */
-export class GuestCursor {
+export class GuestCursor implements Route {
   readonly order: number
   readonly #port: CursorPort
   readonly #mode: Mode
@@ -127,6 +131,7 @@ export class GuestCursor {
   #offset = 0
   #ended = false
   #error: string | null = null
+  #errorMessage: string | undefined
   /** Entries received and not yet taken. */
   #buffered = 0
   /** Messages received and not acknowledged yet. */
@@ -137,6 +142,8 @@ export class GuestCursor {
   // Local source (after forward()), read ahead into #localItems.
   #local: Promise<LocalIterator> | null = null
   #localOriginal = false
+  /** The last item yielded from the local source, whose key is the position (read lazily). */
+  #localLast: unknown = NO_ITEM
   #localItems: unknown[] = []
   #localPos = 0
   #ahead = 16
@@ -161,12 +168,14 @@ export class GuestCursor {
     this.#limit = options.limit
     this.#range = toRange(options)
     this.#rangeInput = {}
-    for (const k of ['gt', 'gte', 'lt', 'lte'] as const) if (options[k] != null) this.#rangeInput[k] = options[k]
+    // Copies: the caller may reuse its buffers, and a resumed or local source needs the range.
+    for (const k of ['gt', 'gte', 'lt', 'lte'] as const) if (options[k] != null) this.#rangeInput[k] = own(options[k])
     this.#signal = options.signal ?? null
   }
 
   /** Open a source right away if there is one, so the first entry is on its way. */
   start(): void {
+    if (this.#port.held(this.order)) return
     const link = this.#port.link()
     if (link === 'attached') this.#openRemote()
     else if (link === 'forwarded') this.#openLocal()
@@ -189,7 +198,7 @@ export class GuestCursor {
           this.#take(size, items)
           if (items.length === size || this.#ended || this.#error !== null) return Promise.resolve(items)
         } else if (this.#error !== null) {
-          return Promise.reject(this.#fail(remoteError(this.#error)))
+          return Promise.reject(this.#fail(remoteError(this.#error, this.#errorMessage)))
         } else if (this.#ended) {
           this.#atEnd = true
           return Promise.resolve(items)
@@ -200,7 +209,7 @@ export class GuestCursor {
         return this.#readLocal(size)
     }
     const link = this.#port.link()
-    if (link === 'attached') {
+    if (link === 'attached' && !this.#port.held(this.order)) {
       this.#openRemote()
       return this.#wait(size, [])
     }
@@ -218,7 +227,9 @@ export class GuestCursor {
       if (this.#source === REMOTE && this.#head < this.#chunks.length) return Promise.resolve(this.#take(1, [])[0])
       if (this.#source === LOCAL && this.#localPos < this.#localItems.length) {
         this.#yielded++
-        return Promise.resolve(this.#fromLocal(this.#localItems[this.#localPos++]))
+        const item = this.#localItems[this.#localPos++]
+        this.#localLast = item
+        return Promise.resolve(this.#fromLocal(item))
       }
     }
     return this.nextv(1).then(first)
@@ -256,7 +267,7 @@ export class GuestCursor {
     if (items.length === waiter.size || ((this.#ended || this.#error !== null) && items.length > 0)) {
       this.#settle(items)
     } else if (this.#error !== null) {
-      this.#settle(this.#fail(remoteError(this.#error)))
+      this.#settle(this.#fail(remoteError(this.#error, this.#errorMessage)))
     } else if (this.#ended) {
       this.#atEnd = true
       this.#settle(items)
@@ -344,9 +355,20 @@ export class GuestCursor {
     let out: unknown[] | null = buffered.length > 0 ? buffered.slice() : null
     while ((out?.length ?? 0) < size) {
       const have = out?.length ?? 0
-      const it = await (this.#local as Promise<LocalIterator>)
+      const local = this.#local
+      if (local === null) {
+        // The local source went away meanwhile (unforward()): continue on the next one.
+        const rest = await this.nextv(size - have)
+        return out === null ? rest : out.concat(rest)
+      }
+      const it = await local
       const wanted = Math.max(size - have, this.#ahead)
       const items = await it.nextv(this.#limit < 0 ? wanted : Math.min(wanted, this.#limit - this.#yielded))
+      if (this.#local !== local) {
+        // Let go of meanwhile: these items are not the caller's; the next source reads them.
+        const rest = await this.nextv(size - have)
+        return out === null ? rest : out.concat(rest)
+      }
       // Aborted meanwhile: abstract-level rejects every later read, so these are not needed.
       if (this.#signal?.aborted) throw aborted(this.#signal.reason)
       this.#ahead = Math.min(this.#ahead * 2, MAX_AHEAD)
@@ -371,6 +393,7 @@ export class GuestCursor {
     const end = Math.min(items.length, start + size)
     this.#localPos = end
     this.#yielded += end - start
+    if (end > start) this.#localLast = items[end - 1]
     if (this.#localOriginal) return start === 0 && end === items.length ? items : items.slice(start, end)
     const out = new Array(end - start)
     for (let i = start; i < end; i++) out[i - start] = this.#fromLocal(items[i])
@@ -411,16 +434,35 @@ export class GuestCursor {
     if (this.#waiter !== null) this.#serve()
   }
 
-  onError(seq: number, code: string): void {
+  onError(seq: number, code: string, message?: string): void {
     if (seq !== this.#seq) return
     this.#error = code
+    this.#errorMessage = message
     if (this.#waiter !== null) this.#serve()
   }
 
   // ---- Sources -------------------------------------------------------------------------
 
   /** The range and limit a new source must have to continue where the caller is. */
+  /**
+   * Take the position from the last item yielded by the local source, which reads keys unless
+   * it is a values iterator (then the position is unknown: blind). Done lazily, when a new
+   * source needs it, not per item.
+   */
+  #settlePosition(): void {
+    const item = this.#localLast
+    if (item === NO_ITEM) return
+    this.#localLast = NO_ITEM
+    if (this.#mode === VALUES) {
+      this.#blind = true
+      return
+    }
+    this.#from = toBytes(this.#mode === KEYS ? item : (item as unknown[])[0])
+    this.#fromInclusive = false
+  }
+
   #rest(): { range: Range; limit: number } {
+    this.#settlePosition()
     const range = this.#from === null ? this.#range : narrow(this.#range, this.#reverse, this.#from, this.#fromInclusive)
     return { range, limit: this.#limit < 0 ? -1 : this.#limit - this.#yielded }
   }
@@ -505,6 +547,7 @@ export class GuestCursor {
     this.#offset = 0
     this.#ended = false
     this.#error = null
+    this.#errorMessage = undefined
     this.#owed = 0
     this.#started = false
   }
@@ -547,6 +590,7 @@ export class GuestCursor {
     }
     this.#out = false
     this.#blind = false
+    this.#localLast = NO_ITEM
     this.#from = target
     this.#fromInclusive = true
     if (this.#source === REMOTE && this.#original) {
@@ -591,21 +635,40 @@ export class GuestCursor {
     }
   }
 
-  /** A new connection is attached: continue there. */
+  /** A new connection is attached (or what held this cursor back is done): continue there. */
   resume(): void {
-    if (this.#source === NONE && this.#wantsData()) this.#openRemote()
+    if (this.#source === NONE && this.#wantsData() && this.#port.link() === 'attached' && !this.#port.held(this.order)) {
+      this.#openRemote()
+    }
   }
 
   /** Operations are forwarded to a local database now: continue there. */
   forward(): void {
+    const remote = this.#source === REMOTE
     this.#forgetRemote()
     if (this.#closed || this.#failed !== null) return
-    if (this.#blind && this.#yielded > 0) {
+    if (!this.#port.retry && remote) {
+      // It reads from the host's snapshot; without retry it must not continue on another.
+      this.#fail(connectionLost())
+    } else if (this.#blind && this.#yielded > 0) {
       // Without retry we did not ask for keys, so we cannot tell where to continue.
       this.#fail(connectionLost())
     } else if (this.#wantsData()) {
       this.#openLocal()
     }
+  }
+
+  /**
+   * Operations are no longer forwarded: let go of the local iterator (resolves once it is
+   * closed), keep the position, and continue on the next connection, or fail without retry.
+   */
+  unforward(): Promise<void> {
+    if (this.#source !== LOCAL) return Promise.resolve()
+    this.#settlePosition()
+    const closed = this.#drop()
+    // Without retry it must not continue on another snapshot; blind, it cannot continue at all.
+    if (!this.#port.retry || (this.#blind && this.#yielded > 0)) this.#fail(connectionLost())
+    return closed
   }
 
   /**

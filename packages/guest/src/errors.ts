@@ -8,12 +8,18 @@ export const DATABASE_NOT_OPEN = 'LEVEL_DATABASE_NOT_OPEN'
 export const ABORTED = 'LEVEL_ABORTED'
 /** An operation does not fit in one frame of `maxFrameSize` bytes, so it is not sent. */
 export const FRAME_TOO_LARGE = 'LEVEL_FRAME_TOO_LARGE'
+/**
+ * An operation did not settle within `timeout`: the host said nothing at all (neither answers
+ * nor heartbeats) for that long, or there was no host. Its outcome is unknown: if it was sent,
+ * the host may still apply it.
+ */
+export const TIMEOUT = 'LEVEL_TIMEOUT'
 
 /**
  * The codes this package mints itself. Codes sent by a host (any `LEVEL_*` code, or
  * `LEVEL_REMOTE_ERROR`) and abstract-level's own codes pass through unchanged.
  */
-export const codes = Object.freeze({ CONNECTION_LOST, DATABASE_NOT_OPEN, ABORTED, FRAME_TOO_LARGE })
+export const codes = Object.freeze({ CONNECTION_LOST, DATABASE_NOT_OPEN, ABORTED, FRAME_TOO_LARGE, TIMEOUT })
 
 /** @internal */
 export function connectionLost(): ModuleError {
@@ -23,6 +29,11 @@ export function connectionLost(): ModuleError {
 /** @internal */
 export function notOpen(): ModuleError {
   return new ModuleError('Aborted on database close()', { code: DATABASE_NOT_OPEN })
+}
+
+/** @internal */
+export function timedOut(message: string): ModuleError {
+  return new ModuleError(`${message}; the operation may or may not have been applied`, { code: TIMEOUT })
 }
 
 /** @internal */

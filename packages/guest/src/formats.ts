@@ -7,11 +7,24 @@
  */
 export type Format = 'buffer' | 'view' | 'utf8'
 
-/** The bytes of a key or value in any format (no copy for buffers and views). */
+/**
+ * The bytes of a key or value as a buffer the caller does not share: strings are encoded,
+ * buffers and views copied. A caller may refill its buffer as soon as a call returns (as with
+ * classic-level, which copies at call time), while we hold keys and values for a later tick, a
+ * retry or a group commit.
+ */
 export function toBytes(data: unknown): Buffer {
-  if (Buffer.isBuffer(data)) return data
-  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength)
+  if (typeof data === 'string') return Buffer.from(data, 'utf8')
+  if (ArrayBuffer.isView(data)) return Buffer.copyBytesFrom(data as Uint8Array)
   return Buffer.from(String(data), 'utf8')
+}
+
+/**
+ * A key or value as a local database may hold it past this call: buffers and views copied
+ * (see {@link toBytes}), strings as they are (immutable).
+ */
+export function own(data: unknown): unknown {
+  return ArrayBuffer.isView(data) ? Buffer.copyBytesFrom(data as Uint8Array) : data
 }
 
 /** Bytes received from a host, in `format`. A Buffer serves as a view too. */

@@ -1,6 +1,6 @@
-import { encodeInput, Input, remoteError } from '@rave-level/protocol'
+import { encodeInput, FRAME_TOO_LARGE, Input, type RangeOptions, remoteError, type WriteOp } from '@rave-level/protocol'
+import ModuleError from 'module-error'
 import { fromBytes } from './formats.js'
-import type { WriteOp } from '@rave-level/protocol'
 
 // Operation kinds. They decide how a request is encoded, coalesced, answered and re-applied.
 export const GET = 0
@@ -11,41 +11,75 @@ export const PUT = 4
 export const DEL = 5
 export const BATCH = 6
 export const CLEAR = 7
+/**
+ * The first phase of a `clear()` with a `limit` (see the guest's dispatcher): read the keys it
+ * will delete. It then becomes a BATCH of deletes of exactly those keys, which a retry can
+ * repeat without deleting more.
+ */
+export const CLEAR_KEYS = 8
 
 /** Most requests coalesced into one frame, and most payload bytes in such a frame. */
 const MAX_GROUP = 1024
 const MAX_GROUP_BYTES = 1024 * 1024
 
+/** A value of a `getMany` answer, as the wire has it. */
+export interface ManyValue {
+  value?: Uint8Array
+}
+
+/** The options of a CLEAR or CLEAR_KEYS request: a range of bytes, a limit and a direction. */
+export interface ClearRange extends RangeOptions {
+  limit: number
+  reverse: boolean
+}
+
 /**
  * One operation waiting for a host's answer, in issue order (`order`). Keys and values are
- * bytes; batch operations are in the `'buffer'` format.
+ * bytes that only the guest holds (see `toBytes`); batch operations are in the `'buffer'`
+ * format.
  */
 export class Request {
   constructor(
     readonly order: number,
-    readonly kind: number,
+    /** Mutable only from CLEAR_KEYS to BATCH. */
+    public kind: number,
     /** Key, keys, batch operations or clear options. */
-    readonly a: any,
+    public a: any,
     /** Value of a put; the value format to answer a get or getMany in. */
     readonly b: any,
-    /** When it started waiting without a connection (epoch ms), or 0 if issued on one. */
+    /** Flush to disk before answering (writes). */
+    readonly sync: boolean,
+    /** When it was issued (epoch ms). */
     readonly time: number,
     readonly resolve: (value: any) => void,
     readonly reject: (err: Error) => void
   ) {}
 
-  /** Settle with a host's answer: an error code, or the value(s) for reads. */
-  answer(error: string | undefined, value: Uint8Array | undefined, values?: { value?: Uint8Array }[]): void {
+  /**
+   * Settle with a host's answer: an error code (and message), or the value(s) for reads.
+   * `oversized` lists the indexes of a getMany whose value did not fit in a frame.
+   */
+  answer(
+    error: string | undefined,
+    message: string | undefined,
+    value: Uint8Array | undefined,
+    values?: readonly ManyValue[],
+    oversized?: ReadonlySet<number>
+  ): void {
     const kind = this.kind
     if (error !== undefined) {
       // The many-level 2 wire answers a get of a missing key so (LevelHost does too).
       if (error === 'LEVEL_NOT_FOUND' && (kind === GET || kind === HAS)) this.resolve(kind === GET ? undefined : false)
-      else this.reject(remoteError(error))
+      else this.reject(remoteError(error, message))
     } else if (kind === GET) {
       this.resolve(value === undefined ? undefined : fromBytes(value, this.b))
     } else if (kind === HAS) {
       this.resolve(value !== undefined)
     } else if (kind === GET_MANY || kind === HAS_MANY) {
+      if (oversized !== undefined && oversized.size > 0) {
+        this.reject(tooLargeToReceive())
+        return
+      }
       const n = (this.a as Buffer[]).length
       const result = new Array(n)
       for (let i = 0; i < n; i++) {
@@ -59,9 +93,15 @@ export class Request {
   }
 }
 
+/** A value (or a reply) the host could not send because it exceeds our `maxFrameSize`. */
+export function tooLargeToReceive(): ModuleError {
+  return new ModuleError('The reply does not fit in a frame of maxFrameSize bytes', { code: FRAME_TOO_LARGE })
+}
+
 /** Encode one request as its own frame, with wire id `id`. */
 export function encodeRequest(req: Request, id: number): Buffer {
   const a = req.a
+  const sync = req.sync ? true : undefined
   switch (req.kind) {
     case GET:
     case HAS:
@@ -70,11 +110,18 @@ export function encodeRequest(req: Request, id: number): Buffer {
     case HAS_MANY:
       return encodeInput(Input.getMany, { id, keys: a })
     case PUT:
-      return encodeInput(Input.put, { id, key: a, value: req.b })
+      return encodeInput(Input.put, { id, key: a, value: req.b, sync })
     case DEL:
-      return encodeInput(Input.del, { id, key: a })
+      return encodeInput(Input.del, { id, key: a, sync })
     case BATCH:
-      return encodeInput(Input.batch, { id, ops: a })
+      return encodeInput(Input.batch, { id, ops: a, sync })
+    case CLEAR_KEYS: {
+      const { limit, reverse, ...range } = a as ClearRange
+      // Always send limit, keys, values and reverse: many-level's decoder fills absent numbers
+      // and booleans with 0 and false.
+      const options = { keys: true, values: false, ...range, limit, reverse }
+      return encodeInput(Input.iterator, { id, seq: 0, options, consumed: 0 })
+    }
     default:
       return encodeInput(Input.clear, { id, options: a })
   }
@@ -131,10 +178,12 @@ export function encodeRun(reqs: readonly Request[], id: number): Buffer {
     return encodeInput(Input.getMany, { id, keys })
   }
   const ops: { type: string; key: Buffer; value?: Buffer }[] = []
+  let sync = false
   for (const req of reqs) {
+    if (req.sync) sync = true
     if (req.kind === PUT) ops.push({ type: 'put', key: req.a, value: req.b })
     else if (req.kind === DEL) ops.push({ type: 'del', key: req.a })
     else for (const op of req.a as WriteOp[]) ops.push(op)
   }
-  return encodeInput(Input.batch, { id, ops })
+  return encodeInput(Input.batch, { id, ops, sync: sync ? true : undefined })
 }

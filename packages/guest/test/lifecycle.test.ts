@@ -8,31 +8,52 @@ import { connect, connectedGuest, memoryHost, noop, silentHost, sleep, until } f
 const locked = () => new ModuleError('No leader', { code: 'LEVEL_LOCKED' })
 
 describe('closing settles everything', () => {
-  it('rejects operations waiting for a connection with LEVEL_DATABASE_NOT_OPEN', async () => {
+  it('finishes operations issued before close(): they complete on a host that comes meanwhile', async () => {
+    const { host } = memoryHost()
     const guest = new ResumableGuest()
+    await guest.open()
+    const ops = [guest.put('a', '1'), guest.get('a'), guest.getMany(['a']), guest.batch([{ type: 'put', key: 'b', value: '2' }])]
+    const it = guest.iterator()
+    const read = it.next()
+    const closed = guest.close()
+    await sleep(20)
+    expect(guest.status).toBe('closing')
+    connect(guest, host)
+    await closed
+    expect(await Promise.all(ops)).toEqual([undefined, '1', ['1'], undefined])
+    expect(await read).toEqual(['a', '1'])
+    expect(guest.isFlushed()).toBe(true)
+  })
+
+  it('finishes operations issued before close(): without a host they reject after timeout', async () => {
+    const guest = new ResumableGuest({ timeout: 100 })
     await guest.open()
     const ops = [guest.put('a', '1'), guest.get('a'), guest.getMany(['a']), guest.batch([{ type: 'del', key: 'a' }]), guest.clear()]
     const it = guest.iterator()
     const read = it.next()
     await guest.close()
-    for (const op of ops) await expect(op).rejects.toMatchObject({ code: 'LEVEL_DATABASE_NOT_OPEN' })
-    await expect(read).rejects.toMatchObject({ code: 'LEVEL_DATABASE_NOT_OPEN' })
+    for (const op of ops) await expect(op).rejects.toMatchObject({ code: 'LEVEL_TIMEOUT' })
+    await expect(read).rejects.toMatchObject({ code: 'LEVEL_TIMEOUT' })
     expect(guest.isFlushed()).toBe(true)
   })
 
-  it('rejects operations sent to a host that never answers, and does not deadlock on iterators', async () => {
+  it('rejects operations sent to a host that never answers after timeout, with a stalled event first', async () => {
     for (const retry of [true, false]) {
-      const guest = new ResumableGuest({ retry })
+      const guest = new ResumableGuest({ retry, timeout: 300, stalledAfter: 50 })
+      const stalled: unknown[] = []
+      guest.on('stalled', (info) => stalled.push(info))
       silentHost(guest)
       await guest.open()
       const put = guest.put('a', '1')
       const it = guest.values()
       const read = it.nextv(10)
-      await sleep(5)
+      await until(() => stalled.length > 0)
+      expect(stalled[0]).toMatchObject({ reason: 'unresponsive' })
+      await expect(put).rejects.toMatchObject({ code: 'LEVEL_TIMEOUT' })
+      await expect(read).rejects.toMatchObject({ code: 'LEVEL_TIMEOUT' })
       await guest.close()
-      await expect(put).rejects.toMatchObject({ code: 'LEVEL_DATABASE_NOT_OPEN' })
-      await expect(read).rejects.toMatchObject({ code: 'LEVEL_DATABASE_NOT_OPEN' })
       await expect(it.next()).rejects.toMatchObject({ code: 'LEVEL_ITERATOR_NOT_OPEN' })
+      expect(stalled.length).toBe(1)
     }
   })
 
@@ -102,6 +123,7 @@ describe('connections', () => {
     g.on('data', () => writes++)
     pipeline(g, h, g, noop)
     await guest.open()
+    await guest.get('warm-up') // after the handshake
     writes = 0
     const ops = []
     for (let i = 0; i < 500; i++) {

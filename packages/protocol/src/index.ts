@@ -38,6 +38,6 @@ export type {
 export { schemas } from './messages.js'
 export { RpcStream, type RpcStreamOptions } from './rpc-stream.js'
 export { Input, type InputTag, inputSchemas, Output, type OutputTag, outputSchemas } from './tags.js'
-export { unzigzag, varintLength, writeVarint, zigzag } from './varint.js'
+export { readVarint, unzigzag, varintLength, writeVarint, zigzag } from './varint.js'
 export { type BatchTarget, type SequencedWrite, Sequencer } from './sequencer.js'
 export { type ForwardTarget, type Formats, type LocalIterator, LocalStore, type WriteOp } from './local-store.js'

@@ -57,6 +57,14 @@ export class Sequencer {
     return this.#groups.length - this.#head
   }
 
+  /** Resolves once every operation submitted so far (and since) has settled. */
+  idle(): Promise<void> {
+    if (this.size === 0) return Promise.resolve()
+    return new Promise((resolve) => this.#idle.push(resolve))
+  }
+
+  #idle: (() => void)[] = []
+
   /** Run `fn` once all earlier writes settled, concurrently with adjacent reads. */
   read<T>(fn: () => Promise<T>): Promise<T> {
     const tail = this.#tail()
@@ -164,6 +172,12 @@ export class Sequencer {
       this.#head = 0
     }
     const next = this.#groups[this.#head]
-    if (next !== undefined) this.#start(next)
+    if (next !== undefined) {
+      this.#start(next)
+    } else if (this.#idle.length > 0) {
+      const idle = this.#idle
+      this.#idle = []
+      for (const resolve of idle) resolve()
+    }
   }
 }

@@ -8,15 +8,58 @@ export function notReopenable(): ModuleError {
 }
 
 /**
- * Why no leader could be reached, for operations that waited `timeout`: the lock is held by
- * something that does not serve (`LEVEL_LOCKED`, the election's own error), or the database
- * could not be opened at all (`LEVEL_DATABASE_NOT_OPEN`, with classic-level's error as cause).
+ * The database could not be opened by this process: `cause` is classic-level's (or the file
+ * system's) error, whose message is repeated so that it shows without unwrapping.
  * @internal
  */
-export function unreachable(timeout: ModuleError, openFailure: Error | undefined): ModuleError {
-  if (openFailure === undefined) return timeout
-  return new ModuleError(`The database could not be opened: ${openFailure.message}`, {
+export function openFailure(cause: Error): ModuleError {
+  const reason = (cause as { cause?: Error }).cause ?? cause
+  return new ModuleError(`The database could not be opened: ${reason.message}`, {
     code: 'LEVEL_DATABASE_NOT_OPEN',
-    cause: openFailure
+    cause
   })
+}
+
+/**
+ * Failures that retrying cannot heal, seen while trying to open the database: permissions, a
+ * location that is not a directory (or sits on a read-only file system), corruption (including
+ * files that LevelDB's own records name but that are missing: we hold the lock, so no other
+ * process is changing them). Anything else (such as a full disk) is retried.
+ * @internal
+ */
+export function isLasting(err: unknown): boolean {
+  for (let e = err as { code?: unknown; message?: unknown; cause?: unknown } | undefined; e != null; e = e.cause as typeof e) {
+    if (typeof e.code === 'string' && LASTING_CODES.has(e.code)) return true
+    if (typeof e.message === 'string' && LASTING_MESSAGE.test(e.message)) return true
+  }
+  return false
+}
+
+const LASTING_CODES = new Set(['EACCES', 'EPERM', 'ENOTDIR', 'EEXIST', 'EROFS', 'ELOOP', 'LEVEL_CORRUPTION'])
+const LASTING_MESSAGE =
+  /Permission denied|Not a directory|Is a directory|Read-only file system|Corruption|Operation not permitted|No such file or directory/i
+
+/**
+ * Operations that waited `timeout` while no leader could be reached: the lock is held by
+ * something that serves nothing (`LEVEL_LOCKED`), or this process could not open the database
+ * and nobody else leads (its cause).
+ * @internal
+ */
+export function unreachable(waited: number, endpoint: string | undefined, failure: Error | undefined): ModuleError {
+  if (failure !== undefined) return openFailure(failure)
+  const message =
+    endpoint === undefined
+      ? `No leader for ${waited} ms`
+      : `No leader for ${waited} ms: the lock is held but ${endpoint} does not answer`
+  return new ModuleError(message, { code: 'LEVEL_LOCKED' })
+}
+
+/**
+ * `err` ("Database is not open", from abstract-level) explained by why opening failed.
+ * @internal
+ */
+export function explainNotOpen(err: unknown, failure: Error | undefined): unknown {
+  const e = err as { code?: unknown; cause?: unknown; message?: unknown }
+  if (failure === undefined || e?.code !== 'LEVEL_DATABASE_NOT_OPEN' || e.cause != null) return err
+  return new ModuleError(`${String(e.message)}: ${failure.message}`, { code: 'LEVEL_DATABASE_NOT_OPEN', cause: failure })
 }

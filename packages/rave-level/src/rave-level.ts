@@ -2,14 +2,15 @@ import fs from 'node:fs/promises'
 import type net from 'node:net'
 import path from 'node:path'
 import { pipeline } from 'node:stream'
-import type { AbstractDatabaseOptions, AbstractOpenOptions } from 'abstract-level'
-import { ClassicLevel } from 'classic-level'
 import { Election, type StalledInfo } from '@rave-level/election'
-import { ResumableGuest } from '@rave-level/guest'
+import { Dispatcher, GuestLevel } from '@rave-level/guest'
 import { LevelHost } from '@rave-level/host'
+import { DEFAULT_MAX_FRAME_SIZE } from '@rave-level/protocol'
 import { publishEndpoint, readEndpoint, socketPath } from '@rave-level/socket-path'
-import type ModuleError from 'module-error'
-import { notReopenable, unreachable } from './errors.js'
+import type { AbstractDatabaseOptions, AbstractOpenOptions } from 'abstract-level'
+import ModuleError from 'module-error'
+import { explainNotOpen, isLasting, notReopenable, openFailure, unreachable } from './errors.js'
+import { acquire, type LeaderDb } from './leader-db.js'
 
 /**
  * Options of {@link RaveLevel}: those of `abstract-level` (`keyEncoding`, `valueEncoding`, ...),
@@ -22,16 +23,26 @@ export interface RaveLevelOptions<K, V> extends AbstractDatabaseOptions<K, V> {
    */
   retry?: boolean | undefined
   /**
-   * How long (ms) an operation may wait while no leader can be reached, e.g. because the
-   * LevelDB lock is held by a process that serves nothing. After that it rejects with
-   * `LEVEL_LOCKED`. Default `10000`; `Infinity` waits forever.
+   * How long (ms) an operation may wait while no leader can be reached (`LEVEL_LOCKED`), or
+   * while the leader says nothing at all, neither answers nor heartbeats, because it is
+   * stopped or its event loop is blocked (`LEVEL_TIMEOUT`: the operation may have been
+   * applied). Also how long `open()` waits for a role. Default `10000`; `Infinity` waits forever.
    */
   timeout?: number | undefined
   /** After how long (ms) such a situation is reported with a `'stalled'` event. Default `2000`. */
   stalledAfter?: number | undefined
+  /** Largest frame (one request or answer) exchanged with the leader, in bytes. Default 64 MiB. */
+  maxFrameSize?: number | undefined
 }
 
-const bufferEncodings = { keyEncoding: 'buffer', valueEncoding: 'buffer' } as const
+/**
+ * Payload of the `'stalled'` event: no leader could be reached because the lock is held by
+ * something that does not answer at `endpoint` (`'locked'`), or the leader this instance is
+ * connected to has said nothing while it waited (`'unresponsive'`). `elapsed` is in ms.
+ */
+export type RaveLevelStalledInfo =
+  | { reason: 'locked'; endpoint: string; elapsed: number }
+  | { reason: 'unresponsive'; elapsed: number }
 
 /**
  * Use one LevelDB database from many processes at once. The first instance to take LevelDB's
@@ -41,22 +52,36 @@ const bufferEncodings = { keyEncoding: 'buffer', valueEncoding: 'buffer' } as co
  * one is elected; pending operations are retried and iterators resume after the last key they
  * yielded.
  *
- * The database opens itself and cannot be reopened after `close()` (`LEVEL_NOT_SUPPORTED`).
- * It emits only events caused by its own operations, plus `'leader'` each time it is elected and
- * `'stalled'` when the lock is held by something that serves no endpoint.
+ * `open()` (called by the constructor) resolves once this instance leads or follows, and
+ * rejects at once, with the cause in its message, when the database cannot be opened for a
+ * lasting reason (permissions, not a directory, corruption). The database cannot be reopened
+ * after `close()` (`LEVEL_NOT_SUPPORTED`); `close()` first finishes what was issued before it.
  *
- * Error codes: `LEVEL_NOT_SUPPORTED` (reopen, unsupported features), `LEVEL_CONNECTION_LOST`
- * (leader lost with `retry: false`), `LEVEL_LOCKED` (no leader reachable within `timeout`),
- * `LEVEL_DATABASE_NOT_OPEN` (operations pending at `close()`, or the database could not be
- * opened within `timeout`, with classic-level's error as `cause`), `LEVEL_REMOTE_ERROR` (the leader
- * failed with a non-Level error), `LEVEL_READONLY`, plus every code of `abstract-level`.
+ * Error codes: `LEVEL_NOT_SUPPORTED` (reopen), `LEVEL_CONNECTION_LOST` (leader lost with
+ * `retry: false`), `LEVEL_LOCKED` (no leader reachable within `timeout`), `LEVEL_TIMEOUT` (the
+ * leader said nothing for `timeout`; the operation may have been applied),
+ * `LEVEL_DATABASE_NOT_OPEN` (used after close, or the database could not be opened, with the
+ * cause), `LEVEL_FRAME_TOO_LARGE` (an operation or answer over `maxFrameSize`),
+ * `LEVEL_IO_ERROR` and the other codes of `classic-level` with their messages, plus every code
+ * of `abstract-level`.
  */
-export class RaveLevel<K = string, V = string> extends ResumableGuest<K, V> {
+export class RaveLevel<K = string, V = string> extends GuestLevel<K, V> {
   readonly #location: string
+  readonly #d: Dispatcher
   readonly #timeout: number
   readonly #stalledAfter: number
-  #election: Election<ClassicLevel<Buffer, Buffer>> | undefined
+  #election: Election<LeaderDb> | undefined
   #closed = false
+  #leaderPid: number | undefined
+  /** Why this process could not open the database last time it tried (cleared on success). */
+  #openFailure: Error | undefined
+  /** Why the last open() failed, for operations that waited for it. */
+  #notOpen: Error | undefined
+  /** The last endpoint found not answering while the lock was held. */
+  #silentEndpoint: string | undefined
+  /** Failures already reported on 'error' (one event per distinct failure, not per retry). */
+  readonly #reported = new Set<string>()
+  #recycling = false
 
   /**
    * @param location Directory of the database, as with `classic-level`. Created recursively.
@@ -68,17 +93,31 @@ export class RaveLevel<K = string, V = string> extends ResumableGuest<K, V> {
     if (typeof location !== 'string' || location === '') {
       throw new TypeError("The first argument 'location' must be a non-empty string")
     }
-    const { retry, timeout = 10_000, stalledAfter = 2_000, ...rest } = options
-    for (const [name, value] of [['timeout', timeout], ['stalledAfter', stalledAfter]] as const) {
+    const { retry, timeout = 10_000, stalledAfter = 2_000, maxFrameSize = DEFAULT_MAX_FRAME_SIZE, ...rest } = options
+    for (const [name, value] of [
+      ['timeout', timeout],
+      ['stalledAfter', stalledAfter]
+    ] as const) {
       if (typeof value !== 'number' || Number.isNaN(value) || value <= 0) {
         throw new RangeError(`The '${name}' option must be a positive number`)
       }
     }
+    const d = new Dispatcher({ retry: retry !== false, maxFrameSize, timeout, stalledAfter })
     // Other options (encodings, and anything for hooks) go to abstract-level as usual.
-    super({ ...rest, retry: retry !== false })
+    super(rest, d, { events: { leader: true, stalled: true } })
+    this.#d = d
     this.#location = path.resolve(location)
     this.#timeout = timeout
     this.#stalledAfter = stalledAfter
+    d.events = {
+      stalled: (info) => this.emit('stalled', info),
+      introduced: (pid) => {
+        this.#leaderPid = pid
+      },
+      unreachable: (waited) => unreachable(waited, this.#silentEndpoint, this.#openFailure),
+      busy: () => this.#election?.ref(),
+      flush: () => this.#election?.unref()
+    }
   }
 
   /** The absolute location of the database. */
@@ -86,25 +125,41 @@ export class RaveLevel<K = string, V = string> extends ResumableGuest<K, V> {
     return this.#location
   }
 
-  /** `'leader'` while this instance serves the database, else `'follower'` (or not yet known). */
+  /** `'leader'` while this instance serves the database, `'follower'` while it follows one, else `'electing'`. */
   get role(): 'leader' | 'follower' | 'electing' {
     const role = this.#election?.role
     return role === 'leader' ? 'leader' : role === 'follower' ? 'follower' : 'electing'
   }
 
   /**
-   * Open the database. Called automatically by the constructor.
-   * @throws `LEVEL_NOT_SUPPORTED` after `close()`: a `RaveLevel` cannot be reopened.
+   * The process id of the leader: this process's while it leads; the one the leader announced
+   * while following (`undefined` if it did not, e.g. before its answer arrived).
    */
-  override async open(options?: AbstractOpenOptions): Promise<void> {
-    if (this.#closed && !options?.passive) throw notReopenable()
-    return super.open(options as AbstractOpenOptions)
+  get leaderPid(): number | undefined {
+    const role = this.role
+    return role === 'leader' ? process.pid : role === 'follower' ? this.#leaderPid : undefined
   }
 
   /**
-   * Close the database: settle every pending operation (they reject with
-   * `LEVEL_DATABASE_NOT_OPEN`), stop serving if this instance leads (the next instance takes
-   * over), and release the LevelDB lock. The database cannot be reopened afterwards.
+   * Open the database. Called automatically by the constructor. Resolves once this instance
+   * leads or follows.
+   * @throws `LEVEL_NOT_SUPPORTED` after `close()`: a `RaveLevel` cannot be reopened.
+   * @throws `LEVEL_DATABASE_NOT_OPEN` when the database cannot be opened (the cause in its
+   *   message and `cause`), or no leader was reached within `timeout` (cause `LEVEL_LOCKED`).
+   */
+  override async open(options?: AbstractOpenOptions): Promise<void> {
+    if (this.#closed && !options?.passive) throw notReopenable()
+    try {
+      await super.open(options as AbstractOpenOptions)
+    } catch (err) {
+      throw withCauseInMessage(err)
+    }
+  }
+
+  /**
+   * Close the database: first let every operation issued before it settle (answered, or
+   * rejected after `timeout`), then stop serving if this instance leads (the next instance takes
+   * over) and release the LevelDB lock. The database cannot be reopened afterwards.
    */
   override close(): Promise<void> {
     // Decided here rather than in _close(): an open() called while closing must not reopen.
@@ -112,29 +167,101 @@ export class RaveLevel<K = string, V = string> extends ResumableGuest<K, V> {
     return super.close()
   }
 
+  // Operations deferred while opening, and made after a failed open, say why it failed.
+  override deferAsync<T>(fn: () => Promise<T>, options?: { signal?: AbortSignal }): Promise<T> {
+    return super.deferAsync(fn, options as never).catch((err) => {
+      throw explainNotOpen(err, this.#notOpen)
+    }) as Promise<T>
+  }
+
   override async _open(): Promise<void> {
     if (this.#closed) throw notReopenable()
     await super._open()
-    await fs.mkdir(this.#location, { recursive: true })
+    this.#notOpen = undefined
+    try {
+      await fs.mkdir(this.#location, { recursive: true })
+    } catch (err) {
+      this.#notOpen = openFailure(err as Error)
+      throw this.#notOpen
+    }
+    const election = this.#createElection()
+    this.#election = election
+    // Hold the event loop while looking for a role: nothing else may yet.
+    election.ref()
+    try {
+      await this.#untilRole(election)
+    } catch (err) {
+      this.#notOpen = err as Error
+      this.#election = undefined
+      await election.close().catch(() => {})
+      throw err
+    } finally {
+      if (this.#d.idle) election.unref()
+    }
+  }
+
+  override async _close(): Promise<void> {
+    // Finish what was issued (the election keeps running meanwhile: a failover may be needed).
+    await super._close()
+    const election = this.#election
+    this.#election = undefined
+    if (election !== undefined) await election.close()
+  }
+
+  /** Resolve once leading or following; reject on a lasting failure, or after `timeout`. */
+  #untilRole(election: Election<LeaderDb>): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const done = (err?: Error) => {
+        election.off('leader', onRole)
+        election.off('follower', onRole)
+        election.off('timeout', onTimeout)
+        this.#lasting = undefined
+        if (err === undefined) resolve()
+        else reject(err)
+      }
+      const onRole = () => done()
+      const onTimeout = (err: ModuleError) => done(this.#openFailure !== undefined ? openFailure(this.#openFailure) : err)
+      election.on('leader', onRole)
+      election.on('follower', onRole)
+      election.on('timeout', onTimeout)
+      this.#lasting = (err) => done(openFailure(err))
+      election.start()
+    })
+  }
+
+  /** While opening: fail at once on a lasting failure to open the database. */
+  #lasting: ((err: Error) => void) | undefined
+
+  #createElection(): Election<LeaderDb> {
     const location = this.#location
-    const election = new Election<ClassicLevel<Buffer, Buffer>>({
+    let fallback = false
+    const election = new Election<LeaderDb>({
       endpoint: {
         connect: () => readEndpoint(location),
-        listen: () => socketPath(location),
-        // Followers find an in-location socket by computing it themselves; only a hashed endpoint
-        // (long location, per-user directory) must be recorded for them. Skipping the write
-        // takes about half a millisecond off every failover.
-        published: (endpoint) => (path.basename(endpoint) === 'rave-level.sock' ? undefined : publishEndpoint(location, endpoint))
+        listen: async () => {
+          const endpoint = socketPath(location, { hashed: fallback })
+          if (!fallback && (await occupied(endpoint))) {
+            // Something that is not a socket (a directory, a file) sits where the leader would
+            // listen: never remove it (it is not ours); listen in the private directory
+            // instead, which followers find through the endpoint record.
+            fallback = true
+            return socketPath(location, { hashed: true })
+          }
+          return endpoint
+        },
+        // Followers read the record first, so it must always name the current endpoint.
+        published: (endpoint) => publishEndpoint(location, endpoint)
       },
       acquire: async (signal) => {
         try {
-          const db = await acquire(location, signal)
+          const db = await acquire(location, signal, (err) => this.#onWriteError(err))
           this.#openFailure = undefined
           return db
         } catch (err) {
-          // Not a held lock: classic-level could not open the database (corruption, I/O,
-          // permissions). The election retries; waiting operations will learn why.
+          // Not a held lock: classic-level could not open the database. A lasting reason fails
+          // open() at once; otherwise the election retries, and waiting operations learn why.
           this.#openFailure = err as Error
+          if (isLasting(err)) this.#lasting?.(err as Error)
           throw err
         }
       },
@@ -145,57 +272,53 @@ export class RaveLevel<K = string, V = string> extends ResumableGuest<K, V> {
       stalledAfter: this.#stalledAfter
     })
     election.on('leader', (db) => {
-      this.forward(db as any)
+      this.#silentEndpoint = undefined
+      this.#d.forward(db as never)
       this.emit('leader')
     })
-    election.on('stalled', (info: StalledInfo) => this.emit('stalled', info))
-    election.on('timeout', (err: ModuleError) => this.#expire(unreachable(err, this.#openFailure)))
-    election.on('follower', () => this.#expire(undefined))
-    election.on('leader', () => this.#expire(undefined))
-    election.on('error', (err: ModuleError) => {
-      if (this.listenerCount('error') > 0) this.emit('error', err)
+    election.on('follower', () => {
+      this.#silentEndpoint = undefined
     })
-    this.on('busy', () => this.#keepAlive.ref())
-    this.on('flush', () => this.#keepAlive.unref())
-    if (!this.isFlushed()) this.#keepAlive.ref()
-    this.#election = election
-    election.start()
+    election.on('stalled', (info: StalledInfo) => {
+      this.#silentEndpoint = info.endpoint
+      this.emit('stalled', { reason: 'locked', endpoint: info.endpoint, elapsed: info.elapsed })
+    })
+    election.on('error', (err: ModuleError) => this.#report(err))
+    return election
   }
 
-  override async _close(): Promise<void> {
-    this.#expire(undefined)
-    this.#keepAlive.unref()
-    clearInterval(this.#keepAlive)
-    const election = this.#election
-    this.#election = undefined
-    await super._close()
-    if (election !== undefined) await election.close()
+  /** Emit 'error' once per distinct failure (not once per retry), only if someone listens. */
+  #report(err: ModuleError): void {
+    const cause = (err as { cause?: Error }).cause
+    const key = `${err.code}:${cause?.message ?? err.message}`
+    if (this.#reported.has(key)) return
+    this.#reported.add(key)
+    if (this.listenerCount('error') > 0) this.emit('error', err)
   }
 
-  /*
-   * Keeping the process alive. Sockets, servers and election timers are all unref'd, so that a
-   * process whose operations settled can exit (as with plain classic-level). But while an
-   * operation waits for a leader (between connections, or before the first), nothing else may
-   * hold the event loop: this interval does, from the moment the guest has work ('busy') until
-   * it has none ('flush'). It also enforces `timeout` once the election reported one: while no
-   * leader is reachable, every operation older than `timeout` is rejected with that error.
+  /**
+   * A write failed with an I/O error. LevelDB keeps such an error (a full disk, say) until the
+   * database is reopened, so this leader would fail every write from now on, even once the
+   * cause is gone. Let go of the database and elect again: whoever leads next (maybe this
+   * instance) opens it afresh. The failed write rejected with its error; later ones wait for
+   * the next leader.
    */
-  readonly #keepAlive: NodeJS.Timeout = setInterval(() => this.#tick(), 100).unref()
-  #expired: ModuleError | undefined
-  #openFailure: Error | undefined
-
-  #expire(err: ModuleError | undefined): void {
-    this.#expired = err
-    if (err !== undefined) this.rejectWaiting(err, this.#timeout)
-  }
-
-  #tick(): void {
-    if (this.#expired !== undefined) this.rejectWaiting(this.#expired, this.#timeout)
+  #onWriteError(err: unknown): void {
+    if ((err as { code?: unknown }).code !== 'LEVEL_IO_ERROR' || this.#recycling) return
+    const election = this.#election
+    if (election === undefined || election.role !== 'leader') return
+    this.#recycling = true
+    this.#d
+      .unforward()
+      .then(() => election.resign())
+      .finally(() => {
+        this.#recycling = false
+      })
   }
 
   #hosts = new WeakMap<object, LevelHost>()
 
-  #serve(socket: net.Socket, db: ClassicLevel<Buffer, Buffer>): void {
+  #serve(socket: net.Socket, db: LeaderDb): void {
     let host = this.#hosts.get(db)
     if (host === undefined) {
       host = new LevelHost(db)
@@ -205,23 +328,23 @@ export class RaveLevel<K = string, V = string> extends ResumableGuest<K, V> {
   }
 
   #follow(socket: net.Socket): void {
-    pipeline(socket, this.createRpcStream({ ref: socket }), socket, () => {})
+    this.#leaderPid = undefined
+    pipeline(socket, this.#d.attach(socket), socket, () => {})
   }
 }
 
-/**
- * Try to take the LevelDB lock by opening the database. `undefined` when another process holds
- * it (classic-level 3 reports that as `LEVEL_DATABASE_NOT_OPEN` caused by `LEVEL_LOCKED`).
- */
-async function acquire(location: string, signal: AbortSignal): Promise<ClassicLevel<Buffer, Buffer> | undefined> {
-  signal.throwIfAborted()
-  const db = new ClassicLevel<Buffer, Buffer>(location, bufferEncodings)
+/** abstract-level's "Database failed to open", with the reason in the message too. */
+function withCauseInMessage(err: unknown): unknown {
+  const e = err as ModuleError & { cause?: Error }
+  if (e?.code !== 'LEVEL_DATABASE_NOT_OPEN' || e.cause == null || e.message !== 'Database failed to open') return err
+  return new ModuleError(`Database failed to open: ${e.cause.message}`, { code: e.code, cause: e.cause })
+}
+
+/** Whether something other than a socket (or nothing) is at `endpoint`. */
+async function occupied(endpoint: string): Promise<boolean> {
   try {
-    await db.open()
-  } catch (err) {
-    if ((err as { cause?: { code?: string } }).cause?.code === 'LEVEL_LOCKED') return undefined
-    throw err
+    return !(await fs.lstat(endpoint)).isSocket()
+  } catch {
+    return false
   }
-  // If the election closed meanwhile, it releases what we return.
-  return db
 }

@@ -88,7 +88,9 @@ export async function publishEndpoint (location: string, endpoint: string, optio
   const temporary = `${file}.${process.pid}-${randomBytes(6).toString('hex')}.tmp`
 
   try {
-    await fsp.writeFile(temporary, JSON.stringify(record) + '\n', { flag: 'wx' })
+    // 0644 (less what the umask removes), as LevelDB creates its own files: only the owner may
+    // write it, whatever the umask (a writable record would let anyone redirect followers).
+    await fsp.writeFile(temporary, JSON.stringify(record) + '\n', { flag: 'wx', mode: 0o644 })
     await renameOver(temporary, file)
   } catch (err) {
     await fsp.rm(temporary, { force: true }).catch(() => {})

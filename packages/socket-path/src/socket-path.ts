@@ -15,6 +15,13 @@ export interface SocketPathOptions {
   env?: Readonly<Record<string, string | undefined>>
   /** The user that must own the private socket directory. Default `process.getuid()`. */
   uid?: number
+  /**
+   * Use the hashed path in the private directory even when the in-location path is short
+   * enough: for a leader that cannot listen inside the location (something that is not a
+   * socket, such as a directory, sits at `<location>/rave-level.sock`). Followers find it
+   * through the endpoint record. Ignored on Windows. Default `false`.
+   */
+  hashed?: boolean
 }
 
 /** {@link SocketPathOptions} with defaults applied. */
@@ -23,6 +30,7 @@ export interface ResolvedSocketPathOptions {
   tmpdir: string
   env: Readonly<Record<string, string | undefined>>
   uid: number | undefined
+  hashed: boolean
 }
 
 /** The socket file name used inside the location when the path is short enough. */
@@ -55,7 +63,7 @@ export function resolveOptions (options: SocketPathOptions | undefined): Resolve
   if (options === undefined || options === null) options = {}
   if (typeof options !== 'object') throw new TypeError('The "options" argument must be an object')
 
-  const { platform = process.platform, tmpdir, env = process.env, uid = process.getuid?.() } = options
+  const { platform = process.platform, tmpdir, env = process.env, uid = process.getuid?.(), hashed = false } = options
 
   if (typeof platform !== 'string' || platform.length === 0) {
     throw new TypeError('The "platform" option must be a non-empty string')
@@ -70,7 +78,9 @@ export function resolveOptions (options: SocketPathOptions | undefined): Resolve
     throw new TypeError('The "uid" option must be a non-negative integer')
   }
 
-  return { platform, tmpdir: tmpdir ?? os.tmpdir(), env, uid }
+  if (typeof hashed !== 'boolean') throw new TypeError('The "hashed" option must be a boolean')
+
+  return { platform, tmpdir: tmpdir ?? os.tmpdir(), env, uid, hashed }
 }
 
 function sha256 (text: string): string {
@@ -92,7 +102,7 @@ export function endpointFor (real: string, options: ResolvedSocketPathOptions): 
   const limit = maxSocketPathBytes(options.platform)
   const inside = real.endsWith('/') ? real + SOCKET_FILE : `${real}/${SOCKET_FILE}`
 
-  if (Buffer.byteLength(inside, 'utf8') <= limit) {
+  if (!options.hashed && Buffer.byteLength(inside, 'utf8') <= limit) {
     return inside
   }
 

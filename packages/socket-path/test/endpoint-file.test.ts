@@ -18,6 +18,15 @@ describe.skipIf(process.platform === 'win32')('publishEndpoint() and readEndpoin
     return { root, location, options: { tmpdir: root, env: {} } }
   }
 
+  it('writes the record that only its owner may change, even under umask 0', () => {
+    const { location } = setup('short')
+    const dist = path.join(import.meta.dirname, '..', 'dist', 'index.js')
+    const script = `process.umask(0); const m = await import(${JSON.stringify(dist)}); await m.publishEndpoint(${JSON.stringify(location)}, ${JSON.stringify(path.join(location, 'x.sock'))})`
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' })
+    expect(run.stderr).toBe('')
+    expect(fs.statSync(path.join(location, FILE)).mode & 0o777).toBe(0o644)
+  })
+
   it('falls back to socketPath() when nothing is published', async () => {
     for (const kind of ['short', 'long'] as const) {
       const { location, options } = setup(kind)

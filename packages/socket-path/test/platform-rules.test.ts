@@ -20,6 +20,16 @@ describe.skipIf(process.platform === 'win32')('socketPath() on POSIX platforms',
     expect(fs.readdirSync(root)).toEqual([]) // nothing created
   })
 
+  it('hashes a short location too with hashed: true, to the path a long one would get', () => {
+    const root = roots.create()
+    const location = path.join(root, 'db')
+    const endpoint = socketPath(location, { platform: 'linux', tmpdir: root, env: {}, hashed: true })
+    expect(path.dirname(endpoint)).toBe(path.join(root, `rave-level-${currentUid()}`))
+    expect(path.basename(endpoint)).toMatch(HASHED)
+    expect(socketPath(location, { platform: 'linux', tmpdir: root, env: {} })).toBe(`${location}/rave-level.sock`)
+    expect(() => socketPath(location, { hashed: 1 as any })).toThrow(TypeError)
+  })
+
   it('hashes into <tmpdir>/rave-level-<uid> from 108 bytes on linux', () => {
     const root = roots.create()
     const location = longLocation(root, 108 - '/rave-level.sock'.length, 'x')

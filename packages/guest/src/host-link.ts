@@ -1,0 +1,304 @@
+import {
+  decodeOutput,
+  encodeInput,
+  FRAME_TOO_LARGE,
+  Input,
+  Output,
+  PROTOCOL_ERROR,
+  readVarint,
+  RpcStream
+} from '@rave-level/protocol'
+import ModuleError from 'module-error'
+import { tooLarge } from './errors.js'
+import { KeyCollector } from './key-collector.js'
+import { CLEAR_KEYS, encodeRequest, encodeRun, type ManyValue, Request, runLength, tooLargeToReceive } from './requests.js'
+
+/** The guest's features, announced in its Hello. */
+export const GUEST_FEATURES: readonly string[] = Object.freeze(['heartbeat', 'messages', 'frame-limit', 'sync'])
+const EXTENSION_VERSION = 1
+
+/** Where iterator messages of one host iterator id go: a cursor, or a key collector. */
+export interface Route {
+  onData(seq: number, data: Uint8Array[]): void
+  onEnd(seq: number): void
+  onError(seq: number, code: string, message: string | undefined): void
+}
+
+/** What a {@link HostLink} needs from its owner (the dispatcher). */
+export interface LinkOwner {
+  /** A request could not be sent (too large): reject it unless it settled already. */
+  refuse(req: Request, err: Error): void
+  /** Settle requests with a host's answer (only those still pending). */
+  settle(
+    sent: Request | Request[],
+    error: string | undefined,
+    message: string | undefined,
+    value: Uint8Array | undefined,
+    values: readonly ManyValue[] | undefined,
+    oversized: ReadonlySet<number> | undefined
+  ): void
+  /** Open a key collector for a CLEAR_KEYS request sent with host iterator id `id`. */
+  collect(req: Request, id: number): Route
+  /** The host answered its Hello (or turned out to be a plain many-level 2 host). */
+  introduced(link: HostLink): void
+}
+
+/** Options of a {@link HostLink}. */
+export interface HostLinkOptions {
+  maxFrameSize: number
+  /** Interval of the host's heartbeats we ask for (ms), 0 for none. */
+  heartbeat: number
+  ref: { ref(): void; unref(): void } | null
+}
+
+const MAX_ID = 0xffffffff
+
+/**
+ * One connection to a host: its stream, what the host said about itself, and everything whose
+ * meaning ends with the connection (wire ids of requests in flight, iterator routes, the
+ * outbox of this tick). The dispatcher keeps what outlives it (pending requests, cursors).
+ *
+ * On attach it sends a `Hello` (the extension handshake, which a many-level 2 host ignores)
+ * followed by an empty `GetMany`, the sentinel: a host that knows `Hello` answers it first, so
+ * an answer to the sentinel without a `Hello` before it means a plain many-level 2 host.
+ */
+export class HostLink {
+  readonly stream: RpcStream
+  readonly ref: HostLinkOptions['ref']
+  /** `'extended'` once the host answered Hello; `'plain'` for a many-level 2 host. */
+  peer: 'unknown' | 'extended' | 'plain' = 'unknown'
+  /** The host's process id, from its Hello. */
+  pid: number | undefined
+  /** When the stream was attached, and when the host last sent anything (epoch ms). */
+  readonly since = Date.now()
+  lastHeard = this.since
+  readonly #owner: LinkOwner
+  readonly #maxFrameSize: number
+  /** Largest frame we send: ours, or the host's if smaller. */
+  #sendLimit: number
+  /** Wire id → what a frame carried: one request, or a run of them. */
+  readonly #wire = new Map<number, Request | Request[]>()
+  /** Host iterator id → where its messages go. */
+  readonly #routes = new Map<number, Route>()
+  /** `GetMany` answers arriving in parts. */
+  readonly #parts = new Map<number, { values: ManyValue[]; oversized: Set<number> }>()
+  #outbox: (Request | Buffer)[] = []
+  #scheduled = false
+  readonly #flush = () => this.#flushOutbox()
+  #nextId = 0
+  #sentinel = 0
+
+  constructor(owner: LinkOwner, options: HostLinkOptions) {
+    this.#owner = owner
+    this.#maxFrameSize = options.maxFrameSize
+    this.#sendLimit = options.maxFrameSize
+    this.ref = options.ref
+    this.stream = new RpcStream({
+      onFrame: (frame) => this.#onFrame(frame),
+      onOversize: (head) => this.#onOversize(head),
+      maxFrameSize: options.maxFrameSize,
+      // The input holds the answers to what we sent: always read it (see RpcStream).
+      holdInput: false
+    })
+    this.stream.send(
+      encodeInput(Input.hello, {
+        version: EXTENSION_VERSION,
+        features: [...GUEST_FEATURES],
+        maxFrameSize: options.maxFrameSize,
+        heartbeat: options.heartbeat > 0 ? options.heartbeat : undefined
+      })
+    )
+    this.#sentinel = this.allocId()
+    this.stream.send(encodeInput(Input.getMany, { id: this.#sentinel, keys: [] }))
+  }
+
+  /** Whether the host is known to answer heartbeats, or unknown yet (and so must answer). */
+  get monitored(): boolean {
+    return this.peer !== 'plain'
+  }
+
+  allocId(): number {
+    let id = this.#nextId
+    do id = id >= MAX_ID ? 1 : id + 1
+    while (this.#wire.has(id) || this.#routes.has(id) || this.#parts.has(id) || id === this.#sentinel)
+    this.#nextId = id
+    return id
+  }
+
+  route(id: number, route: Route | null): void {
+    if (route === null) this.#routes.delete(id)
+    else this.#routes.set(id, route)
+  }
+
+  /** Send a request, or a prepared frame (of a cursor), at the end of this tick, in order. */
+  queue(item: Request | Buffer): void {
+    this.#outbox.push(item)
+    if (!this.#scheduled) {
+      this.#scheduled = true
+      process.nextTick(this.#flush)
+    }
+  }
+
+  /** The requests sent on this link and not answered (their outcome is unknown). */
+  sentRequests(): Set<Request> {
+    const out = new Set<Request>()
+    for (const sent of this.#wire.values()) {
+      if (sent instanceof Request) out.add(sent)
+      else for (const req of sent) out.add(req)
+    }
+    for (const route of this.#routes.values()) if (route instanceof KeyCollector) out.add(route.request)
+    return out
+  }
+
+  /** Stop for good: nothing more is sent; what was in flight is the owner's to retry. */
+  destroy(): void {
+    this.#outbox = []
+    if (!this.stream.destroyed) this.stream.destroy()
+  }
+
+  /**
+   * Encode what this tick queued, coalescing runs of reads or writes into one frame each (see
+   * {@link runLength}). Runs before the stream's own per-tick flush, so it all leaves as one
+   * socket write.
+   */
+  #flushOutbox(): void {
+    this.#scheduled = false
+    const items = this.#outbox
+    this.#outbox = []
+    if (this.stream.destroyed) return
+    const cap = this.#sendLimit / 2
+    for (let i = 0; i < items.length; ) {
+      const n = runLength(items, i, cap)
+      const item = items[i] as Request | Buffer
+      if (!(item instanceof Request)) this.stream.send(item)
+      else if (n === 1) this.#send(item, encodeRequest)
+      else this.#send(items.slice(i, i + n) as Request[], encodeRun)
+      i += n
+    }
+  }
+
+  /** Send one request or a run of them as one frame, unless it exceeds the frame limit. */
+  #send<T extends Request | Request[]>(sent: T, encode: (sent: T, id: number) => Buffer): void {
+    const id = this.allocId()
+    const frame = encode(sent, id)
+    if (frame.length <= this.#sendLimit) {
+      if (sent instanceof Request && sent.kind === CLEAR_KEYS) this.#routes.set(id, this.#owner.collect(sent, id))
+      else this.#wire.set(id, sent)
+      this.stream.send(frame)
+    } else if (Array.isArray(sent)) {
+      for (const req of sent) this.#send(req, encodeRequest)
+    } else {
+      this.#owner.refuse(sent, tooLarge(frame.length, this.#sendLimit))
+    }
+  }
+
+  #onFrame(frame: Buffer): void {
+    this.lastHeard = Date.now()
+    const { tag, message } = decodeOutput(frame)
+    switch (tag) {
+      case Output.callback:
+        this.#answer(message.id, message.error, message.message, message.value, undefined, undefined)
+        break
+      case Output.getManyCallback:
+        if (message.id === this.#sentinel) this.#introduce('plain', undefined, undefined)
+        else this.#answer(message.id, message.error, message.message, undefined, message.values, undefined)
+        break
+      case Output.getManyPart:
+        this.#part(message.id, message.start, message.values, message.oversized)
+        break
+      case Output.iteratorData:
+        this.#routes.get(message.id)?.onData(message.seq, message.data)
+        break
+      case Output.iteratorEnd:
+        this.#routes.get(message.id)?.onEnd(message.seq)
+        break
+      case Output.iteratorError:
+        this.#routes.get(message.id)?.onError(message.seq, message.error, message.message)
+        break
+      case Output.hello:
+        this.#introduce('extended', message.pid, message.maxFrameSize)
+        break
+      // Output.heartbeat: hearing it is all it is for.
+    }
+  }
+
+  #introduce(peer: 'extended' | 'plain', pid: number | undefined, maxFrameSize: number | undefined): void {
+    if (this.peer !== 'unknown') return
+    this.peer = peer
+    this.pid = pid
+    if (maxFrameSize !== undefined && maxFrameSize > 0) this.#sendLimit = Math.min(this.#maxFrameSize, maxFrameSize)
+    this.#owner.introduced(this)
+  }
+
+  #answer(
+    id: number,
+    error: string | undefined,
+    message: string | undefined,
+    value: Uint8Array | undefined,
+    values: readonly ManyValue[] | undefined,
+    oversized: ReadonlySet<number> | undefined
+  ): void {
+    const sent = this.#wire.get(id)
+    if (sent === undefined) return
+    this.#wire.delete(id)
+    this.#owner.settle(sent, error, message, value, values, oversized)
+  }
+
+  /** Collect a `GetMany` answer that arrives in parts; settle once it covers every key. */
+  #part(id: number, start: number, values: ManyValue[], oversized: number[]): void {
+    const sent = this.#wire.get(id)
+    if (sent === undefined) return
+    let parts = this.#parts.get(id)
+    if (parts === undefined) {
+      parts = { values: [], oversized: new Set() }
+      this.#parts.set(id, parts)
+    }
+    if (start !== parts.values.length) throw protocolError('GetManyPart out of order')
+    for (const i of oversized) parts.oversized.add(start + i)
+    for (const v of values) parts.values.push(v)
+    const expected = Array.isArray(sent) ? sent.length : (sent.a as unknown[]).length
+    if (parts.values.length < expected) return
+    this.#parts.delete(id)
+    this.#answer(id, undefined, undefined, undefined, parts.values, parts.oversized)
+  }
+
+  /**
+   * A frame over our limit, skipped by the decoder (a host that does not know our limit, such
+   * as many-level 2, sent it): fail what it answered, by the id at its start, and go on.
+   */
+  #onOversize(head: Buffer): void {
+    const tag = head[0]
+    // Every output message starts with field 1 (id), a varint; iterator messages then field 2 (seq).
+    if (head[1] !== 0x08) throw protocolError('Oversized frame without an id')
+    const id = readVarint(head, 2, head.length)
+    if (id < 0) throw protocolError('Oversized frame without an id')
+    if (tag === Output.callback || tag === Output.getManyCallback || tag === Output.getManyPart) {
+      const sent = this.#wire.get(id)
+      if (sent === undefined) return
+      this.#wire.delete(id)
+      this.#parts.delete(id)
+      const err = tooLargeToReceive()
+      for (const req of Array.isArray(sent) ? sent : [sent]) this.#owner.refuse(req, err)
+    } else if (tag === Output.iteratorData || tag === Output.iteratorError) {
+      const rest = head.subarray(2)
+      const end = varintEnd(rest)
+      const seq = rest[end] === 0x10 ? readVarint(rest, end + 1, rest.length) : -1
+      if (seq < 0) throw protocolError('Oversized iterator frame without a seq')
+      const err = tooLargeToReceive()
+      this.#routes.get(id)?.onError(seq, FRAME_TOO_LARGE, err.message)
+    } else {
+      throw protocolError(`Oversized frame with tag ${tag}`)
+    }
+  }
+}
+
+/** Offset after the varint at the start of `buf`. */
+function varintEnd(buf: Buffer): number {
+  let i = 0
+  while (i < buf.length && (buf[i] as number) >= 0x80) i++
+  return i + 1
+}
+
+function protocolError(message: string): ModuleError {
+  return new ModuleError(message, { code: PROTOCOL_ERROR })
+}

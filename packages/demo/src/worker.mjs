@@ -13,8 +13,10 @@ const SCAN_SIZE = 10
 
 // Ctrl-C reaches every process of the terminal's group: the coordinator decides when workers
 // stop. Should the coordinator itself die, the IPC channel closes and the worker exits.
+// The imports above take a moment: if the coordinator died meanwhile, 'disconnect' has passed.
 process.on('SIGINT', () => {})
 process.on('disconnect', () => process.exit(0))
+if (!process.connected) process.exit(0)
 
 const db = new RaveLevel(location, { valueEncoding: 'json' })
 const stats = { orders: 0, reads: 0, scans: 0, acked: -1 }
@@ -35,7 +37,7 @@ function problem(kind, detail, err) {
   if (kind === 'failed') failed = true
 }
 
-for (let seq = 0; !stopping && !failed; seq++) {
+for (let seq = 0; !stopping && !failed && process.connected; seq++) {
   const key = orderKey(run, name, seq)
   try {
     await db.put(key, order(name, seq))

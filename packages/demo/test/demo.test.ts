@@ -96,6 +96,22 @@ describe('pnpm demo', () => {
     await expectCleanedUp(head)
   })
 
+  it('workers exit by themselves when the coordinator dies without a word (SIGKILL)', async () => {
+    const run = start(['--duration', '30'])
+    await printed(run, /leads/)
+    run.child.kill('SIGKILL')
+    await run.exit
+    const { folder, pids } = traces(run.stdout)
+    try {
+      for (let i = 0; i < 250 && pids.some(alive); i++) await new Promise((resolve) => setTimeout(resolve, 20))
+      expect(pids.filter(alive)).toEqual([])
+    } finally {
+      for (const pid of pids.filter(alive)) process.kill(pid, 'SIGKILL')
+      // Nobody was left to remove it.
+      fs.rmSync(folder as string, { recursive: true, force: true })
+    }
+  })
+
   it('on a terminal, the live view redraws in place and the run passes', async () => {
     const command = `stty cols 100 rows 40; '${process.execPath}' '${DEMO}' --workers 3 --duration 2 --kill-every 1`
     const child = spawn('script', ['-qec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] })

@@ -4,6 +4,7 @@ import { fork } from 'node:child_process'
 import { once } from 'node:events'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { plural } from './format.mjs'
 import { fileURLToPath } from 'node:url'
 
 const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'worker.mjs')
@@ -101,7 +102,7 @@ export class Cluster {
     victim.killed = true
     const kill = { name: victim.name, pid: victim.pid, at: Date.now(), next: undefined, failover: undefined }
     this.kills.push(kill)
-    this.onEvent(`SIGKILL ${victim.name} (pid ${victim.pid}), the leader, after ${victim.stats.orders} orders`)
+    this.onEvent(`SIGKILL ${victim.name} (pid ${victim.pid}), the leader, after ${plural(victim.stats.orders, 'order')}`)
     const exited = once(victim.child, 'exit')
     victim.child.kill('SIGKILL')
     await exited

@@ -96,8 +96,9 @@ describe('with a leader in another process', () => {
       [['--limit', '0'], []],
       [['--prefix', 'nothing'], []]
     ]
-    for (const [flags, keys] of cases) {
-      const { code, stdout } = await runCli(['ls', location, '--keys', ...flags])
+    const results = await inParallel(cases.map(([flags]) => ['ls', location, '--keys', ...flags]))
+    for (const [i, [, { code, stdout }]] of results.entries()) {
+      const [flags, keys] = cases[i] as [string[], string[]]
       expect({ flags, code, keys: lines(stdout) }).toEqual({ flags, code: 0, keys })
     }
     expect(lines((await runCli(['ls', location, '--values', '--prefix', 'user:'])).stdout)).toEqual(['Ada', 'Grace', 'Linus'])
@@ -109,10 +110,16 @@ describe('with a leader in another process', () => {
   })
 
   it('count counts entries, whole or in part', async () => {
-    expect(await runCli(['count', location])).toEqual({ code: 0, stdout: `${ENTRIES.length}\n`, stderr: '' })
-    expect((await runCli(['count', location, '--prefix', 'user:'])).stdout).toBe('3\n')
-    expect((await runCli(['count', location, '--gt', 'a', '--lt', 'z', '--limit', '4'])).stdout).toBe('4\n')
-    expect((await runCli(['count', location, '--gte', 'zz', '--json'])).stdout).toBe('{"count":0}\n')
+    const [all, prefix, bounded, none] = await inParallel([
+      ['count', location],
+      ['count', location, '--prefix', 'user:'],
+      ['count', location, '--gt', 'a', '--lt', 'z', '--limit', '4'],
+      ['count', location, '--gte', 'zz', '--json']
+    ])
+    expect(all?.[1]).toEqual({ code: 0, stdout: `${ENTRIES.length}\n`, stderr: '' })
+    expect(prefix?.[1].stdout).toBe('3\n')
+    expect(bounded?.[1].stdout).toBe('4\n')
+    expect(none?.[1].stdout).toBe('{"count":0}\n')
   })
 
   it('clear needs --yes without a terminal, and deletes only the range', async () => {

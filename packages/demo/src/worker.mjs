@@ -1,15 +1,15 @@
-// One demo worker, in its own process: takes orders as fast as the database acknowledges them.
-// For each order it writes it (put), reads it back (get), and every 20 orders scans its 10
-// newest orders newest first (an iterator); each read must return exactly what was written.
-// It reports counts to the coordinator a few times a second, and each time it is elected.
-// argv: <location> <worker name> <run id>
-import { setTimeout as sleep } from 'node:timers/promises'
+// One demo worker, in its own process: opens the shared database and does its activity (taking
+// orders, see take-orders.mjs) until the coordinator says stop. It reports its counts a few
+// times a second, and each time it is elected leader.
+// argv: <location> <worker name> <run id> [activity, default 'orders']
 import { RaveLevel } from 'rave-level'
-import { isOrder, order, orderKey, orderPrefix } from './orders.mjs'
+import { takeOrders } from './take-orders.mjs'
 
-const [location, name, run] = process.argv.slice(2)
-const SCAN_EVERY = 20
-const SCAN_SIZE = 10
+// What a worker can do. A watcher (db.watch(), once rave-level has a change feed) is one more
+// entry here, started by the coordinator with its name as the fourth argument.
+const ACTIVITIES = { orders: takeOrders }
+
+const [location, name, run, activity = 'orders'] = process.argv.slice(2)
 
 // Ctrl-C reaches every process of the terminal's group: the coordinator decides when workers
 // stop. Should the coordinator itself die, the IPC channel closes and the worker exits.
@@ -31,36 +31,13 @@ process.on('message', (message) => {
 })
 const reporter = setInterval(report, 250)
 
-/** Report a problem; a failed operation also ends the loop (the run has failed anyway). */
+/** Report a problem; a failed operation also ends the activity (the run has failed anyway). */
 function problem(kind, detail, err) {
   send({ type: 'problem', kind, detail: err ? `${detail}: ${err.code ?? ''} ${err.message}` : detail })
   if (kind === 'failed') failed = true
 }
 
-for (let seq = 0; !stopping && !failed && process.connected; seq++) {
-  const key = orderKey(run, name, seq)
-  try {
-    await db.put(key, order(name, seq))
-    stats.orders++
-    stats.acked = seq
-
-    const value = await db.get(key)
-    stats.reads++
-    if (!isOrder(value, name, seq)) problem('inconsistent', `get ${key} returned ${JSON.stringify(value)}`)
-
-    if (seq % SCAN_EVERY === SCAN_EVERY - 1) {
-      const prefix = orderPrefix(run, name)
-      const keys = await db.keys({ gte: prefix, lt: `${prefix}~`, reverse: true, limit: SCAN_SIZE }).all()
-      stats.scans++
-      const want = Array.from({ length: SCAN_SIZE }, (_, i) => orderKey(run, name, seq - i))
-      if (keys.join() !== want.join()) problem('inconsistent', `scan of ${prefix} saw ${keys[0]} … ${keys.at(-1)} (${keys.length} keys)`)
-    }
-  } catch (err) {
-    problem('failed', `order ${key}`, err)
-  }
-  // A short pause keeps a few workers from taking every core of a small machine.
-  await sleep(1)
-}
+await ACTIVITIES[activity]({ db, name, run, stats, problem, running: () => !stopping && !failed && process.connected })
 
 clearInterval(reporter)
 await db.close()

@@ -32,8 +32,9 @@ process.stdout.on('error', () => {
   quiet = true
   interrupt('EPIPE')
 })
-process.on('SIGINT', () => interrupt('SIGINT'))
-process.on('SIGTERM', () => interrupt('SIGTERM'))
+// Ctrl-C, `kill`, and a closed terminal window (SIGHUP) end the run the same way.
+const EXIT_CODES = { SIGINT: 130, SIGHUP: 129, SIGTERM: 143 }
+for (const signal of Object.keys(EXIT_CODES)) process.on(signal, () => interrupt(signal))
 
 const started = Date.now()
 const plannedKills = options.killEvery > 0 ? Math.ceil(options.duration / options.killEvery) - 1 : 0
@@ -45,7 +46,7 @@ const state = { cluster, options, plannedKills, end: started + options.duration,
 view = process.stdout.isTTY ? new LiveView(write, state) : new ProgressLog(write, state)
 
 let interrupted
-/** Ctrl-C, SIGTERM or a broken pipe: kill the workers, remove the temporary folder, exit. */
+/** A signal or a broken pipe: kill the workers, remove the temporary folder, exit. */
 async function interrupt(reason) {
   if (interrupted !== undefined) {
     if (reason === 'SIGINT') process.exit(130) // a second Ctrl-C: do not wait
@@ -56,7 +57,7 @@ async function interrupt(reason) {
   if (reason === 'EPIPE') process.exit(0)
   view.close()
   write(`\nInterrupted (${reason}): workers stopped${temp === undefined ? '' : ', temporary database removed'}, nothing verified.\n`)
-  process.exit(reason === 'SIGINT' ? 130 : 143)
+  process.exit(EXIT_CODES[reason])
 }
 
 /** Wait until `condition()` holds (true) or `ms` passed (false). */

@@ -11,10 +11,11 @@ const ACTIVITIES = { orders: takeOrders }
 
 const [location, name, run, activity = 'orders'] = process.argv.slice(2)
 
-// Ctrl-C reaches every process of the terminal's group: the coordinator decides when workers
-// stop. Should the coordinator itself die, the IPC channel closes and the worker exits.
-// The imports above take a moment: if the coordinator died meanwhile, 'disconnect' has passed.
+// Ctrl-C and a closed terminal signal every process of the terminal's group: the coordinator
+// decides when workers stop. Should the coordinator itself die, the IPC channel closes and the
+// worker exits. The imports above take a moment: if it died meanwhile, 'disconnect' has passed.
 process.on('SIGINT', () => {})
+process.on('SIGHUP', () => {})
 process.on('disconnect', () => process.exit(0))
 if (!process.connected) process.exit(0)
 

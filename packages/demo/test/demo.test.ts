@@ -76,15 +76,20 @@ describe('pnpm demo', () => {
     await expectCleanedUp(run.stdout)
   })
 
-  it('Ctrl-C stops the workers, removes the temporary folder and exits 130', async () => {
-    const run = start(['--duration', '30'])
-    await printed(run, /leads/)
-    // A terminal sends Ctrl-C's SIGINT to the whole process group: the workers get it too.
-    process.kill(-(run.child.pid as number), 'SIGINT')
-    expect(await run.exit).toBe(130)
-    expect(run.stdout).toContain('Interrupted (SIGINT): workers stopped, temporary database removed, nothing verified.')
-    await expectCleanedUp(run.stdout)
-  })
+  for (const [signal, code, what] of [
+    ['SIGINT', 130, 'Ctrl-C'],
+    ['SIGHUP', 129, 'closing the terminal']
+  ] as const) {
+    it(`${what} (${signal}) stops the workers, removes the temporary folder and exits ${code}`, async () => {
+      const run = start(['--duration', '30'])
+      await printed(run, /leads/)
+      // A terminal signals the whole process group: the workers get it too.
+      process.kill(-(run.child.pid as number), signal)
+      expect(await run.exit).toBe(code)
+      expect(run.stdout).toContain(`Interrupted (${signal}): workers stopped, temporary database removed, nothing verified.`)
+      await expectCleanedUp(run.stdout)
+    })
+  }
 
   it('a reader that goes away (| head -3) ends the run quietly, with the folder removed', async () => {
     const run = start(['--duration', '30'])

@@ -1,101 +1,121 @@
-// The rave-level demo: four worker processes share one LevelDB database in a temporary folder.
-// Whoever holds the LevelDB lock leads; the others follow over a unix socket. Every 1.5 s the
-// current leader is killed with SIGKILL (no chance to clean up) and a replacement worker is
-// started. At the end every acknowledged write is checked against the database.
-import { fork } from 'node:child_process'
-import { once } from 'node:events'
+// The rave-level demo (`pnpm demo`): worker processes share one LevelDB database. Whoever holds
+// the LevelDB lock leads; the others follow over a unix socket. Every --kill-every seconds the
+// current leader is killed with SIGKILL (no chance to clean up) and a replacement worker starts.
+// At the end every acknowledged order is read back and the checks decide the exit code.
+// On a terminal the run is a live view redrawn in place; otherwise plain progress lines.
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { RaveLevel } from 'rave-level'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { Cluster } from './cluster.mjs'
+import { plural } from './format.mjs'
+import { LiveView } from './live-view.mjs'
+import { parseOptions } from './options.mjs'
+import { ProgressLog } from './progress-log.mjs'
+import { checks, summary } from './summary.mjs'
+import { verifyOrders } from './verify.mjs'
 
-const here = path.dirname(fileURLToPath(import.meta.url))
-const WORKERS = 4
-const KILLS = 3
-const INTERVAL = 1500
+const WAIT = 15_000
+const options = parseOptions(process.argv.slice(2))
 
-const location = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'rave-demo-')), 'db')
+// A temporary database is removed however the run ends; a --location is kept.
+const temp = options.location === undefined ? fs.mkdtempSync(path.join(os.tmpdir(), 'rave-demo-')) : undefined
+// A relative --location is meant from where the user ran `pnpm demo` (pnpm runs it from the root).
+const location = temp === undefined ? path.resolve(process.env.INIT_CWD ?? '.', options.location) : path.join(temp, 'db')
+const removeTemp = () => temp !== undefined && fs.rmSync(temp, { recursive: true, force: true })
+process.on('exit', removeTemp)
+
+// When the reader goes away (`pnpm demo | head`), stdout fails with EPIPE: stop quietly.
+let quiet = false
+const write = (text) => quiet || process.stdout.write(text)
+process.stdout.on('error', () => {
+  quiet = true
+  interrupt('EPIPE')
+})
+// Ctrl-C, `kill`, and a closed terminal window (SIGHUP) end the run the same way.
+const EXIT_CODES = { SIGINT: 130, SIGHUP: 129, SIGTERM: 143 }
+for (const signal of Object.keys(EXIT_CODES)) process.on(signal, () => interrupt(signal))
+
 const started = Date.now()
-const t = () => `${String(Date.now() - started).padStart(6)} ms`
-const log = (line) => console.log(`[${t()}] ${line}`)
+const plannedKills = options.killEvery > 0 ? Math.ceil(options.duration / options.killEvery) - 1 : 0
+// The clock of the run (--duration, --kill-every) starts once the first leader is elected.
+let phase = 'starting workers'
+let view
+const cluster = new Cluster({ location, run: started.toString(36), started, onEvent: (text) => view.event(text) })
+const state = { cluster, options, plannedKills, end: started + options.duration, phase: () => phase, columns: () => process.stdout.columns || 80 }
+view = process.stdout.isTTY ? new LiveView(write, state) : new ProgressLog(write, state)
 
-const acked = new Set()
-const errors = []
-const leaders = []
-const kills = []
-const workers = new Map()
-let leader = null
-let counter = 0
+let interrupted
+/** A signal or a broken pipe: kill the workers, remove the temporary folder, exit. */
+async function interrupt(reason) {
+  if (interrupted !== undefined) {
+    if (reason === 'SIGINT') process.exit(130) // a second Ctrl-C: do not wait
+    return
+  }
+  interrupted = reason
+  await cluster.abort()
+  if (reason === 'EPIPE') process.exit(0)
+  view.close()
+  write(`\nInterrupted (${reason}): workers stopped${temp === undefined ? '' : ', temporary database removed'}, nothing verified.\n`)
+  process.exit(EXIT_CODES[reason])
+}
 
-function spawn() {
-  const name = `worker-${++counter}`
-  const child = fork(path.join(here, 'worker.mjs'), [location, name], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-  workers.set(name, child)
-  child.on('message', (msg) => {
-    if (msg.type === 'ack') acked.add(msg.key)
-    else if (msg.type === 'leader') {
-      leader = { name: msg.name, pid: msg.pid, child }
-      leaders.push({ name: msg.name, pid: msg.pid, at: Date.now() })
-      const kill = kills.at(-1)
-      const after = kill && !kill.next ? ` (${Date.now() - kill.at} ms after the kill)` : ''
-      if (kill && !kill.next) kill.next = msg.name
-      log(`${msg.name} (pid ${msg.pid}) is the leader${after}`)
-    } else if (msg.type === 'stalled') log(`${msg.name}: lock held but no leader answers (${msg.info.elapsed} ms)`)
-    else if (msg.type === 'error') {
-      errors.push(msg)
-      log(`${msg.name}: ${msg.key} failed: ${msg.code} ${msg.message}`)
+/** Wait until `condition()` holds (true) or `ms` passed (false). */
+async function until(condition, ms) {
+  const deadline = Date.now() + ms
+  while (!condition()) {
+    if (Date.now() > deadline) return false
+    await sleep(10)
+  }
+  return true
+}
+
+async function main() {
+  if (!process.stdout.isTTY) {
+    const kills = plannedKills === 0 ? 'no leader kills' : `the leader SIGKILLed every ${options.killEvery / 1000} s (${plural(plannedKills, 'time')})`
+    write(`rave-level demo: ${options.workers} workers for ${options.duration / 1000} s, ${kills}\n`)
+    write(`database ${location}${temp === undefined ? '' : ' (temporary, removed at the end)'}\n`)
+  }
+  for (let i = 0; i < options.workers; i++) cluster.spawn()
+  const ticker = setInterval(() => view.render(), 200)
+  let verification = { checked: 0, missing: [], wrong: [] }
+  try {
+    await until(() => cluster.leader !== undefined, WAIT)
+    const t0 = Date.now()
+    state.end = t0 + options.duration
+    phase = 'running'
+    for (let k = 1; k <= plannedKills; k++) {
+      await sleep(Math.max(0, t0 + k * options.killEvery - Date.now()))
+      // The previous failover may still be under way: kill only an elected leader.
+      if (!(await until(() => cluster.leader !== undefined, WAIT))) break
+      await cluster.killLeader(WAIT)
     }
-  })
-  child.on('exit', () => workers.delete(name))
-  log(`started ${name} (pid ${child.pid})`)
-  return child
+    await sleep(Math.max(0, state.end - Date.now()))
+    await until(() => cluster.kills.every((kill) => kill.next !== undefined), WAIT)
+    phase = 'stopping workers'
+    await cluster.stop(WAIT)
+    phase = 'verifying'
+    const acked = new Map([...cluster.workers.values()].map((worker) => [worker.name, worker.stats.acked]))
+    verification = await verifyOrders(location, cluster.run, acked)
+    phase = 'done'
+  } finally {
+    clearInterval(ticker)
+  }
+  view.close()
+  const results = checks({ cluster, verification, plannedKills })
+  for (const line of summary({ cluster, results, options })) write(`${line}\n`)
+  if (temp === undefined) write(`\nThe database is kept at ${location}. Look into it: pnpm rave-level ls ${location} --limit 5\n`)
+  return results.every((check) => check.ok) ? 0 : 1
 }
 
-log(`database: ${location}`)
-for (let i = 0; i < WORKERS; i++) spawn()
-
-for (let k = 0; k < KILLS; k++) {
-  await new Promise((resolve) => setTimeout(resolve, INTERVAL))
-  while (leader === null) await new Promise((resolve) => setTimeout(resolve, 10))
-  const victim = leader
-  leader = null
-  log(`SIGKILL ${victim.name} (pid ${victim.pid}), the leader, with ${acked.size} writes acknowledged so far`)
-  kills.push({ name: victim.name, at: Date.now() })
-  victim.child.kill('SIGKILL')
-  await once(victim.child, 'exit')
-  spawn()
-}
-
-await new Promise((resolve) => setTimeout(resolve, INTERVAL))
-log('stopping workers')
-const exits = [...workers.values()].map((child) => once(child, 'exit'))
-for (const child of workers.values()) child.send('stop')
-await Promise.all(exits)
-
-// Verify with a fresh instance: it becomes the leader, since every worker is gone.
-const db = new RaveLevel(location, { valueEncoding: 'json' })
-let present = 0
-const missing = []
-for (const key of acked) {
-  if ((await db.get(key)) !== undefined) present++
-  else missing.push(key)
-}
-let total = 0
-for await (const _ of db.keys()) total++
-await db.close()
-
-console.log('\nSummary')
-console.log(`  workers started:        ${counter}`)
-console.log(`  leaders elected:        ${leaders.length} (${leaders.map((l) => l.name).join(' → ')})`)
-console.log(`  leaders killed:         ${kills.length} with SIGKILL`)
-for (const kill of kills) console.log(`    ${kill.name} killed, ${kill.next ?? 'nobody'} took over`)
-console.log(`  acknowledged writes:    ${acked.size}`)
-console.log(`  verified present:       ${present} of ${acked.size}${missing.length ? ` (missing: ${missing.slice(0, 5).join(', ')})` : ''}`)
-console.log(`  keys in the database:   ${total}`)
-console.log(`  failed operations:      ${errors.length}`)
-fs.rmSync(path.dirname(location), { recursive: true, force: true })
-
-const ok = missing.length === 0 && errors.length === 0 && leaders.length === KILLS + 1 && acked.size > 0
-console.log(ok ? '\nOK: every acknowledged write survived every leader kill.' : '\nFAILED')
-process.exit(ok ? 0 : 1)
+main().then(
+  (code) => {
+    if (interrupted === undefined) process.exit(code)
+  },
+  async (err) => {
+    if (interrupted !== undefined) return
+    process.stderr.write(`demo: ${err.stack ?? err}\n`)
+    await cluster.abort()
+    process.exit(1)
+  }
+)

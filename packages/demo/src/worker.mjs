@@ -1,35 +1,47 @@
-// One demo worker: writes keys to the shared database as fast as its leader acknowledges them,
-// reporting each acknowledged write and each election to the parent.
-// argv: <location> <name>
+// One demo worker, in its own process: opens the shared database and does its activity (taking
+// orders, see take-orders.mjs) until the coordinator says stop. It reports its counts a few
+// times a second, and each time it is elected leader.
+// argv: <location> <worker name> <run id> [activity, default 'orders']
 import { RaveLevel } from 'rave-level'
+import { takeOrders } from './take-orders.mjs'
 
-const [location, name] = process.argv.slice(2)
+// What a worker can do. A watcher (db.watch(), once rave-level has a change feed) is one more
+// entry here, started by the coordinator with its name as the fourth argument.
+const ACTIVITIES = { orders: takeOrders }
+
+const [location, name, run, activity = 'orders'] = process.argv.slice(2)
+
+// Ctrl-C and a closed terminal signal every process of the terminal's group: the coordinator
+// decides when workers stop. Should the coordinator itself die, the IPC channel closes and the
+// worker exits. The imports above take a moment: if it died meanwhile, 'disconnect' has passed.
+process.on('SIGINT', () => {})
+process.on('SIGHUP', () => {})
+process.on('disconnect', () => process.exit(0))
+if (!process.connected) process.exit(0)
+
 const db = new RaveLevel(location, { valueEncoding: 'json' })
+const stats = { orders: 0, reads: 0, scans: 0, acked: -1 }
 let stopping = false
-let seq = 0
+let failed = false
 
-db.on('leader', () => process.send({ type: 'leader', name, pid: process.pid }))
-db.on('stalled', (info) => process.send({ type: 'stalled', name, info }))
-
-process.on('message', async (msg) => {
-  if (msg === 'stop') {
-    stopping = true
-  }
+const send = (message) => process.connected && process.send(message)
+const report = () => send({ type: 'stats', ...stats, role: failed ? 'failed' : db.role })
+db.on('leader', () => send({ type: 'leader', at: Date.now() }))
+process.on('message', (message) => {
+  if (message === 'stop') stopping = true
 })
+const reporter = setInterval(report, 250)
 
-while (!stopping) {
-  const key = `${name}/${String(seq++).padStart(6, '0')}`
-  try {
-    await db.put(key, { by: name, pid: process.pid, at: Date.now() })
-    process.send({ type: 'ack', key })
-  } catch (err) {
-    // With retry (the default) a put survives a leader's death; an error here is a real failure.
-    process.send({ type: 'error', name, key, code: err.code, message: err.message })
-  }
-  // A few hundred writes per second per worker keeps the log readable.
-  await new Promise((resolve) => setTimeout(resolve, 3))
+/** Report a problem; a failed operation also ends the activity (the run has failed anyway). */
+function problem(kind, detail, err) {
+  send({ type: 'problem', kind, detail: err ? `${detail}: ${err.code ?? ''} ${err.message}` : detail })
+  if (kind === 'failed') failed = true
 }
 
+await ACTIVITIES[activity]({ db, name, run, stats, problem, running: () => !stopping && !failed && process.connected })
+
+clearInterval(reporter)
 await db.close()
-process.send({ type: 'closed', name })
+report()
+send({ type: 'closed' })
 process.disconnect()

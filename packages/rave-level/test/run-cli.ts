@@ -1,0 +1,53 @@
+import { spawn } from 'node:child_process'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+/** The built command, as the package's `bin` points to it. */
+export const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'cli.js')
+
+/** How a run of the CLI ended. */
+export interface CliResult {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+/**
+ * Run `rave-level ...args` in a child process with stdin closed (not a terminal), or fed with
+ * `input`, and collect what it printed.
+ */
+export function runCli(args: string[], options: { input?: string; cwd?: string } = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+    child.on('error', reject)
+    child.on('close', (code) => resolve({ code, stdout, stderr }))
+    child.stdin.end(options.input)
+  })
+}
+
+/**
+ * Run `rave-level ...args` on a pseudo-terminal (util-linux `script`), so that stdin is a TTY.
+ * `answer` is typed once `prompt` has appeared. Resolves with the exit code and everything the
+ * terminal showed.
+ */
+export function runCliOnTty(args: string[], prompt: string, answer: string): Promise<{ code: number | null; screen: string }> {
+  const command = [process.execPath, CLI, ...args].map((arg) => `'${arg.replaceAll("'", `'\\''`)}'`).join(' ')
+  return new Promise((resolve, reject) => {
+    const child = spawn('script', ['-qec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] })
+    let screen = ''
+    let answered = false
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      screen += chunk
+      if (!answered && screen.includes(prompt)) {
+        answered = true
+        child.stdin.write(answer)
+      }
+    })
+    child.on('error', reject)
+    child.on('close', (code) => resolve({ code, screen }))
+  })
+}

@@ -17,6 +17,11 @@ export function noticeLine(message: string, json: boolean): string {
 
 function describe(err: unknown): { code: string | undefined; message: string } {
   if (!(err instanceof Error)) return { code: undefined, message: String(err) }
+  // "Database failed to open" because no leader answered: the reason is what a user acts on.
+  const reason = err.cause as { code?: unknown } | undefined
+  if ((err as { code?: unknown }).code === 'LEVEL_DATABASE_NOT_OPEN' && reason?.code === 'LEVEL_LOCKED') {
+    return describe(reason)
+  }
   const { code: maybe } = err as { code?: unknown }
   const code = typeof maybe === 'string' ? maybe : undefined
   let message = err.message

@@ -40,8 +40,7 @@ async function readStatus(db: BytesDatabase): Promise<Status> {
   // One read settles the election: afterwards this process is a follower or the leader.
   const [first] = await db.keys({ limit: 1 }).all()
   const role = db.role
-  // Added by the core later; read defensively until then.
-  const leaderPid = (db as { leaderPid?: number }).leaderPid
+  const leaderPid = db.leaderPid
   return {
     location: db.location,
     endpoint: await readEndpoint(db.location),

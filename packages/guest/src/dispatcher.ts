@@ -491,11 +491,15 @@ export class Dispatcher implements LinkOwner {
    */
   #startTimer(): void {
     if (this.#timer === null) {
-      const tick = Math.max(5, Math.min(MAX_TICK, this.timeout / 4, this.stalledAfter / 4))
-      this.#timer = setInterval(() => this.#tick(), tick)
+      this.#tickMs = Math.max(5, Math.min(MAX_TICK, this.timeout / 4, this.stalledAfter / 4))
+      this.#lastTick = Date.now()
+      this.#timer = setInterval(() => this.#tick(), this.#tickMs)
     }
     this.#timer.ref()
   }
+
+  #tickMs = MAX_TICK
+  #lastTick = 0
 
   #stopTimer(): void {
     if (this.#timer !== null) clearInterval(this.#timer)
@@ -503,8 +507,14 @@ export class Dispatcher implements LinkOwner {
   }
 
   #tick(): void {
-    if (!this.#busy) return
     const now = Date.now()
+    // A tick much later than due means this process's event loop was blocked (or starved):
+    // that time is not the host's silence.
+    const late = now - this.#lastTick - this.#tickMs
+    this.#lastTick = now
+    const host = this.host
+    if (host !== null && host.owedSince !== 0 && late > this.#tickMs) host.owedSince = Math.min(now, host.owedSince + late)
+    if (!this.#busy) return
     const link = this.#link
     if (link.kind === 'detached') {
       const waited = now - Math.max(link.since, this.#busySince)
@@ -512,18 +522,40 @@ export class Dispatcher implements LinkOwner {
       const error = this.events.unreachable?.(waited) ?? timedOut(`No host for ${waited} ms`)
       this.#expire(error, now - this.timeout, link.since)
     } else if (link.kind === 'attached' && link.host.monitored) {
-      const quiet = now - Math.max(link.host.lastHeard, link.host.since, this.#busySince)
-      if (quiet < this.stalledAfter) {
+      if (link.host.quiet(now) < this.stalledAfter) {
         this.#stalled = false
         return
       }
-      if (!this.#stalled) {
-        this.#stalled = true
-        this.events.stalled?.({ reason: 'unresponsive', elapsed: quiet })
+      // Timers run before I/O in each turn of the event loop: the host's answer may be waiting
+      // unread. Judge only after reading it.
+      if (!this.#judging) {
+        this.#judging = true
+        setImmediate(() => {
+          this.#judging = false
+          this.#judge()
+        })
       }
-      if (quiet >= this.timeout) {
-        this.#expire(timedOut(`The leader did not answer for ${quiet} ms`), now - this.timeout, 0)
-      }
+    }
+  }
+
+  #judging = false
+
+  /** The host has been quiet for `stalledAfter` at least (see #tick): report, and expire. */
+  #judge(): void {
+    const link = this.#link
+    if (!this.#busy || link.kind !== 'attached' || !link.host.monitored) return
+    const now = Date.now()
+    const quiet = link.host.quiet(now)
+    if (quiet < this.stalledAfter) {
+      this.#stalled = false
+      return
+    }
+    if (!this.#stalled) {
+      this.#stalled = true
+      this.events.stalled?.({ reason: 'unresponsive', elapsed: quiet })
+    }
+    if (quiet >= this.timeout) {
+      this.#expire(timedOut(`The leader did not answer for ${quiet} ms`), now - this.timeout, 0)
     }
   }
 

@@ -69,9 +69,15 @@ export class HostLink {
   peer: 'unknown' | 'extended' | 'plain' = 'unknown'
   /** The host's process id, from its Hello. */
   pid: number | undefined
-  /** When the stream was attached, and when the host last sent anything (epoch ms). */
+  /** When the stream was attached (epoch ms). */
   readonly since = Date.now()
-  lastHeard = this.since
+  /**
+   * Since when the host owes us an answer without having sent anything at all (epoch ms), or
+   * 0: set when we send something while nothing is owed, cleared by any frame from the host.
+   * The dispatcher moves it forward by the time its own event loop was blocked, which is not
+   * the host's silence.
+   */
+  owedSince = this.since
   readonly #owner: LinkOwner
   readonly #maxFrameSize: number
   /** Largest frame we send: ours, or the host's if smaller. */
@@ -110,6 +116,11 @@ export class HostLink {
     )
     this.#sentinel = this.allocId()
     this.stream.send(encodeInput(Input.getMany, { id: this.#sentinel, keys: [] }))
+  }
+
+  /** The host's silence so far (ms): 0 unless it owes us an answer. */
+  quiet(now: number): number {
+    return this.owedSince === 0 ? 0 : now - this.owedSince
   }
 
   /** Whether the host is known to answer heartbeats, or unknown yet (and so must answer). */
@@ -166,6 +177,7 @@ export class HostLink {
     const items = this.#outbox
     this.#outbox = []
     if (this.stream.destroyed) return
+    if (this.owedSince === 0 && items.length > 0) this.owedSince = Date.now()
     const cap = this.#sendLimit / 2
     for (let i = 0; i < items.length; ) {
       const n = runLength(items, i, cap)
@@ -193,7 +205,7 @@ export class HostLink {
   }
 
   #onFrame(frame: Buffer): void {
-    this.lastHeard = Date.now()
+    this.owedSince = 0
     const { tag, message } = decodeOutput(frame)
     switch (tag) {
       case Output.callback:

@@ -45,7 +45,7 @@ export interface LevelHostEvents {
 const DEFAULT_HIGH_WATER_MARK = 1024 * 1024
 const DEFAULT_MAX_ITERATORS = 256
 const DEFAULT_MAX_IN_FLIGHT = 4096
-const DEFAULT_MAX_IN_FLIGHT_BYTES = 4 * 1024 * 1024
+const DEFAULT_MAX_IN_FLIGHT_BYTES = 1024 * 1024
 /** Target size of one `IteratorData` message. */
 const ITERATOR_BYTES = 16 * 1024
 

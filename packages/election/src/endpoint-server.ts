@@ -56,8 +56,9 @@ export class EndpointServer {
   }
 
   /**
-   * Stop serving: destroy every accepted connection, close the server and remove the socket file
-   * this server created. Idempotent. Never rejects.
+   * Stop serving: end every accepted connection (what was written to it is still delivered;
+   * a peer that does not take it within a grace period is cut off), close the server and
+   * remove the socket file this server created. Idempotent. Never rejects.
    */
   close (): Promise<void> {
     this.#closing ??= this.#close()
@@ -65,7 +66,11 @@ export class EndpointServer {
   }
 
   async #close (): Promise<void> {
-    for (const socket of this.#sockets) socket.destroy()
+    for (const socket of this.#sockets) {
+      socket.end()
+      const cut = setTimeout(() => socket.destroy(), GRACE).unref()
+      socket.once('close', () => clearTimeout(cut))
+    }
     this.#sockets.clear()
     await new Promise<void>((resolve) => this.#server.close(() => resolve()))
     // libuv already unlinks a unix socket path when its server closes; unlinking again (and
@@ -84,3 +89,6 @@ export class EndpointServer {
 }
 
 function ignore (): void {}
+
+/** Ms a peer gets to take what was written to it before its connection is cut. */
+const GRACE = 200

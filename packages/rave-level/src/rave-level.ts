@@ -81,7 +81,7 @@ export class RaveLevel<K = string, V = string> extends GuestLevel<K, V> {
   #silentEndpoint: string | undefined
   /** Failures already reported on 'error' (one event per distinct failure, not per retry). */
   readonly #reported = new Set<string>()
-  #recycling = false
+  #healing = false
 
   /**
    * @param location Directory of the database, as with `classic-level`. Created recursively.
@@ -299,21 +299,28 @@ export class RaveLevel<K = string, V = string> extends GuestLevel<K, V> {
   /**
    * A write failed with an I/O error. LevelDB keeps such an error (a full disk, say) until the
    * database is reopened, so this leader would fail every write from now on, even once the
-   * cause is gone. Let go of the database and elect again: whoever leads next (maybe this
-   * instance) opens it afresh. The failed write rejected with its error; later ones wait for
-   * the next leader.
+   * cause is gone. Heal: when the disk has room again (at once, for an error that is not about
+   * space), let go of the database and elect again; whoever leads next (usually this instance)
+   * opens it afresh. Meanwhile reads are served, and writes fail fast with the error.
    */
   #onWriteError(err: unknown): void {
-    if ((err as { code?: unknown }).code !== 'LEVEL_IO_ERROR' || this.#recycling) return
+    if ((err as { code?: unknown }).code !== 'LEVEL_IO_ERROR' || this.#healing) return
     const election = this.#election
     if (election === undefined || election.role !== 'leader') return
-    this.#recycling = true
-    this.#d
-      .unforward()
-      .then(() => election.resign())
-      .finally(() => {
-        this.#recycling = false
-      })
+    this.#healing = true
+    const space = /space|ENOSPC/i.test(String((err as Error).message))
+    this.#heal(election, space).finally(() => {
+      this.#healing = false
+    })
+  }
+
+  async #heal(election: Election<LeaderDb>, space: boolean): Promise<void> {
+    while (space && election.role === 'leader' && !(await hasRoom(this.#location))) {
+      await new Promise((resolve) => setTimeout(resolve, HEAL_POLL).unref())
+    }
+    if (election.role !== 'leader' || this.#election !== election) return
+    await this.#d.unforward()
+    await election.resign()
   }
 
   #hosts = new WeakMap<object, LevelHost>()
@@ -330,6 +337,20 @@ export class RaveLevel<K = string, V = string> extends GuestLevel<K, V> {
   #follow(socket: net.Socket): void {
     this.#leaderPid = undefined
     pipeline(socket, this.#d.attach(socket), socket, () => {})
+  }
+}
+
+/** How often (ms) a leader whose disk was full checks for room again. */
+const HEAL_POLL = 250
+/** Free bytes that count as room again: enough for LevelDB to reopen and take writes. */
+const ROOM = 1024 * 1024
+
+async function hasRoom(location: string): Promise<boolean> {
+  try {
+    const stats = await fs.statfs(location)
+    return stats.bavail * stats.bsize >= ROOM
+  } catch {
+    return true
   }
 }
 

@@ -92,3 +92,12 @@ export class Peer {
     await exited
   }
 }
+
+/** Wait until `condition` (sync or async) holds, polling; throws after `timeout` ms. */
+export async function until(condition: () => boolean | Promise<boolean>, timeout = 5000): Promise<void> {
+  const start = Date.now()
+  while (!(await condition())) {
+    if (Date.now() - start > timeout) throw new Error('Timed out waiting for a condition')
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}

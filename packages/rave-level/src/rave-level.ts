@@ -104,7 +104,7 @@ export class RaveLevel<K = string, V = string> extends GuestLevel<K, V> {
     }
     const d = new Dispatcher({ retry: retry !== false, maxFrameSize, timeout, stalledAfter })
     // Other options (encodings, and anything for hooks) go to abstract-level as usual.
-    super(rest, d, { events: { leader: true, stalled: true } })
+    super(rest, d, { events: { leader: true, stalled: true, flush: true } })
     this.#d = d
     this.#location = path.resolve(location)
     this.#timeout = timeout
@@ -116,7 +116,10 @@ export class RaveLevel<K = string, V = string> extends GuestLevel<K, V> {
       },
       unreachable: (waited) => unreachable(waited, this.#silentEndpoint, this.#openFailure),
       busy: () => this.#election?.ref(),
-      flush: () => this.#election?.unref()
+      flush: () => {
+        this.#election?.unref()
+        this.emit('flush')
+      }
     }
   }
 

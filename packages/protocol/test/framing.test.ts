@@ -85,17 +85,19 @@ describe('FrameDecoder', () => {
   })
 
   it('with onOversize, reports an oversized frame by its head and skips it without buffering', () => {
-    const big = encodeInput(Input.get, { id: 300, key: Buffer.alloc(5000, 7) })
+    const big = encodeInput(Input.get, { id: 300, key: Buffer.alloc(1500, 7) })
     const stream = Buffer.concat([frame(1), big, frame(2), big, frame(3)])
     // However the bytes are chunked, even inside the head or the prefix.
     for (const size of [1, 3, 7, 64, 4096, stream.length]) {
       const frames: number[] = []
       const heads: [Buffer, number][] = []
       const d = new FrameDecoder((f) => frames.push(f[0] as number), 1000, (head, length) => heads.push([head, length]))
+      let buffered = 0
       for (let i = 0; i < stream.length; i += size) {
         d.push(stream.subarray(i, i + size))
-        expect(d.buffered).toBeLessThan(1000)
+        buffered = Math.max(buffered, d.buffered)
       }
+      expect(buffered).toBeLessThan(1000)
       expect(frames).toEqual([Input.get, Input.get, Input.get])
       const body = big.subarray(varintLength(big.length - 2))
       expect(heads).toEqual([

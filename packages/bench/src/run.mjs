@@ -42,10 +42,14 @@ const toRun = Object.keys(SECTIONS).filter(
   (name) => config.sections.includes(name) || (config.sections.includes('bounds') && boundsOnly && (name === 'sequential' || name === 'iterate'))
 )
 
-const started = Date.now()
 const results = {}
+const durations = []
 try {
-  for (const name of toRun) results[name] = await SECTIONS[name].run(config, { boundsOnly: !config.sections.includes(name) })
+  for (const name of toRun) {
+    const started = Date.now()
+    results[name] = await SECTIONS[name].run(config, { boundsOnly: !config.sections.includes(name) })
+    durations.push(`${name} ${((Date.now() - started) / 1000).toFixed(0)} s`)
+  }
 } finally {
   progressDone()
   cleanUp()
@@ -54,7 +58,7 @@ try {
 const cpus = os.cpus()
 const header = [
   `rave-level benchmarks (${config.size} run): node ${process.version}, ${cpus.length} × ${cpus[0]?.model.trim()}, ${os.platform()} ${os.release()}`,
-  `sections: ${config.sections.join(', ')}; ${((Date.now() - started) / 1000).toFixed(0)} s; load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`
+  `took: ${durations.join(', ')}; load average at the end ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`
 ]
 const blocks = [header.join('\n')]
 if (config.sections.includes('bounds')) blocks.push(...bounds.report(results))

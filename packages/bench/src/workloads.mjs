@@ -90,11 +90,13 @@ export async function populate(db, { n }) {
 
 /**
  * Write from `startAt` until `endAt` (shared monotonic clock, ns, as strings): sequentially, or
- * with `window` puts in flight. Counts the puts that completed before `endAt`, so that several
- * processes writing at once can be added up over the same interval.
+ * with `window` puts in flight. Counts the puts that completed between `countFrom` and `endAt`,
+ * so that several processes writing at once can be added up over the same interval, once their
+ * pipelines are full (before that, a window of puts in flight completes nothing for a while).
  */
-export async function write(db, { prefix, window, startAt, endAt }) {
+export async function write(db, { prefix, window, startAt, countFrom, endAt }) {
   const start = BigInt(startAt)
+  const from = BigInt(countFrom)
   const end = BigInt(endAt)
   const wait = Number(start - now()) / 1e6
   if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
@@ -105,7 +107,8 @@ export async function write(db, { prefix, window, startAt, endAt }) {
     while (now() < end) {
       const j = i++
       await db.put(key(prefix, j), value(j))
-      if (now() <= end) count++
+      const t = now()
+      if (t >= from && t <= end) count++
     }
   }
   await Promise.all(Array.from({ length: window }, lane))

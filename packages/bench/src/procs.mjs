@@ -81,6 +81,23 @@ export async function spawn() {
   }
 }
 
+/**
+ * Fresh workers, forked `batch` at a time while nothing is measured (forks in parallel use both
+ * cores), then handed out one by one: for sections that need a new process every round.
+ */
+export function spares(batch) {
+  let ready = []
+  return {
+    async take() {
+      if (ready.length === 0) ready = await Promise.all(Array.from({ length: batch }, spawn))
+      return ready.shift()
+    },
+    async stop() {
+      for (const worker of ready.splice(0)) await worker.stop()
+    }
+  }
+}
+
 /** Kill every worker still alive and remove the temp dir: at the end, on error and on Ctrl-C. */
 export function cleanUp() {
   for (const child of live) child.kill('SIGKILL')

@@ -61,7 +61,8 @@ const header = [
   `took: ${durations.join(', ')}; load average at the end ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`
 ]
 const blocks = [header.join('\n')]
-if (config.sections.includes('bounds')) blocks.push(...bounds.report(results))
+// The bounds whenever they were measured: the fractions of sequential and iterate refer to them.
+if (results.sequential !== undefined || results.iterate !== undefined) blocks.push(...bounds.report(results))
 for (const name of Object.keys(SECTIONS)) {
   if (config.sections.includes(name)) blocks.push(...SECTIONS[name].report(results[name], config))
 }

@@ -104,7 +104,8 @@ const commands = {
   iterate: measured(workloads.iterate),
   write: measured(workloads.write),
   echo: workloads.echo,
-  pingPong: workloads.pingPong
+  pingPong: workloads.pingPong,
+  killToClose: workloads.killToClose
 }
 
 process.on('message', async ({ id, command, args }) => {

@@ -140,6 +140,21 @@ export async function echo({ path }) {
   return {}
 }
 
+/**
+ * Connect to the server at `path` in process `pid`, SIGKILL that process and time until the
+ * connection closes (ms): the kernel's part of any failover, the floor under it.
+ */
+export async function killToClose({ path, pid }) {
+  const socket = net.connect(path)
+  await new Promise((resolve, reject) => socket.once('error', reject).once('connect', resolve))
+  socket.on('error', () => {}) // ECONNRESET, as the peer dies
+  const closed = new Promise((resolve) => socket.once('close', resolve))
+  const t0 = now()
+  process.kill(pid, 'SIGKILL')
+  await closed
+  return { ms: Number(now() - t0) / 1e6 }
+}
+
 /** `n` sequential round trips to the echo server at `path`; round trips per second. */
 export async function pingPong({ path, n }) {
   const socket = net.connect(path)

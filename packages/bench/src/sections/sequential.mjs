@@ -2,7 +2,7 @@
 // two-process unix-socket ping-pong and classic-level's own sequential rate. A follower's
 // sequential operation costs one round trip plus one classic-level operation on the leader, so
 // its serial bound is 1 / (1/ping-pong + 1/classic-level).
-import { cell, fraction, rate, table } from '../format.mjs'
+import { cell, fraction, rate, table, times } from '../format.mjs'
 import { newLocation, spawn } from '../procs.mjs'
 import { interleave, ratios, series } from '../stats.mjs'
 import { withSubject } from '../subjects.mjs'
@@ -48,17 +48,19 @@ export function report(samples, config) {
     )
   ]
   if (samples['ours follower'] === undefined) return lines
+  const bound = (subject) => (op) => ratios(series(samples, subject, op), serialBound(samples, op))
+  const versus = (a, b) => (op) => ratios(series(samples, a, op), series(samples, b, op))
   const columns = {
-    'ours follower / bound': (op) => ratios(series(samples, 'ours follower', op), serialBound(samples, op)),
-    'upstream follower / bound': (op) => ratios(series(samples, 'upstream follower', op), serialBound(samples, op)),
-    'ours / upstream': (op) => ratios(series(samples, 'ours follower', op), series(samples, 'upstream follower', op)),
-    'ours leader / classic': (op) => ratios(series(samples, 'ours leader', op), series(samples, 'classic-level', op))
+    'ours follower / bound': [bound('ours follower'), fraction],
+    'upstream follower / bound': [bound('upstream follower'), fraction],
+    'ours / upstream': [versus('ours follower', 'upstream follower'), times],
+    'ours leader / classic': [versus('ours leader', 'classic-level'), times]
   }
   lines.push(
     table(
       'sequential, ratios (per round, then median [min-max])',
       Object.keys(columns),
-      OPS.map((op) => [op, ...Object.values(columns).map((column) => cell(column(op), fraction))])
+      OPS.map((op) => [op, ...Object.values(columns).map(([column, unit]) => cell(column(op), unit))])
     )
   )
   return lines

@@ -6,14 +6,14 @@ export const SECTIONS = ['bounds', 'sequential', 'pipelined', 'iterate', 'writer
 const ALIASES = { seq: 'sequential', iteration: 'iterate', pipeline: 'pipelined' }
 
 const SIZES = {
-  full: { rounds: 5, sequential: 5_000, pingPongs: 20_000, pipelined: 30_000, window: 1_000, entries: 100_000, writeMs: 2_000, failovers: 100, startups: 15 },
+  full: { rounds: 5, sequential: 5_000, pingPongs: 20_000, pipelined: 20_000, window: 1_000, entries: 100_000, writeMs: 1_500, failovers: 100, startups: 15 },
   quick: { rounds: 3, sequential: 1_000, pingPongs: 5_000, pipelined: 5_000, window: 1_000, entries: 20_000, writeMs: 500, failovers: 10, startups: 3 },
-  smoke: { rounds: 1, sequential: 50, pingPongs: 50, pipelined: 200, window: 100, entries: 500, writeMs: 100, failovers: 2, startups: 1 }
+  smoke: { rounds: 1, sequential: 50, pingPongs: 50, pipelined: 200, window: 100, entries: 500, writeMs: 200, failovers: 2, startups: 1 }
 }
 
 export const USAGE = `usage: pnpm bench [-- options]   (or: pnpm --filter @rave-level/bench start -- options)
 
-  --quick           a short run (about a minute): smaller sizes, 3 rounds
+  --quick           a short run (one to two minutes): smaller sizes, 3 rounds
   --smoke           tiny sizes, 1 round: checks that every section yields figures
   --only a,b        run only these sections: ${SECTIONS.join(', ')} (seq for sequential)
                     ('bounds' alone measures only the bounds; sequential and iterate

@@ -42,6 +42,7 @@ const toRun = Object.keys(SECTIONS).filter(
   (name) => config.sections.includes(name) || (config.sections.includes('bounds') && boundsOnly && (name === 'sequential' || name === 'iterate'))
 )
 
+const loadBefore = os.loadavg()[0]
 const results = {}
 const durations = []
 try {
@@ -58,7 +59,9 @@ try {
 const cpus = os.cpus()
 const header = [
   `rave-level benchmarks (${config.size} run): node ${process.version}, ${cpus.length} × ${cpus[0]?.model.trim()}, ${os.platform()} ${os.release()}`,
-  `took: ${durations.join(', ')}; load average at the end ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`
+  `took: ${durations.join(', ')}`,
+  // Other work on the machine is the main source of noise: the load says how much there was.
+  `load average (1 min): ${loadBefore.toFixed(2)} before, ${os.loadavg()[0].toFixed(2)} after`
 ]
 const blocks = [header.join('\n')]
 // The bounds whenever they were measured: the fractions of sequential and iterate refer to them.

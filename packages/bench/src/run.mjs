@@ -42,13 +42,22 @@ const toRun = Object.keys(SECTIONS).filter(
   (name) => config.sections.includes(name) || (config.sections.includes('bounds') && boundsOnly && (name === 'sequential' || name === 'iterate'))
 )
 
+// A section that fails (a subject that hangs or crashes) is reported as failed, and the others
+// still run: a long run should not lose every figure to one flaky subject.
 const loadBefore = os.loadavg()[0]
 const results = {}
+const failures = {}
 const durations = []
 try {
   for (const name of toRun) {
     const started = Date.now()
-    results[name] = await SECTIONS[name].run(config, { boundsOnly: !config.sections.includes(name) })
+    try {
+      results[name] = await SECTIONS[name].run(config, { boundsOnly: !config.sections.includes(name) })
+    } catch (err) {
+      failures[name] = err
+      console.error(`\n${name} failed:`, err)
+      cleanUp() // the failed section's workers
+    }
     durations.push(`${name} ${((Date.now() - started) / 1000).toFixed(0)} s`)
   }
 } finally {
@@ -67,7 +76,8 @@ const blocks = [header.join('\n')]
 // The bounds whenever they were measured: the fractions of sequential and iterate refer to them.
 if (results.sequential !== undefined || results.iterate !== undefined) blocks.push(...bounds.report(results))
 for (const name of Object.keys(SECTIONS)) {
-  if (config.sections.includes(name)) blocks.push(...SECTIONS[name].report(results[name], config))
+  if (failures[name] !== undefined) blocks.push(`${name}: FAILED (${String(failures[name].message).split('\n')[0]})`)
+  else if (config.sections.includes(name)) blocks.push(...SECTIONS[name].report(results[name], config))
 }
 // Targets only of the sections asked for: 'bounds' alone measured no subject to judge.
 const judged = Object.fromEntries(Object.entries(results).filter(([name]) => config.sections.includes(name)))
@@ -75,6 +85,6 @@ blocks.push(...targets.report(judged))
 console.log(blocks.join('\n\n'))
 
 if (config.json !== undefined) {
-  const { sections, size, rounds } = config
-  fs.writeFileSync(config.json, JSON.stringify({ config: { sections, size, rounds }, results, targets: targets.evaluate(judged) }, null, 2))
+  fs.writeFileSync(config.json, JSON.stringify({ config, results, targets: targets.evaluate(judged) }, null, 2))
 }
+if (Object.keys(failures).length > 0) process.exitCode = 1

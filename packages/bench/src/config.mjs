@@ -11,7 +11,7 @@ const SIZES = {
   smoke: { rounds: 1, sequential: 50, pingPongs: 50, pipelined: 200, window: 100, entries: 500, writeMs: 200, failovers: 2, startups: 1 }
 }
 
-export const USAGE = `usage: pnpm bench [-- options]   (or: pnpm --filter @rave-level/bench start -- options)
+export const USAGE = `usage: pnpm bench [options]   (pnpm bench -- --help for this; or: pnpm --filter @rave-level/bench start -- [options])
 
   --quick           a short run (one to two minutes): smaller sizes, 3 rounds
   --smoke           tiny sizes, 1 round: checks that every section yields figures

@@ -38,6 +38,48 @@ export async function interleave(label, rounds, subjects, measure) {
   return samples
 }
 
+/**
+ * Rounds in which every subject is up at once (`setUp(subject)` resolves to `{ stop() }` and
+ * whatever `slice` needs) and the timed work is cut into slices that the subjects take in turn:
+ * for each phase, `chunks` times, every subject runs `slice(up, phase, chunk)` (resolving to
+ * `{ count, seconds }`), in an order rotated by one each time. Neighbouring slices, a fraction of
+ * a second apart, share the machine's mood, so that the ratios between subjects hold even when
+ * other work on the machine comes and goes. Returns, per subject, per round, the rate of each
+ * phase (every count of the phase over every second of it).
+ */
+export async function alternate(label, rounds, subjects, { phases, chunks, setUp, slice }) {
+  const samples = Object.fromEntries(subjects.map((s) => [s, []]))
+  let turn = 0
+  for (let r = 0; r < rounds; r++) {
+    progress(`${label}: round ${r + 1}/${rounds}`)
+    const ups = []
+    try {
+      // Set up in parallel (forks use both cores); what did come up is stopped even if some failed.
+      const settled = await Promise.allSettled(subjects.map(setUp))
+      for (const result of settled) if (result.status === 'fulfilled') ups.push(result.value)
+      const failed = settled.find((result) => result.status === 'rejected')
+      if (failed !== undefined) throw failed.reason
+      const totals = subjects.map(() => Object.fromEntries(phases.map((phase) => [phase, { count: 0, seconds: 0 }])))
+      for (const phase of phases) {
+        for (let c = 0; c < chunks; c++, turn++) {
+          for (let k = 0; k < subjects.length; k++) {
+            const i = (turn + k) % subjects.length
+            const { count, seconds } = await slice(ups[i], phase, c, subjects[i])
+            totals[i][phase].count += count
+            totals[i][phase].seconds += seconds
+          }
+        }
+      }
+      subjects.forEach((subject, i) => {
+        samples[subject][r] = Object.fromEntries(phases.map((phase) => [phase, totals[i][phase].count / totals[i][phase].seconds]))
+      })
+    } finally {
+      for (const up of ups) await up.stop()
+    }
+  }
+  return samples
+}
+
 /** One metric of one subject across rounds. */
 export const series = (samples, subject, metric) => samples[subject]?.map((result) => result[metric])
 

@@ -11,33 +11,23 @@ export const SUBJECTS = {
 }
 
 /**
- * Start a leader of `location` (ours or upstream) and then `followers` followers of it; call
- * `fn(followers, leader)`; stop them all (followers first, so that none takes over) and remove
- * the location.
+ * Open `location` as the subject `name`: `{ worker, role, stop }`, where `worker` is the process
+ * to measure and `stop()` ends every process of the subject (followers first, so that none takes
+ * over) and removes the location.
  */
-export async function withCluster(impl, location, followers, fn) {
-  const workers = await Promise.all(Array.from({ length: followers + 1 }, spawn))
-  try {
-    const [leader, ...rest] = workers
-    await leader.call('open', { impl, location, role: 'leader' })
-    await Promise.all(rest.map((worker) => worker.call('open', { impl, location, role: 'follower' })))
-    return await fn(rest, leader)
-  } finally {
-    for (const worker of workers.reverse()) await worker.stop()
-    removeLocation(location)
-  }
-}
-
-/** Open `location` as the subject `name` and call `fn(worker, role)` on the worker to measure. */
-export async function withSubject(name, location, fn) {
+export async function openSubject(name, location) {
   const { impl, role } = SUBJECTS[name]
-  if (role === 'follower') return withCluster(impl, location, 1, ([follower]) => fn(follower, role))
-  const worker = await spawn()
-  try {
-    await worker.call('open', { impl, location, role })
-    return await fn(worker, role)
-  } finally {
-    await worker.stop()
+  const workers = await Promise.all(Array.from({ length: role === 'follower' ? 2 : 1 }, spawn))
+  const stop = async () => {
+    for (const worker of workers.slice().reverse()) await worker.stop()
     removeLocation(location)
   }
+  try {
+    await workers[0].call('open', { impl, location, role: role === 'follower' ? 'leader' : role })
+    if (role === 'follower') await workers[1].call('open', { impl, location, role })
+  } catch (err) {
+    await stop()
+    throw err
+  }
+  return { worker: workers.at(-1), role, stop }
 }

@@ -99,11 +99,13 @@ const commands = {
     await db.compactRange('\x00', '\xff')
     return {}
   },
-  sequential: measured(workloads.sequential),
-  pipelined: measured(workloads.pipelined),
-  iterate: measured(workloads.iterate),
+  warm: measured(workloads.warm),
+  slice: measured(workloads.slice),
+  warmIterate: measured(workloads.warmIterate),
+  pass: measured(workloads.pass),
   write: measured(workloads.write),
   echo: workloads.echo,
+  connect: workloads.connect,
   pingPong: workloads.pingPong,
   killToClose: workloads.killToClose
 }

@@ -8,47 +8,39 @@ import { key, value } from './data.mjs'
 export const now = () => process.hrtime.bigint()
 const seconds = (t0) => Number(now() - t0) / 1e9
 
-/** Run `step(i)` for i in [0, n) one after the other; return the rate. */
-async function serially(n, step) {
-  const t0 = now()
-  for (let i = 0; i < n; i++) await step(i)
-  return n / seconds(t0)
-}
-
-/** Run `step(i)` for i in [0, n) with `window` in flight at a time; return the rate. */
+/** Run `step(i)` for i in [0, n) with `window` in flight at a time (1: one after the other). */
 async function windowed(n, window, step) {
   let next = 0
   const lane = async () => {
     while (next < n) await step(next++)
   }
-  const t0 = now()
   await Promise.all(Array.from({ length: Math.min(window, n) }, lane))
-  return n / seconds(t0)
 }
 
-// A first pass that is not timed: the JIT, the connection and LevelDB's caches warm up on it.
-const warmUp = (n) => Math.max(50, Math.min(1_000, Math.floor(n / 5)))
-
-/** Sequential put, then get, then del of the same `n` keys. */
-export async function sequential(db, { n }) {
-  const w = warmUp(n)
-  await serially(w, (i) => db.put(key('w', i), value(i)))
-  await serially(w, (i) => db.get(key('w', i)))
-  await serially(w, (i) => db.del(key('w', i)))
-  const put = await serially(n, (i) => db.put(key('s', i), value(i)))
-  const get = await serially(n, (i) => db.get(key('s', i)))
-  const del = await serially(n, (i) => db.del(key('s', i)))
-  return { put, get, del }
+/** Time `fn()`, which handles `count` operations or entries. */
+async function timed(count, fn) {
+  const t0 = now()
+  await fn()
+  return { count, seconds: seconds(t0) }
 }
 
-/** Pipelined put, then get, of `n` keys with `window` operations in flight. */
-export async function pipelined(db, { n, window }) {
-  await windowed(warmUp(n), window, (i) => db.put(key('w', i), value(i)))
-  await windowed(warmUp(n), window, (i) => db.get(key('w', i)))
-  const put = await windowed(n, window, (i) => db.put(key('p', i), value(i)))
-  const get = await windowed(n, window, (i) => db.get(key('p', i)))
-  return { put, get }
+const OPS = {
+  put: (db, prefix, i) => db.put(key(prefix, i), value(i)),
+  get: (db, prefix, i) => db.get(key(prefix, i)),
+  del: (db, prefix, i) => db.del(key(prefix, i))
 }
+
+/**
+ * The untimed first pass: `n` of each of `ops`, in order, on keys of their own. The JIT, the
+ * connection and LevelDB's caches warm up on it.
+ */
+export async function warm(db, { ops, n, window = 1 }) {
+  for (const op of ops) await windowed(n, window, (i) => OPS[op](db, 'w', i))
+}
+
+/** One timed slice: `op` on the keys [from, from + count) under `prefix`, `window` in flight. */
+export const slice = (db, { op, prefix, from, count, window = 1 }) =>
+  timed(count, () => windowed(count, window, (i) => OPS[op](db, prefix, from + i)))
 
 /** Ways to read the `n` entries that `populate` wrote (a follower has written one key more). */
 export const ITERATIONS = {
@@ -64,16 +56,16 @@ async function forAwait(iterator) {
   return n
 }
 
-/** Every way of `ITERATIONS` over the whole database; entries per second. */
-export async function iterate(db, { n }) {
-  const result = {}
-  for (const [name, read] of Object.entries(ITERATIONS)) {
-    await read(db, { ...POPULATED, limit: warmUp(n) })
-    const t0 = now()
-    const count = await read(db, POPULATED)
-    result[name] = count / seconds(t0)
-    if (count !== n) throw new Error(`${name}: iterated ${count} of ${n} entries`)
-  }
+/** The untimed first pass of every way of reading, over the first `n` entries. */
+export async function warmIterate(db, { n }) {
+  for (const read of Object.values(ITERATIONS)) await read(db, { ...POPULATED, limit: n })
+}
+
+/** One timed pass over the `n` entries, read the way named `mode`. */
+export async function pass(db, { mode, n }) {
+  let count
+  const result = await timed(n, async () => (count = await ITERATIONS[mode](db, POPULATED)))
+  if (count !== n) throw new Error(`${mode}: iterated ${count} of ${n} entries`)
   return result
 }
 
@@ -155,23 +147,25 @@ export async function killToClose({ path, pid }) {
   return { ms: Number(now() - t0) / 1e6 }
 }
 
-/** `n` sequential round trips to the echo server at `path`; round trips per second. */
-export async function pingPong({ path, n }) {
+let client
+
+/** Connect to the echo server at `path` and warm up with `n` round trips (untimed). */
+export async function connect({ path, n }) {
   const socket = net.connect(path)
   await new Promise((resolve, reject) => socket.once('error', reject).once('connect', resolve))
-  let resolveRun
+  let done
   let left = 0
-  frames(socket, () => (--left === 0 ? resolveRun() : socket.write(FRAME)))
+  frames(socket, () => (--left === 0 ? done() : socket.write(FRAME)))
   const run = (count) =>
     new Promise((resolve) => {
-      resolveRun = resolve
+      done = resolve
       left = count
       socket.write(FRAME)
     })
-  await run(warmUp(n))
-  const t0 = now()
+  client = { socket, run }
   await run(n)
-  const rate = n / seconds(t0)
-  socket.destroy()
-  return { roundTrips: rate }
+  return {}
 }
+
+/** One timed slice of `count` round trips, one in flight at a time. */
+export const pingPong = ({ count }) => timed(count, () => client.run(count))

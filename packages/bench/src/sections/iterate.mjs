@@ -1,11 +1,12 @@
 // Iteration over the whole database (keys+values and keys only, entry by entry with `for await`
 // and in batches with `all()`, which reads with nextv). Every subject of every round reads its
 // own copy of one compacted database, so that all read the same files laid out the same way.
+// The subjects take turns, one pass at a time.
 import { KEY_BYTES, VALUE_BYTES } from '../data.mjs'
 import { cell, rate, table, times } from '../format.mjs'
 import { copyOf, newLocation, spawn } from '../procs.mjs'
-import { interleave, ratios, series } from '../stats.mjs'
-import { SUBJECTS, withSubject } from '../subjects.mjs'
+import { alternate, ratios, series } from '../stats.mjs'
+import { openSubject, SUBJECTS } from '../subjects.mjs'
 import { ITERATIONS } from '../workloads.mjs'
 
 export const MODES = Object.keys(ITERATIONS)
@@ -26,10 +27,17 @@ async function template(n) {
 /** With `boundsOnly`, only classic-level (for `--only bounds`). */
 export async function run(config, { boundsOnly = false } = {}) {
   const source = await template(config.entries)
-  const subjects = boundsOnly ? ['classic-level'] : Object.keys(SUBJECTS)
-  return interleave('iterate', config.rounds, subjects, (subject) =>
-    withSubject(subject, copyOf(source), (worker, role) => worker.call('iterate', { n: config.entries, role }))
-  )
+  const n = config.entries
+  return alternate('iterate', config.rounds, boundsOnly ? ['classic-level'] : Object.keys(SUBJECTS), {
+    phases: MODES,
+    chunks: config.passes,
+    async setUp(subject) {
+      const up = await openSubject(subject, copyOf(source))
+      await up.worker.call('warmIterate', { n: Math.min(n, 1_000), role: up.role })
+      return up
+    },
+    slice: ({ worker, role }, mode) => worker.call('pass', { mode, n, role })
+  })
 }
 
 export function report(samples, config) {
@@ -37,7 +45,7 @@ export function report(samples, config) {
   const of = (subject) => (mode) => ratios(series(samples, subject, mode), series(samples, 'classic-level', mode))
   return [
     table(
-      `iterate entries/s (${config.entries} entries of ${KEY_BYTES}+${VALUE_BYTES} bytes; median [min-max] of ${config.rounds} rounds)`,
+      `iterate entries/s (${config.entries} entries of ${KEY_BYTES}+${VALUE_BYTES} bytes, ${config.passes} passes; median [min-max] of ${config.rounds} rounds)`,
       subjects,
       MODES.map((mode) => [mode, ...subjects.map((s) => cell(series(samples, s, mode), rate))])
     ),

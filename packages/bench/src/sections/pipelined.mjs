@@ -1,17 +1,25 @@
 // Pipelined put and get: many operations in flight, as a busy server or a bulk load issues them.
+// The subjects take turns, one slice of each operation each (a slice of pipelined work has a
+// fill and a drain, so the slices stay long).
 import { cell, rate, table, times } from '../format.mjs'
 import { newLocation } from '../procs.mjs'
-import { interleave, ratios, series } from '../stats.mjs'
-import { SUBJECTS, withSubject } from '../subjects.mjs'
+import { alternate, ratios, series } from '../stats.mjs'
+import { openSubject, SUBJECTS } from '../subjects.mjs'
 
 const OPS = ['put', 'get']
 
 export function run(config) {
-  return interleave('pipelined', config.rounds, Object.keys(SUBJECTS), (subject) =>
-    withSubject(subject, newLocation(), (worker, role) =>
-      worker.call('pipelined', { n: config.pipelined, window: config.window, role })
-    )
-  )
+  const { pipelined: n, window } = config
+  return alternate('pipelined', config.rounds, Object.keys(SUBJECTS), {
+    phases: OPS,
+    chunks: 1,
+    async setUp(subject) {
+      const up = await openSubject(subject, newLocation())
+      await up.worker.call('warm', { ops: OPS, n: Math.min(n, 5 * window), window, role: up.role })
+      return up
+    },
+    slice: ({ worker, role }, op) => worker.call('slice', { op, prefix: 'p', from: 0, count: n, window, role })
+  })
 }
 
 export function report(samples, config) {

@@ -15,6 +15,9 @@ export const ms = (x) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.t
 export const fraction = (x) => x.toFixed(2)
 export const times = (x) => x.toFixed(2) + 'x'
 
+/** `n` and the noun, plural unless `n` is 1: '5 rounds', '1 round'. */
+export const counted = (n, noun) => `${n} ${noun}${n === 1 ? '' : noun.endsWith('s') ? 'es' : 's'}`
+
 /** "median [min-max]" of the samples `xs`, each written with `unit`; just the value for one sample. */
 export function cell(xs, unit) {
   if (xs === undefined || xs.length === 0) return '-'

@@ -5,7 +5,7 @@
 // on from round to round, as an application would.
 // Interleaved with them, the floor: a bare process that only listens on a unix socket, SIGKILLed
 // by a client that times until its connection closes (the kernel tearing the process down).
-import { ms, table, times } from '../format.mjs'
+import { counted, ms, table, times } from '../format.mjs'
 import { newLocation, removeLocation, spares, spawn } from '../procs.mjs'
 import { interleave, percentile, series, summary } from '../stats.mjs'
 
@@ -50,7 +50,7 @@ export function report(samples, config) {
   rows.push(['ours / upstream (medians)', times(ours / upstream), '', '', ''])
   return [
     table(
-      `failover: SIGKILL of the leader to the first resolved get on the follower (ms; ${config.failovers} rounds each)`,
+      `failover: SIGKILL of the leader to the first resolved get on the follower (ms; ${counted(config.failovers, 'round')} each)`,
       ['median', 'min-max', 'p95', 'p99'],
       rows
     )

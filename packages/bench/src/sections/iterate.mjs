@@ -3,7 +3,7 @@
 // own copy of one compacted database, so that all read the same files laid out the same way.
 // The subjects take turns, one pass at a time.
 import { KEY_BYTES, VALUE_BYTES } from '../data.mjs'
-import { cell, rate, table, times } from '../format.mjs'
+import { cell, counted, rate, table, times } from '../format.mjs'
 import { copyOf, newLocation, spawn } from '../procs.mjs'
 import { alternate, ratios, series } from '../stats.mjs'
 import { openSubject, SUBJECTS } from '../subjects.mjs'
@@ -45,7 +45,7 @@ export function report(samples, config) {
   const of = (subject) => (mode) => ratios(series(samples, subject, mode), series(samples, 'classic-level', mode))
   return [
     table(
-      `iterate entries/s (${config.entries} entries of ${KEY_BYTES}+${VALUE_BYTES} bytes, ${config.passes} passes; median [min-max] of ${config.rounds} rounds)`,
+      `iterate entries/s (${config.entries} entries of ${KEY_BYTES}+${VALUE_BYTES} bytes, ${counted(config.passes, 'pass')}; median [min-max] of ${counted(config.rounds, 'round')})`,
       subjects,
       MODES.map((mode) => [mode, ...subjects.map((s) => cell(series(samples, s, mode), rate))])
     ),

@@ -1,7 +1,7 @@
 // Pipelined put and get: many operations in flight, as a busy server or a bulk load issues them.
 // The subjects take turns, one slice of each operation each (a slice of pipelined work has a
 // fill and a drain, so the slices stay long).
-import { cell, rate, table, times } from '../format.mjs'
+import { cell, counted, rate, table, times } from '../format.mjs'
 import { newLocation } from '../procs.mjs'
 import { alternate, ratios, series } from '../stats.mjs'
 import { openSubject, SUBJECTS } from '../subjects.mjs'
@@ -31,7 +31,7 @@ export function report(samples, config) {
   }
   return [
     table(
-      `pipelined ops/s (${config.window} in flight; ${config.pipelined} ops; median [min-max] of ${config.rounds} rounds)`,
+      `pipelined ops/s (${config.window} in flight; ${config.pipelined} ops; median [min-max] of ${counted(config.rounds, 'round')})`,
       subjects,
       OPS.map((op) => [op, ...subjects.map((s) => cell(series(samples, s, op), rate))])
     ),

@@ -3,7 +3,7 @@
 // sequential operation costs one round trip plus one classic-level operation on the leader, so
 // its serial bound is 1 / (1/ping-pong + 1/classic-level). The ping-pong runs in every phase, in
 // turn with the subjects, so that each operation's bound pairs with the same stretch of time.
-import { cell, fraction, rate, table, times } from '../format.mjs'
+import { cell, counted, fraction, rate, table, times } from '../format.mjs'
 import { newLocation, spawn } from '../procs.mjs'
 import { alternate, ratios, series } from '../stats.mjs'
 import { openSubject } from '../subjects.mjs'
@@ -63,7 +63,7 @@ export function report(samples, config) {
   const shown = SUBJECTS.slice(1).filter((s) => samples[s] !== undefined)
   const lines = [
     table(
-      `sequential ops/s (one in flight; ${config.sequential} ops in ${config.chunks} turns; median [min-max] of ${config.rounds} rounds)`,
+      `sequential ops/s (one in flight; ${config.sequential} ops in ${counted(config.chunks, 'turn')}; median [min-max] of ${counted(config.rounds, 'round')})`,
       shown,
       OPS.map((op) => [op, ...shown.map((s) => cell(series(samples, s, op), rate))])
     )

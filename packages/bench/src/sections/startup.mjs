@@ -2,7 +2,7 @@
 // first resolved get of a key that exists, as the leader (nobody holds the database) and as a
 // follower (a leader serves it from another process); next to classic-level's open + get. The
 // import of the module is timed apart: it comes before `new`.
-import { cell, ms, table, times } from '../format.mjs'
+import { cell, counted, ms, table, times } from '../format.mjs'
 import { copyOf, newLocation, removeLocation, spawn } from '../procs.mjs'
 import { interleave, ratios, series } from '../stats.mjs'
 
@@ -50,7 +50,7 @@ export function report(samples, config) {
   const classic = series(samples, 'classic-level', 'open')
   return [
     table(
-      `start-up in a fresh process: new → first resolved get (ms; median [min-max] of ${config.startups} rounds)`,
+      `start-up in a fresh process: new → first resolved get (ms; median [min-max] of ${counted(config.startups, 'round')})`,
       ['new → get', '/ classic-level', 'import'],
       SUBJECTS.map((s) => [
         s,

@@ -5,7 +5,7 @@
 // Each measurement has a fresh database; the processes (a leader and 4 writers per
 // implementation) live through the section, since forking 5 processes per measurement would
 // cost more than the measurements.
-import { cell, rate, table, times } from '../format.mjs'
+import { cell, counted, rate, table, times } from '../format.mjs'
 import { newLocation, removeLocation, spawn } from '../procs.mjs'
 import { interleave, ratios, series } from '../stats.mjs'
 import { now } from '../workloads.mjs'
@@ -75,7 +75,7 @@ export function report(samples, config) {
   }
   const lines = [
     table(
-      `writers: puts/s of all writers together (${config.writeMs} ms counted; pipelined: ${config.window} in flight each; median [min-max] of ${config.rounds} rounds)`,
+      `writers: puts/s of all writers together (${config.writeMs} ms counted; pipelined: ${config.window} in flight each; median [min-max] of ${counted(config.rounds, 'round')})`,
       ['ours', 'upstream', 'ours / upstream'],
       rows
     )

@@ -7,7 +7,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import { parse, USAGE } from './config.mjs'
 import { cleanUp } from './procs.mjs'
-import * as bounds from './sections/bounds.mjs'
+import { judged, render } from './report.mjs'
 import * as failover from './sections/failover.mjs'
 import * as iterate from './sections/iterate.mjs'
 import * as pipelined from './sections/pipelined.mjs'
@@ -28,6 +28,11 @@ try {
 }
 if (config.help) {
   console.log(USAGE)
+  process.exit(0)
+}
+
+if (config.from !== undefined) {
+  console.log(render(JSON.parse(fs.readFileSync(config.from, 'utf8')), SECTIONS))
   process.exit(0)
 }
 
@@ -66,25 +71,14 @@ try {
 }
 
 const cpus = os.cpus()
-const header = [
-  `rave-level benchmarks (${config.size} run): node ${process.version}, ${cpus.length} × ${cpus[0]?.model.trim()}, ${os.platform()} ${os.release()}`,
-  `took: ${durations.join(', ')}`,
-  // Other work on the machine is the main source of noise: the load says how much there was.
-  `load average (1 min): ${loadBefore.toFixed(2)} before, ${os.loadavg()[0].toFixed(2)} after`
-]
-const blocks = [header.join('\n')]
-// The bounds whenever they were measured: the fractions of sequential and iterate refer to them.
-if (results.sequential !== undefined || results.iterate !== undefined) blocks.push(...bounds.report(results))
-for (const name of Object.keys(SECTIONS)) {
-  if (failures[name] !== undefined) blocks.push(`${name}: FAILED (${String(failures[name].message).split('\n')[0]})`)
-  else if (config.sections.includes(name)) blocks.push(...SECTIONS[name].report(results[name], config))
+const meta = {
+  node: process.version,
+  cpus: `${cpus.length} × ${cpus[0]?.model.trim()}`,
+  os: `${os.platform()} ${os.release()}`,
+  took: durations,
+  load: [loadBefore, os.loadavg()[0]]
 }
-// Targets only of the sections asked for: 'bounds' alone measured no subject to judge.
-const judged = Object.fromEntries(Object.entries(results).filter(([name]) => config.sections.includes(name)))
-blocks.push(...targets.report(judged))
-console.log(blocks.join('\n\n'))
-
-if (config.json !== undefined) {
-  fs.writeFileSync(config.json, JSON.stringify({ config, results, targets: targets.evaluate(judged) }, null, 2))
-}
+const run = { config, meta, results, failures: Object.fromEntries(Object.entries(failures).map(([name, err]) => [name, String(err.message)])) }
+console.log(render(run, SECTIONS))
+if (config.json !== undefined) fs.writeFileSync(config.json, JSON.stringify({ ...run, targets: targets.evaluate(judged(config, results)) }, null, 2))
 if (Object.keys(failures).length > 0) process.exitCode = 1

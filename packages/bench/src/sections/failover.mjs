@@ -14,7 +14,7 @@ const FLOOR = 'kill → close (floor)'
 
 export async function run(config) {
   const survivors = {}
-  const leaders = spares(8)
+  const leaders = spares(Math.min(8, config.failovers * (IMPLS.length + 1)))
   try {
     return await interleave('failover', config.failovers, [...IMPLS, FLOOR], async (subject) => {
       const location = newLocation()

@@ -1,0 +1,39 @@
+// A smoke run of the benchmark harness: every section, tiny sizes, one round (two failovers).
+// It checks that each section yields a finite figure for each of its subjects and that the
+// report prints; it asserts nothing about the figures themselves (timing belongs in
+// `pnpm bench`). About 20 s on an idle 2-core machine; the timeouts leave room for a busy one.
+import { execFile } from 'node:child_process'
+import fs from 'node:fs'
+import { promisify } from 'node:util'
+import { tempDir } from '@rave-level/test-utils'
+import { afterAll, expect, test } from 'vitest'
+
+const dir = tempDir('rlb-smoke-')
+afterAll(() => dir.remove())
+
+const numbers = (value) =>
+  typeof value === 'number' ? [value] : typeof value === 'object' && value !== null ? Object.values(value).flatMap(numbers) : []
+
+test('every section of the harness yields figures', async () => {
+  const json = `${dir.path}/results.json`
+  const { stdout } = await promisify(execFile)(process.execPath, ['src/run.mjs', '--smoke', '--json', json], {
+    cwd: new URL('..', import.meta.url),
+    timeout: 170_000
+  })
+  const { results, targets } = JSON.parse(fs.readFileSync(json, 'utf8'))
+
+  expect(Object.keys(results)).toEqual(['sequential', 'pipelined', 'iterate', 'writers', 'failover', 'startup'])
+  for (const [section, samples] of Object.entries(results)) {
+    for (const [subject, rounds] of Object.entries(samples)) {
+      expect(rounds.length, `${section}: ${subject}`).toBeGreaterThan(0)
+      const figures = numbers(rounds)
+      expect(figures.length, `${section}: ${subject}`).toBeGreaterThan(0)
+      // Not > 0: on a busy machine, a writer's short interval may see no put complete.
+      for (const x of figures) expect(Number.isFinite(x) && x >= 0, `${section}: ${subject}: ${x}`).toBe(true)
+    }
+  }
+  expect(targets.map((t) => t.section)).toEqual(expect.arrayContaining(['sequential', 'iterate', 'writers', 'failover']))
+  for (const title of ['bounds of this machine', 'sequential ops/s', 'pipelined ops/s', 'iterate entries/s', 'writers:', 'failover:', 'start-up', 'targets']) {
+    expect(stdout).toContain(title)
+  }
+}, 180_000)

@@ -1,16 +1,24 @@
-import { encodeInput, Input, PROTOCOL_ERROR, remoteError, type Sequencer } from '@rave-level/protocol'
+import {
+  ENTRIES,
+  encodeInput,
+  Input,
+  type IteratorMode,
+  inRange,
+  KEYS,
+  type KeyRange,
+  narrow,
+  PROTOCOL_ERROR,
+  rangeBounds,
+  remoteError,
+  VALUES
+} from '@rave-level/protocol'
+import type { ForwardTarget, LocalIterator, Sequencer } from '@rave-level/store'
 import ModuleError from 'module-error'
 import { aborted, connectionLost, notOpen } from './errors.js'
 import { fromBytes, own, toBytes } from './formats.js'
-import type { ForwardTarget, LocalIterator } from '@rave-level/protocol'
 import type { Route } from './host-link.js'
-import { inRange, narrow, type Range, type RangeInput, rangeOptions, toRange } from './range.js'
+import { type RangeInput, toRange } from './range.js'
 
-/** What an iterator yields: entries, keys or values. */
-export const ENTRIES = 0
-export const KEYS = 1
-export const VALUES = 2
-export type Mode = typeof ENTRIES | typeof KEYS | typeof VALUES
 
 /**
  * What a cursor needs from its guest. The guest owns the connection; a cursor only ever
@@ -89,7 +97,7 @@ const NO_ITEM = Symbol('none')
 export class GuestCursor implements Route {
   readonly order: number
   readonly #port: CursorPort
-  readonly #mode: Mode
+  readonly #mode: IteratorMode
   readonly #wantKeys: boolean
   readonly #wantValues: boolean
   /** What we ask the host for: keys whenever we may need to resume. */
@@ -100,7 +108,7 @@ export class GuestCursor implements Route {
   readonly #valueFormat: string
   readonly #reverse: boolean
   readonly #limit: number
-  readonly #range: Range
+  readonly #range: KeyRange
   /** The range options as given, in the key format. */
   readonly #rangeInput: RangeInput
   readonly #signal: AbortSignal | null
@@ -153,7 +161,7 @@ export class GuestCursor implements Route {
   #waiter: Waiter | null = null
   readonly #onAbort = () => this.abort(aborted(this.#signal?.reason))
 
-  constructor(port: CursorPort, mode: Mode, options: CursorOptions, order: number) {
+  constructor(port: CursorPort, mode: IteratorMode, options: CursorOptions, order: number) {
     this.order = order
     this.#port = port
     this.#mode = mode
@@ -461,7 +469,7 @@ export class GuestCursor implements Route {
     this.#fromInclusive = false
   }
 
-  #rest(): { range: Range; limit: number } {
+  #rest(): { range: KeyRange; limit: number } {
     this.#settlePosition()
     const range = this.#from === null ? this.#range : narrow(this.#range, this.#reverse, this.#from, this.#fromInclusive)
     return { range, limit: this.#limit < 0 ? -1 : this.#limit - this.#yielded }
@@ -488,7 +496,7 @@ export class GuestCursor implements Route {
         seq: 0,
         // Always send limit, keys, values and reverse: many-level's decoder fills absent
         // numbers and booleans with 0 and false.
-        options: { keys: this.#askKeys, values: this.#askValues, ...rangeOptions(range), limit, reverse: this.#reverse },
+        options: { keys: this.#askKeys, values: this.#askValues, ...rangeBounds(range), limit, reverse: this.#reverse },
         consumed: 0
       })
     )
@@ -504,7 +512,7 @@ export class GuestCursor implements Route {
     // (a seek could then not go back). Reads ahead stop at the caller's remaining limit.
     const original = this.#from === null
     const options = {
-      ...(original ? this.#rangeInput : rangeOptions(range)),
+      ...(original ? this.#rangeInput : rangeBounds(range)),
       limit: -1,
       reverse: this.#reverse,
       keys: this.#wantKeys,

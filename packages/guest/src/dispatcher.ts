@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream'
-import { type ForwardTarget, LocalStore, Sequencer } from '@rave-level/protocol'
+import { type ForwardTarget, LocalStore, Sequencer } from '@rave-level/store'
 import type ModuleError from 'module-error'
 import type { CursorPort, GuestCursor } from './cursor.js'
 import { connectionLost, timedOut } from './errors.js'

@@ -1,10 +1,11 @@
-import { DEFAULT_MAX_FRAME_SIZE, type Formats, type WriteOp } from '@rave-level/protocol'
+import { DEFAULT_MAX_FRAME_SIZE, ENTRIES, type IteratorMode, KEYS, rangeBounds, VALUES } from '@rave-level/protocol'
+import type { Formats, WriteOp } from '@rave-level/store'
 import { AbstractLevel, type AbstractDatabaseOptions } from 'abstract-level'
-import { type CursorOptions, ENTRIES, GuestCursor, KEYS, type Mode, VALUES } from './cursor.js'
+import { type CursorOptions, GuestCursor } from './cursor.js'
 import { Dispatcher } from './dispatcher.js'
 import { own, toBytes } from './formats.js'
 import { createIterator } from './iterators.js'
-import { rangeOptions, toRange } from './range.js'
+import { toRange } from './range.js'
 import { BATCH, CLEAR, CLEAR_KEYS, DEL, GET, GET_MANY, HAS, HAS_MANY, PUT } from './requests.js'
 
 /** Options of a {@link GuestLevel}: abstract-level's, and those of its {@link Dispatcher}. */
@@ -173,7 +174,7 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
       for (const k of ['gt', 'gte', 'lt', 'lte'] as const) if (copy[k] != null) copy[k] = own(copy[k])
       return local.sequencer.exclusive(() => local.store.clear(copy))
     }
-    const range = { ...rangeOptions(toRange(options)), limit: options.limit, reverse: !!options.reverse }
+    const range = { ...rangeBounds(toRange(options)), limit: options.limit, reverse: !!options.reverse }
     // A limited clear is made idempotent in two phases (see the dispatcher).
     return this.#d.request(options.limit >= 0 ? CLEAR_KEYS : CLEAR, range)
   }
@@ -190,7 +191,7 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
     return this.#iterator(VALUES, options)
   }
 
-  #iterator(mode: Mode, options: CursorOptions): object {
+  #iterator(mode: IteratorMode, options: CursorOptions): object {
     const d = this.#d
     const cursor = new GuestCursor(d.port, mode, options, d.nextOrder())
     d.addCursor(cursor)

@@ -1,21 +1,20 @@
 import {
   decodeOutput,
+  EXTENSION_VERSION,
   encodeInput,
+  FEATURES,
   FRAME_TOO_LARGE,
   Input,
   Output,
   PROTOCOL_ERROR,
-  readVarint,
-  RpcStream
+  RpcStream,
+  readFrameHead
 } from '@rave-level/protocol'
 import ModuleError from 'module-error'
 import { tooLarge } from './errors.js'
 import { KeyCollector } from './key-collector.js'
 import { CLEAR_KEYS, encodeRequest, encodeRun, type ManyValue, Request, runLength, tooLargeToReceive } from './requests.js'
 
-/** The guest's features, announced in its Hello. */
-export const GUEST_FEATURES: readonly string[] = Object.freeze(['heartbeat', 'messages', 'frame-limit', 'sync'])
-const EXTENSION_VERSION = 1
 
 /** Where iterator messages of one host iterator id go: a cursor, or a key collector. */
 export interface Route {
@@ -109,7 +108,7 @@ export class HostLink {
     this.stream.send(
       encodeInput(Input.hello, {
         version: EXTENSION_VERSION,
-        features: [...GUEST_FEATURES],
+        features: [...FEATURES],
         maxFrameSize: options.maxFrameSize,
         heartbeat: options.heartbeat > 0 ? options.heartbeat : undefined
       })
@@ -279,11 +278,9 @@ export class HostLink {
    * as many-level 2, sent it): fail what it answered, by the id at its start, and go on.
    */
   #onOversize(head: Buffer): void {
-    const tag = head[0]
-    // Every output message starts with field 1 (id), a varint; iterator messages then field 2 (seq).
-    if (head[1] !== 0x08) throw protocolError('Oversized frame without an id')
-    const id = readVarint(head, 2, head.length)
-    if (id < 0) throw protocolError('Oversized frame without an id')
+    const frame = readFrameHead(head)
+    if (frame === undefined) throw protocolError('Oversized frame without an id')
+    const { tag, id, seq } = frame
     if (tag === Output.callback || tag === Output.getManyCallback || tag === Output.getManyPart) {
       const sent = this.#wire.get(id)
       if (sent === undefined) return
@@ -292,23 +289,12 @@ export class HostLink {
       const err = tooLargeToReceive()
       for (const req of Array.isArray(sent) ? sent : [sent]) this.#owner.refuse(req, err)
     } else if (tag === Output.iteratorData || tag === Output.iteratorError) {
-      const rest = head.subarray(2)
-      const end = varintEnd(rest)
-      const seq = rest[end] === 0x10 ? readVarint(rest, end + 1, rest.length) : -1
-      if (seq < 0) throw protocolError('Oversized iterator frame without a seq')
-      const err = tooLargeToReceive()
-      this.#routes.get(id)?.onError(seq, FRAME_TOO_LARGE, err.message)
+      if (seq === undefined) throw protocolError('Oversized iterator frame without a seq')
+      this.#routes.get(id)?.onError(seq, FRAME_TOO_LARGE, tooLargeToReceive().message)
     } else {
       throw protocolError(`Oversized frame with tag ${tag}`)
     }
   }
-}
-
-/** Offset after the varint at the start of `buf`. */
-function varintEnd(buf: Buffer): number {
-  let i = 0
-  while (i < buf.length && (buf[i] as number) >= 0x80) i++
-  return i + 1
 }
 
 function protocolError(message: string): ModuleError {

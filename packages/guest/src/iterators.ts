@@ -1,5 +1,6 @@
 import { AbstractIterator, AbstractKeyIterator, AbstractValueIterator } from 'abstract-level'
-import { ENTRIES, type GuestCursor, KEYS, type Mode } from './cursor.js'
+import { ENTRIES, type IteratorMode, KEYS } from '@rave-level/protocol'
+import type { GuestCursor } from './cursor.js'
 
 type IteratorClass = new (...args: any[]) => object
 
@@ -45,7 +46,7 @@ const classes: readonly CursorIteratorClass[] = [
 ]
 
 /** @internal Create the abstract-level iterator of `mode` (entries, keys or values) over `cursor`. */
-export function createIterator(mode: Mode, db: object, options: object, cursor: GuestCursor): object {
+export function createIterator(mode: IteratorMode, db: object, options: object, cursor: GuestCursor): object {
   const Iterator = classes[mode === ENTRIES ? 0 : mode === KEYS ? 1 : 2] as CursorIteratorClass
   return new Iterator(db, options, cursor)
 }

@@ -1,4 +1,5 @@
-import { encodeInput, FRAME_TOO_LARGE, Input, type RangeOptions, remoteError, type WriteOp } from '@rave-level/protocol'
+import { encodeInput, FRAME_TOO_LARGE, Input, type RangeOptions, remoteError } from '@rave-level/protocol'
+import type { WriteOp } from '@rave-level/store'
 import ModuleError from 'module-error'
 import { fromBytes } from './formats.js'
 

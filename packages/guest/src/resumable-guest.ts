@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream'
-import type { ForwardTarget } from '@rave-level/protocol'
+import type { ForwardTarget } from '@rave-level/store'
 import { DEFAULT_MAX_FRAME_SIZE } from '@rave-level/protocol'
 import { Dispatcher } from './dispatcher.js'
 import { GuestLevel, type GuestLevelOptions } from './guest-level.js'

@@ -2,29 +2,32 @@ import {
   type BatchOperationMessage,
   type CallbackMessage,
   decodeInput,
+  EXTENSION_VERSION,
   encodeOutput,
+  FEATURES,
   FRAME_TOO_LARGE,
   type GetManyCallbackMessage,
   type GetManyPartMessage,
   type HelloMessage,
+  INVALID_VALUE,
   Input,
-  type InputTag,
   type IteratorMessage,
-  type LocalStore,
+  NOT_FOUND,
   Output,
   outputFrameLength,
   PROTOCOL_ERROR,
+  READONLY,
   RpcStream,
-  type SequencedWrite,
-  Sequencer,
-  type WriteOp,
+  TOO_MANY_ITERATORS,
   wireCode,
   wireMessage
 } from '@rave-level/protocol'
-import { INVALID_VALUE, NOT_FOUND, READONLY, TOO_MANY_ITERATORS } from './errors.js'
-import { EXTENSION_VERSION, HOST_FEATURES, MIN_HEARTBEAT } from './extensions.js'
+import { type LocalStore, type SequencedWrite, Sequencer, type WriteOp } from '@rave-level/store'
+import { type DbRangeOptions, dbRangeOptions, ENCODINGS, wireRange } from './db-options.js'
 import { HostIterator, type IteratorOwner, type IteratorSource } from './host-iterator.js'
-import { type DbRangeOptions, dbRangeOptions, ENCODINGS } from './range-options.js'
+
+/** Shortest heartbeat interval a guest may ask for, so that one cannot make us spin. */
+const MIN_HEARTBEAT = 10
 
 /** The part of an abstract-level 3 database the host calls, always with buffer encodings. */
 export interface HostDatabase extends IteratorSource {
@@ -97,10 +100,6 @@ export class Connection implements IteratorOwner {
   #parked: (Buffer | undefined)[] = []
   #parkedHead = 0
   #unparking = false
-  /** Gets decoded but not yet submitted (see #submitGets). */
-  #getIds: number[] = []
-  #getKeys: Uint8Array[] = []
-  readonly #submitGetsLater = () => this.#submitGets()
   /**
    * Output reached the high-water mark (a send said so) and the stream has not asked for more
    * since. A flag rather than a look at `bufferedOutput`: the stream asks for more while the
@@ -109,8 +108,6 @@ export class Connection implements IteratorOwner {
   #outputFull = false
   #inFlight = 0
   #inFlightBytes = 0
-  /** Bytes of the gets collected in #getKeys (their frames). */
-  #getBytes = 0
   #closed = false
   /** Largest frame the guest accepts, from its Hello; unlimited for a many-level 2 guest. */
   #replyLimit = Number.POSITIVE_INFINITY
@@ -208,17 +205,19 @@ export class Connection implements IteratorOwner {
     const { tag, message } = decodeInput(frame)
     const settings = this.#settings
     const bytes = frame.length
-    // Collected gets go first: they were issued before any sequenced request that follows them.
-    if (this.#getIds.length !== 0 && tag !== Input.get && sequenced(tag)) this.#submitGets()
     switch (tag) {
-      case Input.get:
-        // Collected, then read with one getMany (see #submitGets).
+      case Input.get: {
+        // The store reads the gets of one tick with one getMany (one trip to classic-level's
+        // thread pool instead of one per key): they come in one chunk, in one read group.
+        const { id, key } = message
         this.#begin(1, bytes)
-        if (this.#getIds.length === 0) queueMicrotask(this.#submitGetsLater)
-        this.#getIds.push(message.id)
-        this.#getKeys.push(message.key)
-        this.#getBytes += bytes
+        this.#sequencer.read(() => this.#settings.store.get(key, ENCODINGS) as Promise<Uint8Array | undefined>).then(
+          // abstract-level 3 yields undefined; many-level 2 guests expect an error (see README).
+          (value) => this.#done(id, value === undefined ? NOT_FOUND : undefined, value, 1, bytes),
+          (err) => this.#done(id, err, undefined, 1, bytes)
+        )
         break
+      }
       case Input.getMany: {
         const { id, keys } = message
         const n = Math.max(1, keys.length)
@@ -251,7 +250,7 @@ export class Connection implements IteratorOwner {
           this.#callback(id, READONLY)
           break
         }
-        const options = dbRangeOptions(message.options)
+        const options = dbRangeOptions(wireRange(message.options), message.options)
         this.#begin(1, bytes)
         this.#sequencer.exclusive(() => this.db.clear(options)).then(
           () => this.#done(id, undefined, undefined, 1, bytes),
@@ -279,36 +278,6 @@ export class Connection implements IteratorOwner {
     }
   }
 
-  /**
-   * Read the collected gets with one `db.getMany()`: one call (for classic-level one trip to the
-   * thread pool) instead of one per key, several times faster for pipelined gets. Gets are
-   * collected until the chunk being decoded is done or another sequenced request arrives, and
-   * submitted before it, so the order of operations is unchanged.
-   */
-  #submitGets(): void {
-    const ids = this.#getIds
-    const keys = this.#getKeys
-    const bytes = this.#getBytes
-    if (ids.length === 0) return
-    this.#getIds = []
-    this.#getKeys = []
-    this.#getBytes = 0
-    this.#sequencer.read(() => this.#settings.store.getMany(keys, ENCODINGS) as Promise<(Uint8Array | undefined)[]>).then(
-      (values) => {
-        for (let i = 0; i < ids.length; i++) {
-          const value = values[i]
-          // abstract-level 3 yields undefined; many-level 2 guests expect an error (see README).
-          this.#callback(ids[i] as number, value === undefined ? NOT_FOUND : undefined, value)
-        }
-        this.#end(ids.length, bytes)
-      },
-      (err) => {
-        for (const id of ids) this.#callback(id, err)
-        this.#end(ids.length, bytes)
-      }
-    )
-  }
-
   #write(id: number, ops: WriteOp[], sync: boolean | undefined, bytes: number): void {
     const n = Math.max(1, ops.length)
     this.#begin(n, bytes)
@@ -326,7 +295,7 @@ export class Connection implements IteratorOwner {
     this.send(
       encodeOutput(Output.hello, {
         version: EXTENSION_VERSION,
-        features: [...HOST_FEATURES],
+        features: [...FEATURES],
         maxFrameSize: this.#settings.maxFrameSize,
         pid: process.pid
       })
@@ -481,11 +450,6 @@ export class Connection implements IteratorOwner {
     this.#heartbeat = null
     for (const it of this.#iterators.values()) this.#closeIterator(it)
   }
-}
-
-/** Whether a request goes through the Sequencer (iterator acks, seeks and closes, and hellos do not). */
-function sequenced(tag: InputTag): boolean {
-  return tag !== Input.iteratorAck && tag !== Input.iteratorSeek && tag !== Input.iteratorClose && tag !== Input.hello
 }
 
 const SYNC = Object.freeze({ sync: true })

@@ -1,8 +1,14 @@
 import {
+  ENTRIES,
   encodeOutput,
   FRAME_TOO_LARGE,
   type IteratorDataMessage,
   type IteratorMessage,
+  type IteratorMode,
+  inRange,
+  KEYS,
+  type KeyRange,
+  modeOf,
   Output,
   outputFrameLength,
   REMOTE_ERROR,
@@ -10,7 +16,7 @@ import {
   wireMessage
 } from '@rave-level/protocol'
 import ModuleError from 'module-error'
-import { type DbRangeOptions, dbRangeOptions, inDbRange } from './range-options.js'
+import { type DbRangeOptions, dbRangeOptions, wireRange } from './db-options.js'
 
 /** The part of an abstract-level 3 iterator (entries, keys or values) the host uses. */
 interface DbIterator {
@@ -35,12 +41,6 @@ export interface IteratorOwner {
   readonly replyLimit: number
   send(frame: Buffer): void
 }
-
-/** What an iterator yields: entries (keys and values interleaved), keys or values. */
-const ENTRIES = 0
-const KEYS = 1
-const VALUES = 2
-type Mode = typeof ENTRIES | typeof KEYS | typeof VALUES
 
 /** Most items read (and sent) at once, whatever their size. */
 const MAX_ITEMS = 1000
@@ -67,7 +67,8 @@ export class HostIterator {
   readonly id: number
   #seq: number
   readonly #owner: IteratorOwner
-  readonly #mode: Mode
+  readonly #mode: IteratorMode
+  readonly #range: KeyRange
   readonly #options: DbRangeOptions
   readonly #limit: number
   #it: DbIterator | null = null
@@ -90,11 +91,11 @@ export class HostIterator {
     this.id = message.id
     this.#seq = message.seq
     this.#owner = owner
-    // As in many-level 2: entries when both are wanted, else keys, else values.
-    this.#mode = options.keys === true ? (options.values === true ? ENTRIES : KEYS) : VALUES
+    this.#mode = modeOf(options)
     // A seek takes precedence over a bookmark (a guest sends the one that is current).
     const seek = message.seek
-    this.#options = dbRangeOptions(options, seek === undefined ? message.bookmark : undefined)
+    this.#range = wireRange(options, seek === undefined ? message.bookmark : undefined)
+    this.#options = dbRangeOptions(this.#range, options)
     this.#limit = this.#options.limit >= 0 ? this.#options.limit : Number.POSITIVE_INFINITY
     this.#options.limit = -1
     this.#consumed = message.consumed
@@ -183,7 +184,7 @@ export class HostIterator {
     this.#pendingAcks = 0
     this.#base = this.#consumed
     this.#sent = 0
-    if (!inDbRange(this.#options, target)) {
+    if (!inRange(this.#range, target)) {
       // As abstract-level specifies, a target outside the range ends the iterator. It must never
       // reach classic-level: on an empty database its iterator then aborts the whole process.
       this.#end()

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events'
 import type { Duplex } from 'node:stream'
-import { DEFAULT_MAX_FRAME_SIZE, type ForwardTarget, LocalStore } from '@rave-level/protocol'
+import { DEFAULT_MAX_FRAME_SIZE } from '@rave-level/protocol'
+import { type ForwardTarget, LocalStore } from '@rave-level/store'
 import type { AbstractLevel } from 'abstract-level'
 import { Connection, type ConnectionSettings, type HostDatabase } from './connection.js'
 

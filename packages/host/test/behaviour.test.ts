@@ -2,7 +2,7 @@ import { Input, Output } from '@rave-level/protocol'
 import { ClassicLevel } from 'classic-level'
 import { MemoryLevel } from 'memory-level'
 import { describe, expect, it } from 'vitest'
-import { codes, LevelHost } from '../dist/index.js'
+import { LevelHost } from '../dist/index.js'
 import { tempDir, until } from './helpers.js'
 import { WireClient } from './wire-client.js'
 
@@ -11,18 +11,6 @@ const text = (v: Uint8Array | undefined) => (v === undefined ? undefined : Buffe
 const iteratorOptions = { keys: true, values: true, limit: -1, reverse: false }
 
 describe('LevelHost', () => {
-  it('exports its codes', () => {
-    expect(codes).toEqual({
-      NOT_FOUND: 'LEVEL_NOT_FOUND',
-      READONLY: 'LEVEL_READONLY',
-      INVALID_VALUE: 'LEVEL_INVALID_VALUE',
-      TOO_MANY_ITERATORS: 'LEVEL_TOO_MANY_ITERATORS',
-      PROTOCOL_ERROR: 'LEVEL_PROTOCOL_ERROR',
-      FRAME_TOO_LARGE: 'LEVEL_FRAME_TOO_LARGE',
-      REMOTE_ERROR: 'LEVEL_REMOTE_ERROR'
-    })
-  })
-
   it('validates its arguments', () => {
     const db = new MemoryLevel()
     expect(() => new LevelHost(null as any)).toThrow(TypeError)

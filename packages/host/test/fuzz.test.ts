@@ -1,5 +1,6 @@
 import { createConnection } from 'node:net'
-import { encodeInput, Input, type InputTag, writeVarint } from '@rave-level/protocol'
+import { encodeInput, Input, type InputTag } from '@rave-level/protocol'
+import { varint } from '@rave-level/test-utils'
 import { ClassicLevel } from 'classic-level'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { LevelHost } from '../dist/index.js'
@@ -29,9 +30,7 @@ const int = (n: number) => Math.floor(random() * n)
 const bytes = (n: number) => Buffer.from(Array.from({ length: n }, () => int(256)))
 
 function frame(tag: number, body: Buffer): Buffer {
-  const prefix = Buffer.alloc(10)
-  const end = writeVarint(prefix, 0, body.length + 1)
-  return Buffer.concat([prefix.subarray(0, end), Buffer.from([tag]), body])
+  return Buffer.concat([varint(body.length + 1), Buffer.from([tag]), body])
 }
 
 let dir: ReturnType<typeof tempDir>
@@ -91,8 +90,7 @@ function garbageRound(): Buffer[][] {
   }
   // Absurd length prefixes: just over the maximum, 2^40, and an endless varint.
   payloads.push([Buffer.from([0x81, 0x80, 0x04])])
-  const huge = Buffer.alloc(10)
-  payloads.push([huge.subarray(0, writeVarint(huge, 0, 2 ** 40))])
+  payloads.push([varint(2 ** 40)])
   payloads.push([Buffer.alloc(12, 0xff)])
   payloads.push([Buffer.from([0])]) // an empty frame
   // Every tag with a garbage body.

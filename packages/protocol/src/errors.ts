@@ -1,16 +1,40 @@
 import ModuleError from 'module-error'
 
-/** A frame or message that does not follow the wire format. */
-export const PROTOCOL_ERROR = 'LEVEL_PROTOCOL_ERROR'
-/** A peer announced a frame larger than the configured maximum. */
-export const FRAME_TOO_LARGE = 'LEVEL_FRAME_TOO_LARGE'
-/** A remote failure whose code is not a `LEVEL_*` code. */
-export const REMOTE_ERROR = 'LEVEL_REMOTE_ERROR'
+// The codes that cross the wire, defined once for hosts and guests alike. Where the meaning
+// matches, they are abstract-level's (and many-level's); the protocol mints two.
 
+/** Minted here: a frame or message that does not follow the wire format. */
+export const PROTOCOL_ERROR = 'LEVEL_PROTOCOL_ERROR'
 /**
- * Every code minted by this package.
+ * Minted here: a frame larger than the receiver's maximum (a request not sent, an answer that
+ * does not fit, or a peer's announcement that closes its connection).
  */
-export const codes = Object.freeze({ PROTOCOL_ERROR, FRAME_TOO_LARGE, REMOTE_ERROR })
+export const FRAME_TOO_LARGE = 'LEVEL_FRAME_TOO_LARGE'
+/** abstract-level's: a remote failure whose code is not a `LEVEL_*` code. */
+export const REMOTE_ERROR = 'LEVEL_REMOTE_ERROR'
+/**
+ * many-level 2's answer to a `get` of a missing key (its guest, an abstract-level 1 database,
+ * fails to decode an answer without a value). Guests built on abstract-level 3 turn it back
+ * into `undefined`.
+ */
+export const NOT_FOUND = 'LEVEL_NOT_FOUND'
+/** abstract-level's: a write reached a read-only host. */
+export const READONLY = 'LEVEL_READONLY'
+/** abstract-level's: a put (alone or in a batch) without a value. */
+export const INVALID_VALUE = 'LEVEL_INVALID_VALUE'
+/** Minted by the host: a guest asked for more open iterators than the host allows. */
+export const TOO_MANY_ITERATORS = 'LEVEL_TOO_MANY_ITERATORS'
+
+/** Every code above. */
+export const codes = Object.freeze({
+  PROTOCOL_ERROR,
+  FRAME_TOO_LARGE,
+  REMOTE_ERROR,
+  NOT_FOUND,
+  READONLY,
+  INVALID_VALUE,
+  TOO_MANY_ITERATORS
+} as const)
 
 /** @internal */
 export function protocolError(message: string, cause?: unknown): ModuleError {

@@ -1,5 +1,18 @@
-export { type Field, type FieldType, messageLength, readMessage, type Schema, schema, writeMessage } from './codec.js'
-export { codes, FRAME_TOO_LARGE, MAX_MESSAGE_LENGTH, PROTOCOL_ERROR, REMOTE_ERROR, remoteError, wireCode, wireMessage } from './errors.js'
+export {
+  codes,
+  FRAME_TOO_LARGE,
+  INVALID_VALUE,
+  MAX_MESSAGE_LENGTH,
+  NOT_FOUND,
+  PROTOCOL_ERROR,
+  READONLY,
+  REMOTE_ERROR,
+  remoteError,
+  TOO_MANY_ITERATORS,
+  wireCode,
+  wireMessage
+} from './errors.js'
+export { EXTENSION_VERSION, FEATURES, type FrameHead, readFrameHead } from './extensions.js'
 export {
   decodeInput,
   decodeOutput,
@@ -35,9 +48,7 @@ export type {
   PutMessage,
   RangeOptions
 } from './messages.js'
-export { schemas } from './messages.js'
+export { ENTRIES, type IteratorMode, KEYS, modeOf, VALUES } from './mode.js'
+export { inRange, type KeyRange, keyRange, narrow, type RangeBounds, rangeBounds } from './range.js'
 export { RpcStream, type RpcStreamOptions } from './rpc-stream.js'
-export { Input, type InputTag, inputSchemas, Output, type OutputTag, outputSchemas } from './tags.js'
-export { readVarint, unzigzag, varintLength, writeVarint, zigzag } from './varint.js'
-export { type BatchTarget, type SequencedWrite, Sequencer } from './sequencer.js'
-export { type ForwardTarget, type Formats, type LocalIterator, LocalStore, type WriteOp } from './local-store.js'
+export { Input, type InputTag, Output, type OutputTag } from './tags.js'

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module'
 import { describe, expect, it } from 'vitest'
-import { decodeInput, decodeOutput, encodeInput, encodeOutput, Input, Output } from '../dist/index.js'
+import { codes, decodeInput, decodeOutput, encodeInput, encodeOutput, Input, Output } from '../dist/index.js'
 
 // many-level 2.0.0's generated codec is the reference implementation of the schema.
 const require = createRequire(import.meta.url)
@@ -75,6 +75,18 @@ function normalize(v: any): any {
 }
 
 describe('codec interop with many-level 2.0.0', () => {
+  it('defines every code that crosses the wire, once', () => {
+    expect(codes).toEqual({
+      PROTOCOL_ERROR: 'LEVEL_PROTOCOL_ERROR',
+      FRAME_TOO_LARGE: 'LEVEL_FRAME_TOO_LARGE',
+      REMOTE_ERROR: 'LEVEL_REMOTE_ERROR',
+      NOT_FOUND: 'LEVEL_NOT_FOUND',
+      READONLY: 'LEVEL_READONLY',
+      INVALID_VALUE: 'LEVEL_INVALID_VALUE',
+      TOO_MANY_ITERATORS: 'LEVEL_TOO_MANY_ITERATORS'
+    })
+  })
+
   it('uses the same tags, and extension tags that many-level 2 does not know', () => {
     const { hello: helloIn, ...input } = Input
     const { hello: helloOut, heartbeat, getManyPart, ...output } = Output

@@ -111,9 +111,13 @@ export class LocalStore implements BatchTarget {
     return direct._batch(operations, sync ? SYNC : EMPTY)
   }
 
+  /**
+   * Get one value. The gets of one tick (with the same formats) are read with one `getMany()`
+   * (the private one when equivalent): for classic-level one trip to the thread pool instead of
+   * one per key, several times faster for pipelined gets. The one place in the project where
+   * gets are coalesced on their way to a database (hosts and forwarding guests both use it).
+   */
   get(key: unknown, options: Formats): Promise<unknown> {
-    const direct = this.#reader(options)
-    if (direct === null) return this.db.get(key, options)
     // Gets of one tick (the same formats) are read with one _getMany(): for classic-level one
     // trip to the thread pool instead of one per key. They can be merged because a caller only
     // issues them together when nothing must happen between them (a Sequencer read group).

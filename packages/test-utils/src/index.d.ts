@@ -29,3 +29,6 @@ export function writeCrudSequence(db: {
   batch(ops: object[]): Promise<unknown>
 }): Promise<void>
 export const clearRanges: readonly object[]
+
+/** `value` as an unsigned LEB128 varint (a frame's length prefix), for tests that forge frames. */
+export function varint(value: number): Buffer

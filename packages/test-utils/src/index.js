@@ -15,6 +15,17 @@ export const { MemoryLevel: MemoryLevel1 } = require('memory-level-1')
 
 const noop = () => {}
 
+/** `value` as an unsigned LEB128 varint (a frame's length prefix), for tests that forge frames. */
+export function varint(value) {
+  const bytes = []
+  while (value >= 0x80) {
+    bytes.push((value % 0x80) | 0x80)
+    value = Math.floor(value / 0x80)
+  }
+  bytes.push(value)
+  return Buffer.from(bytes)
+}
+
 /** A short temp dir under /tmp (unix socket paths are capped at 107 bytes, 103 on macOS). */
 export function tempDir(prefix = 'rl-') {
   const path = mkdtempSync(join('/tmp', prefix))

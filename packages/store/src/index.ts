@@ -1,0 +1,8 @@
+export {
+  type ForwardTarget,
+  type Formats,
+  type LocalIterator,
+  LocalStore,
+  type WriteOp
+} from './local-store.js'
+export { type BatchTarget, type SequencedWrite, Sequencer, type WriteOptions } from './sequencer.js'

@@ -294,13 +294,13 @@ export class GuestCursor {
       // As memory-level and classic-level do: a target outside the range means the end, until
       // the next seek. An original source is kept for that (its snapshot too).
       this.#out = true
-      if (source !== null && source.original) source.discard()
+      if (source?.original) source.discard()
       else if (source !== null) void this.#drop()
       return
     }
     this.#out = false
     this.#blind = false
-    if (source !== null && source.original) {
+    if (source?.original) {
       // The source has the original range (and snapshot): let it seek.
       source.seek(bytes)
       this.#from = bytes

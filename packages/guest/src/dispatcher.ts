@@ -1,24 +1,13 @@
 import type { Duplex } from 'node:stream'
 import { type ForwardTarget, LocalStore, Sequencer } from '@rave-level/store'
-import type ModuleError from 'module-error'
 import type { CursorPort, GuestCursor } from './cursor.js'
 import { connectionLost, timedOut } from './errors.js'
 import { HostLink, type LinkOwner, type Route } from './host-link.js'
 import { KeyCollector } from './key-collector.js'
-import {
-  BATCH,
-  CLEAR,
-  CLEAR_KEYS,
-  DEL,
-  GET,
-  GET_MANY,
-  HAS,
-  HAS_MANY,
-  type ManyValue,
-  PUT,
-  Request,
-  tooLargeToReceive
-} from './requests.js'
+import { Pending } from './pending.js'
+import { replay } from './replay.js'
+import { type Answer, CLEAR, CLEAR_KEYS, Request } from './requests.js'
+import { type UnresponsiveInfo, Watchdog } from './watchdog.js'
 
 /** Options of a {@link Dispatcher}. */
 export interface DispatcherOptions {
@@ -33,13 +22,6 @@ export interface DispatcherOptions {
   timeout?: number | undefined
   /** Ms the host may say nothing while we wait for it before a `stalled` report (default `2000`). */
   stalledAfter?: number | undefined
-}
-
-/** Why a {@link Dispatcher} reports `stalled`. */
-export interface UnresponsiveInfo {
-  reason: 'unresponsive'
-  /** Ms since the host last sent anything while we waited for it. */
-  elapsed: number
 }
 
 /** What a {@link Dispatcher} tells its owner. Every hook is optional. */
@@ -65,8 +47,6 @@ type Link =
   | { readonly kind: 'attached'; readonly host: HostLink }
   | Forwarded
 
-/** Most milliseconds between two checks of the timeouts. */
-const MAX_TICK = 100
 
 /**
  * Where every operation of a guest goes, and the state that outlives any one connection.
@@ -77,15 +57,9 @@ const MAX_TICK = 100
  * iterators continue after their last entry; without, they reject with `LEVEL_CONNECTION_LOST`.
  *
  * Every operation settles: one that waits `timeout` ms without a link, or while the attached
- * host (one that said Hello, or has not answered it yet) sends nothing at all, neither answers
- * nor heartbeats, rejects: with `events.unreachable()`'s error, or `LEVEL_TIMEOUT` (outcome
- * unknown: it may have been applied). A `stalled` report comes after `stalledAfter` ms of such
- * silence.
- *
- * A `clear()` with a limit is not idempotent: retried after a failover it would delete up to
- * `limit` more entries. So it runs in two phases (CLEAR_KEYS): read the keys it will delete,
- * then delete exactly those. Everything issued after it waits until the first phase is done
- * (`#hold`), so that nothing later overtakes it.
+ * host says nothing at all, rejects (see {@link Watchdog}): with `events.unreachable()`'s
+ * error, or `LEVEL_TIMEOUT` (outcome unknown: it may have been applied). A limited `clear()` is
+ * made safe to retry (see {@link Pending}).
  */
 export class Dispatcher implements LinkOwner {
   readonly retry: boolean
@@ -95,22 +69,13 @@ export class Dispatcher implements LinkOwner {
   /** Hooks; set by the owner once (it may be created before its owner). */
   events: DispatcherEvents = {}
   #link: Link = { kind: 'detached', since: Date.now(), lost: false }
-  /** Unanswered operations by `order`; a Map iterates in insertion order, which is issue order. */
-  #pending = new Map<number, Request>()
+  readonly #pending = new Pending({ released: (from, to) => this.#released(from, to) })
   /** Open iterators, in creation order. */
   readonly #cursors = new Set<GuestCursor>()
   #order = 0
   #waitingReads = 0
-  #busy = false
-  /** When the guest last started waiting for a host (epoch ms). */
-  #busySince = 0
-  /** A `stalled` report was made for the current silence. */
-  #stalled = false
-  /** Order of the earliest limited clear still reading its keys: later operations wait. */
-  #hold = Number.POSITIVE_INFINITY
   #closing = false
-  #timer: NodeJS.Timeout | null = null
-  #flushed: (() => void)[] = []
+  readonly #watchdog: Watchdog
   /** The port through which cursors reach the current link. */
   readonly port: CursorPort
 
@@ -119,23 +84,28 @@ export class Dispatcher implements LinkOwner {
     this.maxFrameSize = options.maxFrameSize
     this.timeout = options.timeout ?? 10_000
     this.stalledAfter = options.stalledAfter ?? 2_000
+    this.#watchdog = new Watchdog(this.timeout, this.stalledAfter, {
+      link: () => {
+        const link = this.#link
+        return link.kind === 'detached' ? { detachedSince: link.since } : link.kind === 'attached' ? link : null
+      },
+      unreachable: (waited) => this.events.unreachable?.(waited) ?? timedOut(`No host for ${waited} ms`),
+      stalled: (info) => this.events.stalled?.(info),
+      expire: (error, cutoff, since) => this.#expire(error, cutoff, since)
+    })
     this.port = {
       retry: this.retry,
       link: () => this.#link.kind,
       lost: () => this.#link.kind === 'detached' && this.#link.lost && !this.retry,
       closing: () => this.#closing,
-      send: (frame) => {
-        if (this.#link.kind === 'attached') this.#link.host.queue(frame)
-      },
-      allocId: () => (this.#link.kind === 'attached' ? this.#link.host.allocId() : 0),
-      route: (id, cursor) => {
-        if (this.#link.kind === 'attached') this.#link.host.route(id, cursor)
-      },
+      send: (frame) => this.host?.queue(frame),
+      allocId: () => this.host?.allocId() ?? 0,
+      route: (id, route) => this.host?.route(id, route),
       local: () => {
         const link = this.#link
         return link.kind === 'forwarded' ? { db: link.store.db, sequencer: link.sequencer } : null
       },
-      held: (order) => order > this.#hold,
+      held: (order) => this.#pending.held(order),
       waiting: (delta) => {
         this.#waitingReads += delta
         this.#checkBusy()
@@ -182,100 +152,46 @@ export class Dispatcher implements LinkOwner {
   request(kind: number, a: any, b?: any, sync = false): Promise<any> {
     const link = this.#link
     if (link.kind === 'detached' && link.lost && !this.retry) return Promise.reject(connectionLost())
+    // Without retry nothing is applied twice: a limited clear needs no two phases.
     if (kind === CLEAR_KEYS && !this.retry) kind = CLEAR
     return new Promise((resolve, reject) => {
       const req = new Request(this.#order++, kind, a, b, sync, Date.now(), resolve, reject)
-      this.#pending.set(req.order, req)
-      if (link.kind === 'attached' && req.order <= this.#hold) link.host.queue(req)
-      if (kind === CLEAR_KEYS && req.order < this.#hold) this.#hold = req.order
-      if (!this.#busy) this.#checkBusy()
+      if (this.#pending.add(req) && link.kind === 'attached') link.host.queue(req)
+      if (!this.#watchdog.busy) this.#checkBusy()
     })
   }
 
   refuse(req: Request, err: Error): void {
-    if (this.#pending.delete(req.order)) {
-      req.reject(err)
-      this.#settled(req)
-    }
+    this.#pending.refuse(req, err)
+    if (this.#watchdog.busy && this.#pending.size === 0) this.#checkBusy()
   }
 
-  settle(
-    sent: Request | Request[],
-    error: string | undefined,
-    message: string | undefined,
-    value: Uint8Array | undefined,
-    values: readonly ManyValue[] | undefined,
-    oversized: ReadonlySet<number> | undefined
-  ): void {
-    if (sent instanceof Request) {
-      // Settle only what is still pending (a timeout may have settled it).
-      if (this.#pending.delete(sent.order)) {
-        sent.answer(error, message, value, values, oversized)
-        this.#settled(sent)
-      }
-    } else {
-      // A run shares the outcome of its frame: each read gets its value of the GetMany.
-      for (let i = 0; i < sent.length; i++) {
-        const req = sent[i] as Request
-        if (!this.#pending.delete(req.order)) continue
-        if (oversized?.has(i)) {
-          req.reject(tooLargeToReceive())
-          this.#settled(req)
-        }
-        else req.answer(error, message, error === undefined ? values?.[i]?.value : undefined)
-      }
-    }
-    if (this.#pending.size === 0 && this.#busy) this.#checkBusy()
+  settle(sent: Request | Request[], answer: Answer): void {
+    this.#pending.settle(sent, answer)
+    if (this.#watchdog.busy && this.#pending.size === 0) this.#checkBusy()
   }
 
   collect(req: Request, id: number): Route {
-    return new KeyCollector(
-      {
-        send: (frame) => this.port.send(frame),
-        route: (rid, route) => this.host?.route(rid, route),
-        collected: (r, keys) => this.#collected(r, keys),
-        failed: (r, code, message) => this.settle(r, code, message, undefined, undefined, undefined)
-      },
-      req,
-      id
-    )
+    const owner = {
+      send: (frame: Buffer) => this.port.send(frame),
+      route: (rid: number, route: Route | null) => this.host?.route(rid, route),
+      collected: (r: Request, keys: Buffer[]) => this.#pending.collected(r, keys, (batch) => this.host?.queue(batch)),
+      failed: (r: Request, error: string, message: string | undefined) => this.settle(r, { error, message })
+    }
+    return new KeyCollector(owner, req, id)
   }
 
   introduced(link: HostLink): void {
-    if (this.#link.kind === 'attached' && this.#link.host === link) this.events.introduced?.(link.pid)
+    if (this.host === link) this.events.introduced?.(link.pid)
   }
 
-  /** A limited clear read its keys: delete exactly those, then let what waited behind it go. */
-  #collected(req: Request, keys: Buffer[]): void {
-    if (!this.#pending.has(req.order) || req.kind !== CLEAR_KEYS) return
-    req.kind = BATCH
-    req.a = keys.map((key) => ({ type: 'del', key, keyEncoding: 'buffer' }))
-    if (keys.length === 0) this.settle(req, undefined, undefined, undefined, undefined, undefined)
-    else this.host?.queue(req)
-    this.#release()
-  }
-
-  /** A request settled: if it held later operations back, let them go. */
-  #settled(req: Request): void {
-    if (req.order === this.#hold) this.#release()
-  }
-
-  /** Move the hold to the next limited clear still reading keys, sending what it held back. */
-  #release(): void {
-    const from = this.#hold
-    let next = Number.POSITIVE_INFINITY
-    for (const req of this.#pending.values()) {
-      if (req.order > from && req.kind === CLEAR_KEYS) {
-        next = req.order
-        break
-      }
-    }
-    this.#hold = next
-    const link = this.#link
-    if (link.kind !== 'attached') return
+  /** Operations issued in `(from, to]` were held back by a limited clear: send them now. */
+  #released(from: number, to: number): void {
+    const host = this.host
+    if (host === null) return
     for (const item of this.#inOrder()) {
-      if (item.order <= from || item.order > next) continue
-      if (item instanceof Request) link.host.queue(item)
+      if (item.order <= from || item.order > to) continue
+      if (item instanceof Request) host.queue(item)
       else item.resume()
     }
   }
@@ -307,12 +223,12 @@ export class Dispatcher implements LinkOwner {
     host.stream.on('finish', lost)
     this.#enter(state, () => {
       for (const item of this.#inOrder()) {
-        if (item.order > this.#hold) break
+        if (this.#pending.held(item.order)) break
         if (item instanceof Request) host.queue(item)
         else item.resume()
       }
       if (ref != null) {
-        if (this.#busy) ref.ref()
+        if (this.#watchdog.busy) ref.ref()
         else ref.unref()
       }
     })
@@ -339,8 +255,7 @@ export class Dispatcher implements LinkOwner {
     const waiting = this.#inOrder()
     // Without retry, what a host may have applied must not be applied again.
     const sent = !this.retry && prev.kind === 'attached' ? prev.host.sentRequests() : null
-    this.#pending = new Map()
-    this.#hold = Number.POSITIVE_INFINITY
+    this.#pending.drain()
     this.#enter(link, () => {
       for (const item of waiting) {
         if (!(item instanceof Request)) item.forward()
@@ -373,7 +288,7 @@ export class Dispatcher implements LinkOwner {
    */
   async drain(): Promise<void> {
     while (true) {
-      if (!this.idle) await new Promise<void>((resolve) => this.#flushed.push(resolve))
+      if (!this.idle) await this.#watchdog.whenIdle()
       const local = this.forwarded
       if (local !== null) await local.sequencer.idle()
       if (this.idle && (this.forwarded === null || this.forwarded.sequencer.size === 0)) return
@@ -387,7 +302,7 @@ export class Dispatcher implements LinkOwner {
   close(): void {
     this.#closing = true
     if (this.#link.kind === 'attached') this.#enter({ kind: 'detached', since: Date.now(), lost: false })
-    this.#stopTimer()
+    this.#watchdog.stop()
   }
 
   /** Open again after {@link close} (a plain guest can be reopened). */
@@ -418,7 +333,7 @@ export class Dispatcher implements LinkOwner {
     const prev = this.#link
     this.#link = next
     if (prev.kind === 'attached') prev.host.destroy()
-    this.#stalled = false
+    this.#watchdog.reset()
     then?.()
     const events = this.events
     if (next.kind === 'attached') events.connect?.()
@@ -429,12 +344,7 @@ export class Dispatcher implements LinkOwner {
   #lose(state: Link): void {
     if (this.#link !== state) return
     this.#enter({ kind: 'detached', since: Date.now(), lost: true }, () => {
-      if (!this.retry) {
-        const pending = this.#pending
-        this.#pending = new Map()
-        this.#hold = Number.POSITIVE_INFINITY
-        for (const req of pending.values()) req.reject(connectionLost())
-      }
+      if (!this.retry) for (const req of this.#pending.drain()) req.reject(connectionLost())
       for (const cursor of this.#cursors) cursor.lose()
       this.#checkBusy()
     })
@@ -442,133 +352,26 @@ export class Dispatcher implements LinkOwner {
 
   /** Waiting operations and open iterators, merged in issue order. */
   #inOrder(): (Request | GuestCursor)[] {
-    const out: (Request | GuestCursor)[] = []
-    const cursors = [...this.#cursors]
-    let c = 0
-    for (const req of this.#pending.values()) {
-      while (c < cursors.length && (cursors[c] as GuestCursor).order < req.order) out.push(cursors[c++] as GuestCursor)
-      out.push(req)
-    }
-    while (c < cursors.length) out.push(cursors[c++] as GuestCursor)
-    return out
+    return merge(this.#pending.values(), this.#cursors)
   }
 
   // ---- Waiting, and its limits ------------------------------------------------------------
 
   #checkBusy(): void {
     const busy = !this.idle
-    if (busy === this.#busy) {
-      if (!busy) this.#wake()
-      return
+    if (!this.#watchdog.update(busy)) return
+    const ref = this.host?.ref
+    if (ref != null) {
+      if (busy) ref.ref()
+      else ref.unref()
     }
-    this.#busy = busy
-    const link = this.#link
-    if (link.kind === 'attached' && link.host.ref != null) {
-      if (busy) link.host.ref.ref()
-      else link.host.ref.unref()
-    }
-    if (busy) {
-      this.#busySince = Date.now()
-      this.#startTimer()
-      this.events.busy?.()
-    } else {
-      this.#timer?.unref()
-      this.#wake()
-      this.events.flush?.()
-    }
-  }
-
-  #wake(): void {
-    const waiters = this.#flushed
-    this.#flushed = []
-    for (const resolve of waiters) resolve()
-  }
-
-  /**
-   * One timer enforces `timeout` and `stalledAfter`, and keeps the process alive while
-   * something waits for a host: ref'd while busy, unref'd otherwise (so an idle guest lets the
-   * process exit, as classic-level does).
-   */
-  #startTimer(): void {
-    if (this.#timer === null) {
-      this.#tickMs = Math.max(5, Math.min(MAX_TICK, this.timeout / 4, this.stalledAfter / 4))
-      this.#lastTick = Date.now()
-      this.#timer = setInterval(() => this.#tick(), this.#tickMs)
-    }
-    this.#timer.ref()
-  }
-
-  #tickMs = MAX_TICK
-  #lastTick = 0
-
-  #stopTimer(): void {
-    if (this.#timer !== null) clearInterval(this.#timer)
-    this.#timer = null
-  }
-
-  #tick(): void {
-    const now = Date.now()
-    // A tick much later than due means this process's event loop was blocked (or starved):
-    // that time is not the host's silence.
-    const late = now - this.#lastTick - this.#tickMs
-    this.#lastTick = now
-    const host = this.host
-    if (host !== null && host.owedSince !== 0 && late > this.#tickMs) host.owedSince = Math.min(now, host.owedSince + late)
-    if (!this.#busy) return
-    const link = this.#link
-    if (link.kind === 'detached') {
-      const waited = now - Math.max(link.since, this.#busySince)
-      if (waited < this.timeout) return
-      const error = this.events.unreachable?.(waited) ?? timedOut(`No host for ${waited} ms`)
-      this.#expire(error, now - this.timeout, link.since)
-    } else if (link.kind === 'attached' && link.host.monitored) {
-      if (link.host.quiet(now) < this.stalledAfter) {
-        this.#stalled = false
-        return
-      }
-      // Timers run before I/O in each turn of the event loop: the host's answer may be waiting
-      // unread. Judge only after reading it.
-      if (!this.#judging) {
-        this.#judging = true
-        setImmediate(() => {
-          this.#judging = false
-          this.#judge()
-        })
-      }
-    }
-  }
-
-  #judging = false
-
-  /** The host has been quiet for `stalledAfter` at least (see #tick): report, and expire. */
-  #judge(): void {
-    const link = this.#link
-    if (!this.#busy || link.kind !== 'attached' || !link.host.monitored) return
-    const now = Date.now()
-    const quiet = link.host.quiet(now)
-    if (quiet < this.stalledAfter) {
-      this.#stalled = false
-      return
-    }
-    if (!this.#stalled) {
-      this.#stalled = true
-      this.events.stalled?.({ reason: 'unresponsive', elapsed: quiet })
-    }
-    if (quiet >= this.timeout) {
-      this.#expire(timedOut(`The leader did not answer for ${quiet} ms`), now - this.timeout, 0)
-    }
+    if (busy) this.events.busy?.()
+    else this.events.flush?.()
   }
 
   /** Reject what was issued (or started waiting) at `cutoff` or before, counting from `since`. */
-  #expire(error: ModuleError | Error, cutoff: number, since: number): number {
-    let n = 0
-    for (const req of this.#pending.values()) {
-      if (Math.max(req.time, since) > cutoff) continue
-      this.#pending.delete(req.order)
-      req.reject(error)
-      this.#settled(req)
-      n++
-    }
+  #expire(error: Error, cutoff: number, since: number): number {
+    let n = this.#pending.expire(error, cutoff, since)
     for (const cursor of this.#cursors) {
       const waiting = cursor.waitingSince
       if (waiting !== -1 && Math.max(waiting, since) <= cutoff && cursor.abort(error)) n++
@@ -583,31 +386,15 @@ function heartbeatFor(stalledAfter: number): number {
   return Number.isFinite(stalledAfter) ? Math.max(10, Math.min(1000, Math.floor(stalledAfter / 4))) : 1000
 }
 
-/** Apply an operation made for a host to the forwarded database instead, in sequence. */
-function replay(link: Forwarded, req: Request): Promise<any> {
-  const { store, sequencer } = link
-  const a = req.a
-  const sync = req.sync ? SYNC : undefined
-  switch (req.kind) {
-    case PUT:
-      return sequencer.write([{ type: 'put', key: a, value: req.b, keyEncoding: 'buffer', valueEncoding: 'buffer' } as any], sync)
-    case DEL:
-      return sequencer.write([{ type: 'del', key: a, keyEncoding: 'buffer' } as any], sync)
-    case BATCH:
-      return sequencer.write(a, sync)
-    case GET:
-      return sequencer.read(() => store.get(a, { keyEncoding: 'buffer', valueEncoding: req.b }))
-    case GET_MANY:
-      return sequencer.read(() => store.getMany(a, { keyEncoding: 'buffer', valueEncoding: req.b }))
-    case HAS:
-      return sequencer.read(() => store.has(a, BUFFER_KEY))
-    case HAS_MANY:
-      return sequencer.read(() => store.hasMany(a, BUFFER_KEY))
-    default:
-      // CLEAR, and CLEAR_KEYS whose keys were not read yet: locally a clear runs exactly once.
-      return sequencer.exclusive(() => store.clear({ ...a, keyEncoding: 'buffer' }))
+/** Requests and cursors (each in issue order), merged in issue order. */
+function merge(requests: Iterable<Request>, cursors: Iterable<GuestCursor>): (Request | GuestCursor)[] {
+  const out: (Request | GuestCursor)[] = []
+  const open = [...cursors]
+  let c = 0
+  for (const req of requests) {
+    while (c < open.length && (open[c] as GuestCursor).order < req.order) out.push(open[c++] as GuestCursor)
+    out.push(req)
   }
+  while (c < open.length) out.push(open[c++] as GuestCursor)
+  return out
 }
-
-const BUFFER_KEY = Object.freeze({ keyEncoding: 'buffer' })
-const SYNC = Object.freeze({ sync: true })

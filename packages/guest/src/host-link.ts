@@ -13,7 +13,16 @@ import {
 import ModuleError from 'module-error'
 import { tooLarge } from './errors.js'
 import { KeyCollector } from './key-collector.js'
-import { CLEAR_KEYS, encodeRequest, encodeRun, type ManyValue, Request, runLength, tooLargeToReceive } from './requests.js'
+import {
+  type Answer,
+  CLEAR_KEYS,
+  encodeRequest,
+  encodeRun,
+  type ManyValue,
+  Request,
+  runLength,
+  tooLargeToReceive
+} from './requests.js'
 
 
 /** Where iterator messages of one host iterator id go: a cursor, or a key collector. */
@@ -28,14 +37,7 @@ export interface LinkOwner {
   /** A request could not be sent (too large): reject it unless it settled already. */
   refuse(req: Request, err: Error): void
   /** Settle requests with a host's answer (only those still pending). */
-  settle(
-    sent: Request | Request[],
-    error: string | undefined,
-    message: string | undefined,
-    value: Uint8Array | undefined,
-    values: readonly ManyValue[] | undefined,
-    oversized: ReadonlySet<number> | undefined
-  ): void
+  settle(sent: Request | Request[], answer: Answer): void
   /** Open a key collector for a CLEAR_KEYS request sent with host iterator id `id`. */
   collect(req: Request, id: number): Route
   /** The host answered its Hello (or turned out to be a plain many-level 2 host). */
@@ -208,11 +210,11 @@ export class HostLink {
     const { tag, message } = decodeOutput(frame)
     switch (tag) {
       case Output.callback:
-        this.#answer(message.id, message.error, message.message, message.value, undefined, undefined)
+        this.#answer(message.id, message)
         break
       case Output.getManyCallback:
         if (message.id === this.#sentinel) this.#introduce('plain', undefined, undefined)
-        else this.#answer(message.id, message.error, message.message, undefined, message.values, undefined)
+        else this.#answer(message.id, message)
         break
       case Output.getManyPart:
         this.#part(message.id, message.start, message.values, message.oversized)
@@ -241,18 +243,11 @@ export class HostLink {
     this.#owner.introduced(this)
   }
 
-  #answer(
-    id: number,
-    error: string | undefined,
-    message: string | undefined,
-    value: Uint8Array | undefined,
-    values: readonly ManyValue[] | undefined,
-    oversized: ReadonlySet<number> | undefined
-  ): void {
+  #answer(id: number, answer: Answer): void {
     const sent = this.#wire.get(id)
     if (sent === undefined) return
     this.#wire.delete(id)
-    this.#owner.settle(sent, error, message, value, values, oversized)
+    this.#owner.settle(sent, answer)
   }
 
   /** Collect a `GetMany` answer that arrives in parts; settle once it covers every key. */
@@ -270,7 +265,7 @@ export class HostLink {
     const expected = Array.isArray(sent) ? sent.length : (sent.a as unknown[]).length
     if (parts.values.length < expected) return
     this.#parts.delete(id)
-    this.#answer(id, undefined, undefined, undefined, parts.values, parts.oversized)
+    this.#answer(id, parts)
   }
 
   /**

@@ -28,6 +28,19 @@ export interface ManyValue {
   value?: Uint8Array
 }
 
+/**
+ * A host's answer to a frame, as decoded (a `Callback` or `GetManyCallback` message serves
+ * as it is): an error code and message, or the value(s) for reads. `oversized` lists the
+ * indexes of a `getMany` whose value did not fit in a frame.
+ */
+export interface Answer {
+  readonly error?: string | undefined
+  readonly message?: string | undefined
+  readonly value?: Uint8Array | undefined
+  readonly values?: readonly ManyValue[] | undefined
+  readonly oversized?: ReadonlySet<number> | undefined
+}
+
 /** The options of a CLEAR or CLEAR_KEYS request: a range of bytes, a limit and a direction. */
 export interface ClearRange extends RangeOptions {
   limit: number
@@ -56,17 +69,8 @@ export class Request {
     readonly reject: (err: Error) => void
   ) {}
 
-  /**
-   * Settle with a host's answer: an error code (and message), or the value(s) for reads.
-   * `oversized` lists the indexes of a getMany whose value did not fit in a frame.
-   */
-  answer(
-    error: string | undefined,
-    message: string | undefined,
-    value: Uint8Array | undefined,
-    values?: readonly ManyValue[],
-    oversized?: ReadonlySet<number>
-  ): void {
+  /** Settle with a host's answer (see {@link Answer}). */
+  answer({ error, message, value, values, oversized }: Answer): void {
     const kind = this.kind
     if (error !== undefined) {
       // The many-level 2 wire answers a get of a missing key so (LevelHost does too).

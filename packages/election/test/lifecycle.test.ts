@@ -9,7 +9,12 @@ import { cleanup, freePort, readAll, spawn, tempDir, waitFor } from './helpers.j
 
 afterEach(cleanup)
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+/** A promise and the function that resolves it. */
+function deferred (): { promise: Promise<void>, resolve: () => void } {
+  let resolve!: () => void
+  const promise = new Promise<void>((r) => { resolve = r })
+  return { promise, resolve }
+}
 
 async function options (overrides: Partial<ElectionOptions<net.Server>> = {}): Promise<ElectionOptions<net.Server>> {
   return { endpoint: join(tempDir(), 's'), ...portLock(await freePort()), serve () {}, ...overrides }
@@ -46,12 +51,15 @@ describe('lifecycle', () => {
       const lock = portLock(port)
       let aborted = false
       let released = false
+      const acquiring = deferred()
+      const closing = deferred()
       const election = new Election<net.Server>({
         endpoint: join(tempDir(), 's'),
-        // Deliberately ignores the signal until it has the lock: the worst case.
+        // Deliberately ignores the signal and takes the lock once close() was called: the worst case.
         async acquire (signal) {
           signal.addEventListener('abort', () => { aborted = true })
-          await sleep(50)
+          acquiring.resolve()
+          await closing.promise
           return lock.acquire()
         },
         async release (server) {
@@ -63,9 +71,11 @@ describe('lifecycle', () => {
       let leaders = 0
       election.on('leader', () => leaders++)
       election.start()
-      await sleep(10)
+      await acquiring.promise
       expect(election.role).toBe('electing')
-      await election.close()
+      const closed = election.close()
+      closing.resolve()
+      await closed
       expect(aborted).toBe(true)
       expect(released).toBe(true)
       expect(leaders).toBe(0)
@@ -225,10 +235,11 @@ describe('lifecycle', () => {
   })
 
   test('a leader that drops every connection does not put its followers in a busy loop', async () => {
-    let connections = 0
+    const connections: number[] = []
+    const fifteen = deferred()
     const base = await options({
       serve (socket) {
-        connections++
+        if (connections.push(performance.now()) === 15) fifteen.resolve()
         socket.destroy()
       },
       backoff: { min: 10, max: 50 }
@@ -239,11 +250,13 @@ describe('lifecycle', () => {
       leader.start()
       await waitFor(leader, 'leader')
       follower.start()
-      await sleep(500)
-      // Backing off, it cycles at most about once per `backoff.max` ms; a busy loop would make
-      // thousands of connections.
-      expect(connections).toBeGreaterThan(2)
-      expect(connections).toBeLessThan(40)
+      await fifteen.promise
+      // Each cycle waits out a backoff delay (never less than half its step, which doubles from
+      // `min` to `max`), as a short connection does not reset it: from the fifth connection on,
+      // at least 25 ms apart. A busy loop would make these ten cycles in a few ms. A lower bound
+      // on elapsed time, which a slow machine only makes larger; half of it, for timers that
+      // fire against the event loop's cached clock.
+      expect((connections[14] as number) - (connections[4] as number)).toBeGreaterThan((10 * 25) / 2)
     } finally {
       await Promise.all([leader.close(), follower.close()])
     }
@@ -251,17 +264,18 @@ describe('lifecycle', () => {
 
   test('faults without listeners are not thrown: no error listener, no crash', async () => {
     let releases = 0
+    const threeReleases = deferred()
     const base = await options({ backoff: { min: 1, max: 5 } })
     const election = new Election<net.Server>({
       ...base,
       endpoint: join(tempDir(), 'missing', 's'),
       async release (server) {
-        releases++
         await base.release(server)
+        if (++releases === 3) threeReleases.resolve()
       }
     })
     election.start()
-    while (releases < 3) await sleep(5)
+    await threeReleases.promise
     await election.close()
     expect(election.role).toBe('closed')
   })
@@ -305,10 +319,12 @@ describe('ref()', () => {
     const unrefd = spawn('wait.mjs', [join(tempDir(), 's'), port, 'unref'])
     expect(await once(unrefd.process, 'exit')).toEqual([0, null])
 
+    // Its 'stalled' timer is unref'd, so it fires only in a process kept alive by the election;
+    // and it keeps waiting until the lock is free, then leads.
     const refd = spawn('wait.mjs', [join(tempDir(), 's'), port, 'ref'])
     expect(await refd.next((message) => message.stalled)).toEqual({ stalled: true })
-    await sleep(100)
-    expect(refd.process.exitCode).toBe(null)
+    await holder.kill()
+    expect(await refd.next((message) => message.leader)).toEqual({ leader: true })
   })
 
   test('ref() and unref() return the election and can be called in any state', async () => {

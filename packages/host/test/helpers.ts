@@ -73,3 +73,23 @@ export async function until(predicate: () => boolean, timeout = 5000): Promise<v
     await new Promise((resolve) => setTimeout(resolve, 5))
   }
 }
+
+/**
+ * Resolve with `read()` once it returned the same value on `polls` consecutive polls, `interval`
+ * ms apart. For claims that something stops ("the host reads no more", "sends no more"), which
+ * no event can mark: use it only on a count kept by the side that would move, and assert on that
+ * count afterwards. The host under test runs in this process, so every poll is a turn of the
+ * event loop in which it could have read or written; it is not a timing figure.
+ */
+export async function steady(read: () => number, polls = 10, interval = 20, timeout = 20_000): Promise<number> {
+  const start = Date.now()
+  let value = read()
+  for (let same = 0; same < polls; ) {
+    if (Date.now() - start > timeout) throw new Error(`Still changing after ${timeout} ms (now ${value})`)
+    await new Promise((resolve) => setTimeout(resolve, interval))
+    const next = read()
+    same = next === value ? same + 1 : 0
+    value = next
+  }
+  return value
+}

@@ -129,15 +129,26 @@ describe('RpcStream', () => {
   it('stops taking input while the peer does not read its output', async () => {
     const rpc = new RpcStream({ onFrame: () => rpc.send(Buffer.alloc(1024)), highWaterMark: 4096 })
     let accepted = 0
+    let acceptedAll: () => void = () => {}
+    const all = new Promise<void>((resolve) => {
+      acceptedAll = resolve
+    })
     const input = frame(1)
     // Nobody reads rpc's output: after the readable buffer fills, writes stop completing.
-    for (let i = 0; i < 200; i++) rpc.write(input, () => accepted++)
-    await new Promise((r) => setTimeout(r, 20))
+    for (let i = 0; i < 200; i++) {
+      rpc.write(input, () => {
+        if (++accepted === 200) acceptedAll()
+      })
+    }
+    // Everything RpcStream does runs in process.nextTick or synchronously, and setImmediate runs
+    // only once that queue is empty: whatever input it would take, it has taken by then.
+    await new Promise((r) => setImmediate(r))
     expect(accepted).toBeLessThan(200)
+    expect(rpc.readableLength).toBeGreaterThanOrEqual(4096)
     expect(rpc.readableLength).toBeLessThan(64 * 1024)
     // Reading resumes input.
     rpc.on('data', () => {})
-    await new Promise((r) => setTimeout(r, 20))
+    await all
     expect(accepted).toBe(200)
     rpc.destroy()
   })

@@ -5,10 +5,11 @@ import fs from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { isDeepStrictEqual } from 'node:util'
 import { ClassicLevel } from 'classic-level'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { RaveLevel } from '../dist/index.js'
-import { cleanup, defer, Peer, tempDir } from './helpers.js'
+import { cleanup, defer, Peer, tempDir, until } from './helpers.js'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 
@@ -28,63 +29,116 @@ async function leaderChild(location: string, entries: [string, string][] = []) {
   return leader
 }
 
-// Variable-length keys, where naive resume logic goes wrong (a, aa, ab, b ...).
-const keys = ['a', 'aa', 'ab', 'aba', 'abb', 'ac', 'b', 'ba', 'bb', 'c', 'ca', 'cab', 'd', 'da', 'e']
-const entries = keys.map((k) => [k, `v-${k}`] as [string, string])
+// A few entries, for tests that need some data but no iterator across a failover.
+const entries = ['a', 'b', 'c'].map((k) => [k, `v-${k}`] as [string, string])
 
-function expected(options: { gt?: string; gte?: string; lt?: string; lte?: string; reverse?: boolean; limit?: number }) {
-  let list = entries.filter(
-    ([k]) =>
-      (options.gt === undefined || k > options.gt) &&
-      (options.gte === undefined || k >= options.gte) &&
-      (options.lt === undefined || k < options.lt) &&
-      (options.lte === undefined || k <= options.lte)
-  )
-  if (options.reverse) list = list.slice().reverse()
-  if (options.limit !== undefined && options.limit >= 0) list = list.slice(0, options.limit)
-  return list
+/**
+ * The most entries a follower can hold when its leader dies: an iterator's first message (one
+ * entry), then at most four messages the guest buffers and two that the host sends before they
+ * are acknowledged, each of at most 1000 entries (and about 16 KiB). An iterator that yields more
+ * than this after the kill was resumed.
+ */
+const READ_AHEAD = 1 + 6 * 1000
+
+/**
+ * Every word of one to seven letters from a to d (21844 keys), where naive resume logic goes
+ * wrong: variable-length keys that are prefixes of each other (a, aa, ab, aba ...). Values of
+ * 100 to 116 bytes that name their key, so that an entry skipped or repeated shows in values too.
+ * Enough that no range of the matrix below fits in {@link READ_AHEAD}.
+ */
+const many: [string, string][] = []
+;(function words(prefix: string) {
+  for (const letter of 'abcd') {
+    const key = prefix + letter
+    many.push([key, `${key}=`.padEnd(100 + (many.length % 17), '.')])
+    if (key.length < 7) words(key)
+  }
+})('')
+
+/** A database holding {@link many}, written once and copied for each test. */
+let template = ''
+beforeAll(async () => {
+  template = fs.mkdtempSync('/tmp/rl-')
+  const db = new ClassicLevel(template)
+  await db.batch(many.map(([key, value]) => ({ type: 'put' as const, key, value })))
+  await db.close()
+})
+afterAll(() => fs.rmSync(template, { recursive: true, force: true }))
+
+/**
+ * A copy of {@link template}; what `read` yields from it with classic-level used directly (the
+ * oracle); then a leader on it in a child process.
+ */
+async function manyLeader(read: (db: ClassicLevel<string, string>) => Promise<unknown[]>) {
+  const location = tempDir()
+  fs.cpSync(template, location, { recursive: true })
+  const oracle = new ClassicLevel<string, string>(location)
+  const want = await read(oracle)
+  await oracle.close()
+  return { location, want, leader: await leaderChild(location) }
 }
 
+type Kind = 'entries' | 'keys' | 'values'
+type RangeOptions = { gt?: string; gte?: string; lt?: string; lte?: string; reverse?: boolean; limit?: number }
+
+/** What classic-level and RaveLevel share here: three kinds of iterator. */
+type Reader = { next(): Promise<unknown>; all(): Promise<unknown[]> }
+type Source = Record<'iterator' | 'keys' | 'values', (options: RangeOptions) => Reader>
+
+function iterate(db: Source, kind: Kind, options: RangeOptions) {
+  return kind === 'entries' ? db.iterator(options) : kind === 'keys' ? db.keys(options) : db.values(options)
+}
+
+/** Compare long lists by their first difference (a diff of thousands of lines helps no one). */
+function expectSame(got: unknown[], want: unknown[]) {
+  let at = -1
+  for (let i = 0; i < Math.max(got.length, want.length) && at === -1; i++) if (!isDeepStrictEqual(got[i], want[i])) at = i
+  const around = (list: unknown[]) => list.slice(Math.max(0, at - 2), at + 3)
+  expect(at === -1 ? undefined : { at, got: around(got), want: around(want), lengths: [got.length, want.length] }).toBeUndefined()
+}
+
+// The follower here is the only process left after the kill, so it becomes the leader: its
+// iterators resume on the database it now holds.
 describe('iterators across a SIGKILL of the leader', () => {
-  const modes = [
+  // Limits above READ_AHEAD too, so that what remains of them counts across the resume.
+  const modes: RangeOptions[] = [
     {},
     { reverse: true },
     { gt: 'a', lt: 'd' },
     { gte: 'aa', lte: 'ca', reverse: true },
-    { limit: 7 },
-    { reverse: true, limit: 6, lt: 'e' },
+    { limit: 9000 },
+    { reverse: true, limit: 8000, lt: 'd' },
     { gt: 'ab', reverse: true }
   ]
   for (const options of modes) {
     for (const kind of ['entries', 'keys', 'values'] as const) {
       it(`${kind} ${JSON.stringify(options)}`, async () => {
-        const location = tempDir()
-        const leader = await leaderChild(location, entries)
+        const { location, want, leader } = await manyLeader((db) => iterate(db, kind, options).all())
+        // More than the follower can hold: it must read on after the kill.
+        expect(want.length - 3).toBeGreaterThan(READ_AHEAD)
         const db = open(location)
         await db.get('a') // connected as follower
-        const want = expected(options)
-        const it =
-          kind === 'entries' ? db.iterator(options) : kind === 'keys' ? db.keys(options) : db.values(options)
+        const it = iterate(db, kind, options)
         const got: unknown[] = []
         for (let i = 0; i < 3; i++) got.push(await it.next())
         await leader.kill()
         got.push(...(await it.all()))
-        const project = (e: [string, string]) => (kind === 'entries' ? e : kind === 'keys' ? e[0] : e[1])
-        expect(got.filter((x) => x !== undefined)).toEqual(want.map(project))
+        // Exactly: an early end or an undefined from next() fails too.
+        expectSame(got, want)
       })
     }
   }
 
   it('after a seek', async () => {
-    const location = tempDir()
-    const leader = await leaderChild(location, entries)
+    const { location, want, leader } = await manyLeader((db) => db.iterator({ lte: 'cab', reverse: true }).all())
+    expect(want.length - 1).toBeGreaterThan(READ_AHEAD)
     const db = open(location)
     const it = db.iterator({ reverse: true })
     it.seek('cab')
     const first = await it.next()
     await leader.kill()
     const rest = await it.all()
-    expect([first, ...rest]).toEqual(expected({ lte: 'cab', reverse: true }))
+    expectSame([first, ...rest], want)
   })
 })
 
@@ -129,16 +183,18 @@ describe('hostile input', () => {
 describe('seek after a failover', () => {
   for (const reverse of [false, true]) {
     it(`can go back before the resumed position (reverse: ${reverse})`, async () => {
-      const location = tempDir()
-      const leader = await leaderChild(location, entries)
+      const { location, want, leader } = await manyLeader((db) => db.iterator({ reverse }).all())
       const db = open(location)
       const it = db.iterator({ reverse })
-      for (let i = 0; i < 4; i++) await it.next()
+      const got: unknown[] = []
+      for (let i = 0; i < 4; i++) got.push(await it.next())
       await leader.kill()
-      await it.next() // resumed on the new leader
+      // Past whatever was buffered before the kill: resumed on the new leader.
+      for (let i = 0; i <= READ_AHEAD; i++) got.push(await it.next())
+      expectSame(got, want.slice(0, got.length))
       // Back to the start: the resumed range must not hide what comes before the bookmark.
       it.seek(reverse ? 'e' : 'a')
-      expect(await it.all()).toEqual(expected({ reverse }))
+      expectSame(await it.all(), want)
     })
   }
 })
@@ -156,15 +212,22 @@ describe('writes across SIGKILLs', () => {
       await peer.call('writeLoop')
     }
     for (let i = 0; i < 4; i++) await spawn()
+    // Before each kill, the writers make progress (on the leader elected after the last one), so
+    // that the kill lands among writes in flight.
+    const acks = () => everyone.reduce((n, p) => n + p.events.filter((e) => e.event === 'ack').length, 0)
+    const progress = async () => {
+      const before = acks()
+      await until(() => acks() >= before + 20, 20_000)
+    }
     for (let round = 0; round < 4; round++) {
-      await new Promise((r) => setTimeout(r, 200))
+      await progress()
       // Leadership only moves when we kill the leader, so one live peer has led: the leader.
       const leader = await Promise.race([...alive].map((p) => p.event('leader').then(() => p)))
       await leader.kill()
       alive.delete(leader)
       await spawn()
     }
-    await new Promise((r) => setTimeout(r, 200))
+    await progress()
     for (const p of alive) await p.kill()
     const db = open(location)
     let acked = 0

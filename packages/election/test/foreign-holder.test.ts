@@ -35,12 +35,13 @@ describe('foreign lock holder', () => {
         await waitFor(election, 'timeout', 5000)
         await waitFor(election, 'timeout', 5000)
 
-        expect(seen.map(([event]) => event)).toEqual(['stalled', 'timeout', 'timeout'])
-        const info = seen[0]![1] as StalledInfo
+        // Usually stalled first (100 ms after the lock was first found held), but on a loaded
+        // machine finding the lock held can take longer than the 300 ms of the first timeout.
+        expect(seen.map(([event]) => event).sort()).toEqual(['stalled', 'timeout', 'timeout'])
+        const info = seen.find(([event]) => event === 'stalled')![1] as StalledInfo
         expect(info.endpoint).toBe(endpoint)
         expect(info.elapsed).toBeGreaterThanOrEqual(99)
-        expect(seen[1]![1]).toMatchObject({ code: 'LEVEL_LOCKED' })
-        expect(seen[2]![1]).toMatchObject({ code: 'LEVEL_LOCKED' })
+        for (const [event, err] of seen) if (event === 'timeout') expect(err).toMatchObject({ code: 'LEVEL_LOCKED' })
         expect(['connecting', 'electing']).toContain(election.role)
         expect(existsSync(endpoint)).toBe(true)
 

@@ -2,9 +2,9 @@ import { EventEmitter } from 'node:events'
 import net from 'node:net'
 import type ModuleError from 'module-error'
 import { Backoff } from './backoff.js'
-import { removeStaleEndpoint } from './endpoint.js'
-import { EndpointServer } from './endpoint-server.js'
-import { electionError } from './errors.js'
+import { type EndpointFailure, EndpointServer, serveEndpoint } from './endpoint-server.js'
+import { type ElectionFault, electionFault } from './errors.js'
+import { type Connecting, connecting, type Electing, electing, type State, teardown as teardownState } from './state.js'
 import { LeaderlessWatch, type StalledInfo } from './leaderless-watch.js'
 import { type ElectionOptions, type ResolvedOptions, resolveOptions } from './options.js'
 
@@ -32,32 +32,11 @@ export interface ElectionEvents<R> {
   stalled: [info: StalledInfo]
   /** No leader for `timeout` ms (and again every `timeout` ms). Code `LEVEL_LOCKED`. */
   timeout: [error: ModuleError]
-  /** A fault the user must see; the election carries on. Only emitted when there are listeners. */
-  error: [error: ModuleError]
+  /** A fault the user must see (`LEVEL_ELECTION_FAULT`); the election carries on. Only emitted when there are listeners. */
+  error: [error: ElectionFault]
   /** {@link Election.close} finished. */
   close: []
 }
-
-// Each state owns its resources; `#teardown` frees exactly what the state it is given owns. The
-// electing state owns the resource from the moment `acquire()` resolves until it is handed to the
-// leader state (or released), and the server from the moment it is created.
-type State<R> =
-  | { readonly role: 'idle' }
-  | { readonly role: 'connecting'; readonly delay: number; timer: NodeJS.Timeout | undefined; socket: net.Socket | undefined }
-  | { readonly role: 'follower'; readonly socket: net.Socket; readonly since: number }
-  | {
-      readonly role: 'electing'
-      readonly controller: AbortController
-      acquiring: Promise<R | undefined> | undefined
-      resource: R | undefined
-      server: EndpointServer | undefined
-    }
-  | { readonly role: 'leader'; readonly resource: R; readonly server: EndpointServer }
-  | { readonly role: 'closing' }
-  | { readonly role: 'closed' }
-
-type Connecting<R> = Extract<State<R>, { role: 'connecting' }>
-type Electing<R> = Extract<State<R>, { role: 'electing' }>
 
 /**
  * Lock-based leader election around any lock-guarded resource. Whoever holds the lock serves an
@@ -74,10 +53,9 @@ type Electing<R> = Extract<State<R>, { role: 'electing' }>
  * process stays alive only because of what the user does with the resource and the sockets, or
  * because of {@link Election.ref} while it waits for a leader.
  *
- * Errors (on `'error'`, only when it has listeners): `LEVEL_ACQUIRE_FAILED`,
- * `LEVEL_LISTEN_FAILED`, `LEVEL_RELEASE_FAILED`, `LEVEL_SERVE_FAILED`, `LEVEL_FOLLOW_FAILED`.
- * `'timeout'` carries `LEVEL_LOCKED`. {@link Election.close} may reject with
- * `LEVEL_RELEASE_FAILED`.
+ * Errors (on `'error'`, only when it has listeners): `LEVEL_ELECTION_FAULT`, with a `stage`
+ * (`acquire`, `listen`, `release`, `serve`, `follow`). `'timeout'` carries `LEVEL_LOCKED`.
+ * {@link Election.close} may reject with `LEVEL_ELECTION_FAULT` (stage `release`).
  *
  * @typeParam R The resource the lock guards (for example an open database). Never `undefined`.
  */
@@ -177,7 +155,7 @@ export class Election<R> extends EventEmitter<ElectionEvents<R>> {
    * pending `acquire()` is aborted (and its resource released if it arrives anyway). Resolves
    * when every release this instance started has settled. Idempotent.
    *
-   * @throws `LEVEL_RELEASE_FAILED` when `release()` rejected while closing.
+   * @throws `LEVEL_ELECTION_FAULT` (stage `release`) when `release()` rejected while closing.
    */
   close (): Promise<void> {
     if (this.#closed === undefined) {
@@ -203,12 +181,12 @@ export class Election<R> extends EventEmitter<ElectionEvents<R>> {
    * the new state. Returns the old state's teardown, which never rejects; its error (a failed
    * release) is reported on `'error'`, except when closing, whose caller takes it.
    */
-  #enter (next: State<R>): Promise<ModuleError | undefined> {
+  #enter (next: State<R>): Promise<ElectionFault | undefined> {
     const prev = this.#state
     this.#state = next
     const epoch = ++this.#epoch
 
-    const teardown = this.#teardown(prev)
+    const teardown = teardownState(prev, this.#options.release)
     this.#teardowns.add(teardown)
     void teardown.then((err) => {
       this.#teardowns.delete(teardown)
@@ -221,45 +199,6 @@ export class Election<R> extends EventEmitter<ElectionEvents<R>> {
     this.#announce(prev, next)
     if (this.#epoch === epoch) this.#run(next, epoch)
     return teardown
-  }
-
-  async #teardown (state: State<R>): Promise<ModuleError | undefined> {
-    switch (state.role) {
-      case 'connecting':
-        clearTimeout(state.timer)
-        state.socket?.destroy()
-        return undefined
-      case 'follower':
-        state.socket.destroy()
-        return undefined
-      case 'electing': {
-        state.controller.abort()
-        // If acquire() is still pending, its continuation will see a new epoch and walk away, so
-        // the resource it may still deliver is ours to release here.
-        const resource = state.acquiring === undefined
-          ? state.resource
-          : await state.acquiring.catch(() => undefined)
-        await state.server?.close()
-        return resource === undefined ? undefined : this.#release(resource)
-      }
-      case 'leader':
-        // Cut the followers before releasing, so that serve() handlers stop using the resource;
-        // and remove the endpoint while the lock is still ours, so that it cannot be the next
-        // leader's endpoint we remove.
-        await state.server.close()
-        return this.#release(state.resource)
-      default:
-        return undefined
-    }
-  }
-
-  async #release (resource: R): Promise<ModuleError | undefined> {
-    try {
-      await this.#options.release(resource)
-      return undefined
-    } catch (err) {
-      return electionError('Failed to release the lock', 'LEVEL_RELEASE_FAILED', err)
-    }
   }
 
   #announce (prev: State<R>, next: State<R>): void {
@@ -352,7 +291,7 @@ export class Election<R> extends EventEmitter<ElectionEvents<R>> {
       state.acquiring = undefined
       this.#retryAtOnce = false
       this.#enter(connecting(this.#backoff.next()))
-      this.#report(electionError('Failed to acquire the lock', 'LEVEL_ACQUIRE_FAILED', err))
+      this.#report(electionFault('Failed to acquire the lock', 'acquire', err))
       return
     }
     // A new epoch means the teardown awaited `acquiring` too and releases the resource.
@@ -374,33 +313,22 @@ export class Election<R> extends EventEmitter<ElectionEvents<R>> {
 
     state.resource = resource
     this.#watch.lockTaken()
-    const option = this.#options.endpoint
-    let endpoint: string | undefined
-    let server: EndpointServer
+    const leased = resource
+    const server = new EndpointServer(
+      (socket) => this.#serve(socket, leased),
+      (err) => this.#report(electionFault('The leader failed to accept a connection', 'serve', err))
+    )
+    state.server = server
     try {
-      endpoint = typeof option === 'string' ? option : await option.listen()
-      if (this.#epoch !== epoch) return
-      removeStaleEndpoint(endpoint)
-      const leased = resource
-      server = new EndpointServer(
-        (socket) => this.#serve(socket, leased),
-        (err) => this.#report(electionError('The leader failed to accept a connection', 'LEVEL_SERVE_FAILED', err))
-      )
-      state.server = server
-      await server.listen(endpoint)
-      if (this.#epoch !== epoch) return
-      if (typeof option !== 'string' && option.published !== undefined) {
-        await option.published(endpoint)
-        if (this.#epoch !== epoch) return
-      }
+      if ((await serveEndpoint(this.#options.endpoint, server, () => this.#epoch === epoch)) === undefined) return
     } catch (err) {
       if (this.#epoch !== epoch) return
       this.#retryAtOnce = false
       // Entering `connecting` tears this state down, which closes the server and releases the
       // lock: a leader that cannot serve must not keep everyone else from trying.
       this.#enter(connecting(this.#backoff.next()))
-      const where = endpoint === undefined ? 'the endpoint' : endpoint
-      this.#report(electionError(`Failed to serve ${where}`, 'LEVEL_LISTEN_FAILED', err))
+      const { endpoint, reason } = err as EndpointFailure
+      this.#report(electionFault(`Failed to serve ${endpoint ?? 'the endpoint'}`, 'listen', reason))
       return
     }
 
@@ -431,7 +359,7 @@ export class Election<R> extends EventEmitter<ElectionEvents<R>> {
       this.#options.serve(socket, resource)
     } catch (err) {
       socket.destroy()
-      this.#report(electionError('serve() threw', 'LEVEL_SERVE_FAILED', err))
+      this.#report(electionFault('serve() threw', 'serve', err))
     }
   }
 
@@ -443,28 +371,20 @@ export class Election<R> extends EventEmitter<ElectionEvents<R>> {
       } catch (err) {
         // The 'close' listener of #dial turns this into a new election.
         socket.destroy()
-        this.#report(electionError('follow() threw', 'LEVEL_FOLLOW_FAILED', err))
+        this.#report(electionFault('follow() threw', 'follow', err))
       }
     }
     if (this.#state.role === 'follower' && this.#state.socket === socket) this.emit('follower', socket)
   }
 
   /** Emit `'error'` only when someone listens: an election fault must never crash the process. */
-  #report (err: ModuleError): void {
+  #report (err: ElectionFault): void {
     if (this.listenerCount('error') > 0) this.emit('error', err)
   }
 
   async #settled (): Promise<void> {
     while (this.#teardowns.size > 0) await Promise.all(this.#teardowns)
   }
-}
-
-function connecting<R> (delay: number): State<R> {
-  return { role: 'connecting', delay, timer: undefined, socket: undefined }
-}
-
-function electing<R> (): State<R> {
-  return { role: 'electing', controller: new AbortController(), acquiring: undefined, resource: undefined, server: undefined }
 }
 
 function ignore (): void {}

@@ -1,5 +1,6 @@
 import net from 'node:net'
 import { isPipeName, removeStaleEndpoint } from './endpoint.js'
+import type { EndpointResolver } from './options.js'
 
 /**
  * The leader's listening side: one `net.Server` on the endpoint plus every connection it accepted,
@@ -85,6 +86,40 @@ export class EndpointServer {
         // Nothing to do: the next leader removes whatever is left before it listens.
       }
     }
+  }
+}
+
+/** A failure to serve, and the endpoint it happened at (when known). */
+export class EndpointFailure extends Error {
+  constructor (readonly endpoint: string | undefined, readonly reason: unknown) {
+    super('Failed to serve the endpoint')
+  }
+}
+
+/**
+ * For a lock holder: resolve the endpoint, remove what a dead leader left there, listen on it
+ * with `server`, and publish it. Resolves with the endpoint, or `undefined` as soon as
+ * `current()` says the caller moved on. Throws an {@link EndpointFailure}.
+ */
+export async function serveEndpoint (
+  option: string | EndpointResolver,
+  server: EndpointServer,
+  current: () => boolean
+): Promise<string | undefined> {
+  let endpoint: string | undefined
+  try {
+    endpoint = typeof option === 'string' ? option : await option.listen()
+    if (!current()) return undefined
+    removeStaleEndpoint(endpoint)
+    await server.listen(endpoint)
+    if (!current()) return undefined
+    if (typeof option !== 'string' && option.published !== undefined) {
+      await option.published(endpoint)
+      if (!current()) return undefined
+    }
+    return endpoint
+  } catch (err) {
+    throw new EndpointFailure(endpoint, err)
   }
 }
 

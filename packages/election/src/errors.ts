@@ -1,40 +1,50 @@
 import ModuleError from 'module-error'
 
 /**
- * Every `code` this package puts on a `ModuleError`. Callers branch on these, never on messages.
+ * The code of every fault the election reports and carries on from (on `'error'`), and of
+ * `close()`'s rejection when a release failed: `LEVEL_ELECTION_FAULT`. Its `stage` says where,
+ * and `cause` is the underlying error. One code rather than one per stage: a caller logs or
+ * alerts on these the same way; the stage is there for the message.
  *
- * - `LEVEL_LOCKED`: carried by the `'timeout'` event. No leader has been reachable for `timeout`
- *   ms: typically the lock is held by something that serves no endpoint.
- * - `LEVEL_ACQUIRE_FAILED`: `acquire()` rejected (for a reason other than "someone else holds the
- *   lock"). The original error is the `cause`; the election backs off and tries again.
- * - `LEVEL_LISTEN_FAILED`: this instance took the lock but could not serve the endpoint:
- *   `resolver.listen()` rejected, a stale endpoint could not be removed, the server failed to
- *   listen, or `resolver.published()` rejected. The lock has been given back (`release()`); the
- *   election backs off and tries again.
- * - `LEVEL_RELEASE_FAILED`: `release()` rejected. The original error is the `cause`.
- * - `LEVEL_SERVE_FAILED`: the leader could not serve one connection (`serve()` threw, or the
- *   server failed to accept). That connection is destroyed; the leader carries on.
- * - `LEVEL_FOLLOW_FAILED`: `follow()` threw. The connection is destroyed and the election runs
- *   again.
+ * - `'acquire'`: `acquire()` rejected (for a reason other than "someone else holds the lock");
+ *   the election backs off and tries again.
+ * - `'listen'`: this instance took the lock but could not serve the endpoint (`listen()` or
+ *   `published()` rejected, a stale endpoint could not be removed, the server failed to listen);
+ *   the lock has been given back and the election backs off and tries again.
+ * - `'release'`: `release()` rejected.
+ * - `'serve'`: the leader could not serve one connection (`serve()` threw, or the server failed
+ *   to accept); that connection is destroyed, the leader carries on.
+ * - `'follow'`: `follow()` threw; the connection is destroyed and the election runs again.
+ *
+ * The `'timeout'` event carries abstract-level's `LEVEL_LOCKED` instead: no leader has been
+ * reachable for `timeout` ms, typically because the lock is held by something that serves no
+ * endpoint.
  */
-export type ElectionErrorCode =
-  | 'LEVEL_LOCKED'
-  | 'LEVEL_ACQUIRE_FAILED'
-  | 'LEVEL_LISTEN_FAILED'
-  | 'LEVEL_RELEASE_FAILED'
-  | 'LEVEL_SERVE_FAILED'
-  | 'LEVEL_FOLLOW_FAILED'
+export const ELECTION_FAULT = 'LEVEL_ELECTION_FAULT'
+
+/** Where an election fault happened (see {@link ELECTION_FAULT}). */
+export type ElectionStage = 'acquire' | 'listen' | 'release' | 'serve' | 'follow'
+
+/** A fault of the election: `code` is `LEVEL_ELECTION_FAULT`. */
+export interface ElectionFault extends ModuleError {
+  readonly stage: ElectionStage
+}
 
 /**
- * Create a `ModuleError` with one of this package's codes.
+ * Create an {@link ElectionFault}.
  *
  * @param message Human-readable explanation; callers must not parse it.
- * @param code One of {@link ElectionErrorCode}.
- * @param cause The underlying failure, when wrapping one. Non-errors are wrapped in an `Error`.
+ * @param stage Where it happened.
+ * @param cause The underlying failure. Non-errors are wrapped in an `Error`.
  */
-export function electionError (message: string, code: ElectionErrorCode, cause?: unknown): ModuleError {
-  if (cause === undefined) return new ModuleError(message, { code })
-  return new ModuleError(message, { code, cause: toError(cause) })
+export function electionFault (message: string, stage: ElectionStage, cause: unknown): ElectionFault {
+  const err = new ModuleError(message, { code: ELECTION_FAULT, cause: toError(cause) })
+  return Object.assign(err, { stage })
+}
+
+/** The `LEVEL_LOCKED` error of the `'timeout'` event. */
+export function lockedError (message: string): ModuleError {
+  return new ModuleError(message, { code: 'LEVEL_LOCKED' })
 }
 
 function toError (value: unknown): Error {

@@ -1,5 +1,5 @@
 import type ModuleError from 'module-error'
-import { electionError } from './errors.js'
+import { lockedError } from './errors.js'
 
 /** Payload of the `'stalled'` event. */
 export interface StalledInfo {
@@ -102,6 +102,6 @@ export class LeaderlessWatch {
     const message = this.#stallStart === undefined
       ? `No leader for ${elapsed} ms`
       : `No leader for ${elapsed} ms: the lock is held but ${this.#endpoint} does not answer`
-    this.#onTimeout(electionError(message, 'LEVEL_LOCKED'))
+    this.#onTimeout(lockedError(message))
   }
 }

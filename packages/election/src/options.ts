@@ -13,13 +13,13 @@ export interface EndpointResolver {
   connect (): string | Promise<string>
   /**
    * Called once per leadership, after the lock was taken; returns the endpoint to serve. A throw
-   * or rejection is reported as `LEVEL_LISTEN_FAILED` and the lock is given back.
+   * or rejection is reported as an election fault (stage `listen`) and the lock is given back.
    */
   listen (): string | Promise<string>
   /**
    * Called after the leader listens on `endpoint`, before the `'leader'` event (for example to
    * write the endpoint where followers' `connect()` reads it). A throw or rejection is reported
-   * as `LEVEL_LISTEN_FAILED` and the lock is given back.
+   * as an election fault (stage `listen`) and the lock is given back.
    */
   published? (endpoint: string): void | Promise<void>
 }
@@ -34,7 +34,7 @@ export interface ElectionOptions<R> {
   /**
    * Try to take the lock once. Resolve with the resource when taken, with `undefined` when
    * someone else holds the lock; reject for any other failure (reported as
-   * `LEVEL_ACQUIRE_FAILED` and retried with backoff). The signal aborts when the election closes;
+   * an election fault (stage `acquire`) and retried with backoff). The signal aborts when the election closes;
    * a resource that arrives after that is released.
    */
   acquire (signal: AbortSignal): Promise<R | undefined>

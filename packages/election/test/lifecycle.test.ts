@@ -146,7 +146,7 @@ describe('lifecycle', () => {
     }
   })
 
-  test('acquire() rejecting is reported as LEVEL_ACQUIRE_FAILED and retried', async () => {
+  test('acquire() rejecting is reported as an election fault (acquire) and retried', async () => {
     const base = await options()
     let attempts = 0
     const election = new Election({
@@ -162,13 +162,13 @@ describe('lifecycle', () => {
       election.start()
       await waitFor(election, 'leader')
       expect(errors).toHaveLength(2)
-      expect(errors[0]).toMatchObject({ code: 'LEVEL_ACQUIRE_FAILED', cause: { message: 'disk on fire' } })
+      expect(errors[0]).toMatchObject({ code: 'LEVEL_ELECTION_FAULT', stage: 'acquire', cause: { message: 'disk on fire' } })
     } finally {
       await election.close()
     }
   })
 
-  test('close() rejects with LEVEL_RELEASE_FAILED when release() fails', async () => {
+  test('close() rejects with an election fault (release) when release() fails', async () => {
     const base = await options()
     const election = new Election<net.Server>({
       ...base,
@@ -179,11 +179,11 @@ describe('lifecycle', () => {
     })
     election.start()
     await waitFor(election, 'leader')
-    await expect(election.close()).rejects.toMatchObject({ code: 'LEVEL_RELEASE_FAILED', cause: { message: 'nope' } })
+    await expect(election.close()).rejects.toMatchObject({ code: 'LEVEL_ELECTION_FAULT', stage: 'release', cause: { message: 'nope' } })
     expect(election.role).toBe('closed')
   })
 
-  test('serve() that throws costs that one connection (LEVEL_SERVE_FAILED); the leader carries on', async () => {
+  test('serve() that throws costs that one connection (an election fault (serve)); the leader carries on', async () => {
     let calls = 0
     const base = await options({
       serve (socket) {
@@ -201,14 +201,14 @@ describe('lifecycle', () => {
       expect(await readAll(endpoint)).toBe('')
       expect(await readAll(endpoint)).toBe('fine')
       expect(errors).toHaveLength(1)
-      expect(errors[0]).toMatchObject({ code: 'LEVEL_SERVE_FAILED', cause: { message: 'bad handler' } })
+      expect(errors[0]).toMatchObject({ code: 'LEVEL_ELECTION_FAULT', stage: 'serve', cause: { message: 'bad handler' } })
       expect(election.role).toBe('leader')
     } finally {
       await election.close()
     }
   })
 
-  test('follow() that throws is reported as LEVEL_FOLLOW_FAILED and the election runs again', async () => {
+  test('follow() that throws is reported as an election fault (follow) and the election runs again', async () => {
     const base = await options()
     const leader = new Election(base)
     let calls = 0
@@ -228,7 +228,7 @@ describe('lifecycle', () => {
       await waitFor(follower, 'follower')
       expect(calls).toBe(2)
       expect(errors).toHaveLength(1)
-      expect(errors[0]).toMatchObject({ code: 'LEVEL_FOLLOW_FAILED', cause: { message: 'bad follower' } })
+      expect(errors[0]).toMatchObject({ code: 'LEVEL_ELECTION_FAULT', stage: 'follow', cause: { message: 'bad follower' } })
     } finally {
       await Promise.all([leader.close(), follower.close()])
     }

@@ -23,7 +23,7 @@ const cases = [
 
 describe('listen failure', () => {
   for (const { name, cause, make } of cases) {
-    test(`a leader that cannot listen on an endpoint ${name} releases the lock and reports LEVEL_LISTEN_FAILED`, async () => {
+    test(`a leader that cannot listen on an endpoint ${name} releases the lock and reports an election fault (listen)`, async () => {
       for (let i = 0; i < 3; i++) {
         const dir = tempDir()
         const endpoint = make(dir)
@@ -47,7 +47,7 @@ describe('listen failure', () => {
         try {
           election.start()
           const err = await waitFor(election, 'error')
-          expect(err).toMatchObject({ code: 'LEVEL_LISTEN_FAILED' })
+          expect(err).toMatchObject({ code: 'LEVEL_ELECTION_FAULT', stage: 'listen' })
           expect(cause).toContain((err as { cause: { code: string } }).cause.code)
           await release
           expect(election.role).toBe('connecting')
@@ -81,7 +81,7 @@ describe('listen failure', () => {
       mkdirSync(join(dir, 'later'))
       await waitFor(election, 'leader')
       expect(errors.length).toBeGreaterThanOrEqual(2)
-      for (const err of errors) expect(err).toMatchObject({ code: 'LEVEL_LISTEN_FAILED' })
+      for (const err of errors) expect(err).toMatchObject({ code: 'LEVEL_ELECTION_FAULT', stage: 'listen' })
     } finally {
       await election.close()
     }

@@ -75,6 +75,6 @@ describe('a full disk', () => {
     db.on('error', (err) => faults.push(err))
     const err = await db.open().catch((e) => e)
     expect(err).toMatchObject({ code: 'LEVEL_DATABASE_NOT_OPEN', message: expect.stringMatching(/No space left on device/) })
-    expect(faults.map((f) => f.code)).toEqual(['LEVEL_ACQUIRE_FAILED'])
+    expect(faults.map((f) => [f.code, f.stage])).toEqual([['LEVEL_ELECTION_FAULT', 'acquire']])
   })
 })

@@ -157,7 +157,7 @@ async function readRecord (file: string): Promise<EndpointRecord | undefined> {
  * @param location Path of the database directory.
  * @param options See `SocketPathOptions`; used for validation and for the fallback.
  * @throws `TypeError` when `location` is not a non-empty string, or an option is malformed.
- * @throws `LEVEL_SOCKET_DIR_UNSAFE`, `LEVEL_SOCKET_DIR_UNAVAILABLE`, `LEVEL_SOCKET_PATH_TOO_LONG`
+ * @throws `LEVEL_SOCKET_UNAVAILABLE`
  *   from the `socketPath()` fallback, as rejections.
  */
 export async function readEndpoint (location: string, options?: SocketPathOptions): Promise<string> {

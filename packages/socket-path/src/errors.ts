@@ -1,27 +1,35 @@
 import ModuleError from 'module-error'
 
 /**
- * Every `code` this package puts on a `ModuleError`. Callers branch on these, never on messages.
+ * The one code this package puts on a `ModuleError`: `LEVEL_SOCKET_UNAVAILABLE`, no endpoint can
+ * be made for the location. Callers branch on it, never on messages; `reason` says which rule
+ * refused:
  *
- * - `LEVEL_SOCKET_DIR_UNSAFE`: the private socket directory exists but is not a directory (a
- *   file or a symlink), is not owned by the user, or is accessible by group or others.
- * - `LEVEL_SOCKET_DIR_UNAVAILABLE`: the private socket directory could not be created or
- *   inspected (for example because the temporary directory does not exist or is read-only).
- * - `LEVEL_SOCKET_PATH_TOO_LONG`: even the short endpoint in the private directory would exceed
- *   the platform's unix socket path limit (the temporary directory's path is too long).
+ * - `'unsafe'`: the private socket directory exists but is not a directory (a file or a
+ *   symlink), is not owned by the user, or is accessible by group or others;
+ * - `'unavailable'`: the private socket directory could not be created or inspected (for
+ *   example because the temporary directory does not exist or is read-only);
+ * - `'too-long'`: even the short endpoint in the private directory would exceed the platform's
+ *   unix socket path limit (the temporary directory's path is too long).
  */
-export type SocketPathErrorCode =
-  | 'LEVEL_SOCKET_DIR_UNSAFE'
-  | 'LEVEL_SOCKET_DIR_UNAVAILABLE'
-  | 'LEVEL_SOCKET_PATH_TOO_LONG'
+export const SOCKET_UNAVAILABLE = 'LEVEL_SOCKET_UNAVAILABLE'
+
+/** Why no endpoint could be made (see {@link SOCKET_UNAVAILABLE}). */
+export type SocketUnavailableReason = 'unsafe' | 'unavailable' | 'too-long'
+
+/** The error this package throws: `code` is `LEVEL_SOCKET_UNAVAILABLE`. */
+export interface SocketPathError extends ModuleError {
+  readonly reason: SocketUnavailableReason
+}
 
 /**
- * Create a `ModuleError` with one of this package's codes.
+ * Create a {@link SocketPathError}.
  *
  * @param message Human-readable explanation; callers must not parse it.
- * @param code One of {@link SocketPathErrorCode}.
+ * @param reason Which rule refused.
  * @param cause The underlying error, when wrapping one.
  */
-export function socketPathError (message: string, code: SocketPathErrorCode, cause?: Error): ModuleError {
-  return new ModuleError(message, cause === undefined ? { code } : { code, cause })
+export function socketPathError (message: string, reason: SocketUnavailableReason, cause?: Error): SocketPathError {
+  const err = new ModuleError(message, cause === undefined ? { code: SOCKET_UNAVAILABLE } : { code: SOCKET_UNAVAILABLE, cause })
+  return Object.assign(err, { reason })
 }

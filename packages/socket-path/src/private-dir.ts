@@ -70,16 +70,16 @@ export function privateSocketDir (input: PrivateDirInput): string {
  * There is no check-then-create race to exploit: `mkdir` either creates the directory (ours,
  * `0o700`) or fails with `EEXIST`, and in both cases we judge what is at the path afterwards.
  *
- * @throws `LEVEL_SOCKET_DIR_UNSAFE` when the path is not a directory, belongs to another user,
+ * @throws `LEVEL_SOCKET_UNAVAILABLE` (reason `'unsafe'`) when the path is not a directory, belongs to another user,
  *   or is accessible by group or others.
- * @throws `LEVEL_SOCKET_DIR_UNAVAILABLE` when it cannot be created or inspected.
+ * @throws `LEVEL_SOCKET_UNAVAILABLE` (reason `'unavailable'`) when it cannot be created or inspected.
  */
 export function ensurePrivateDir (dir: string, uid: number | undefined): void {
   try {
     fs.mkdirSync(dir, { mode: 0o700 })
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
-      throw socketPathError(`Cannot create socket directory ${dir}`, 'LEVEL_SOCKET_DIR_UNAVAILABLE', err as Error)
+      throw socketPathError(`Cannot create socket directory ${dir}`, 'unavailable', err as Error)
     }
   }
 
@@ -88,12 +88,12 @@ export function ensurePrivateDir (dir: string, uid: number | undefined): void {
   try {
     stats = fs.lstatSync(dir)
   } catch (err) {
-    throw socketPathError(`Cannot inspect socket directory ${dir}`, 'LEVEL_SOCKET_DIR_UNAVAILABLE', err as Error)
+    throw socketPathError(`Cannot inspect socket directory ${dir}`, 'unavailable', err as Error)
   }
 
   const reason = unsafeReason(stats, uid)
 
   if (reason !== undefined) {
-    throw socketPathError(`Refusing to use ${dir} as socket directory: ${reason}`, 'LEVEL_SOCKET_DIR_UNSAFE')
+    throw socketPathError(`Refusing to use ${dir} as socket directory: ${reason}`, 'unsafe')
   }
 }

@@ -113,7 +113,7 @@ export function endpointFor (real: string, options: ResolvedSocketPathOptions): 
   if (Buffer.byteLength(hashed, 'utf8') > limit) {
     throw socketPathError(
       `Socket path ${hashed} exceeds the ${limit}-byte limit of ${options.platform}; set a shorter TMPDIR or XDG_RUNTIME_DIR`,
-      'LEVEL_SOCKET_PATH_TOO_LONG'
+      'too-long'
     )
   }
 
@@ -145,10 +145,10 @@ export function endpointFor (real: string, options: ResolvedSocketPathOptions): 
  * @param options See {@link SocketPathOptions}.
  * @returns The endpoint, to pass to `net.createServer().listen()` or `net.connect()`.
  * @throws `TypeError` when `location` is not a non-empty string, or an option is malformed.
- * @throws `LEVEL_SOCKET_DIR_UNSAFE` when the private directory is not a directory, is not owned
+ * @throws `LEVEL_SOCKET_UNAVAILABLE` (reason `'unsafe'`) when the private directory is not a directory, is not owned
  *   by the user, or is accessible by group or others.
- * @throws `LEVEL_SOCKET_DIR_UNAVAILABLE` when the private directory cannot be created.
- * @throws `LEVEL_SOCKET_PATH_TOO_LONG` when even the hashed path would exceed the limit.
+ * @throws `LEVEL_SOCKET_UNAVAILABLE` (reason `'unavailable'`) when the private directory cannot be created.
+ * @throws `LEVEL_SOCKET_UNAVAILABLE` (reason `'too-long'`) when even the hashed path would exceed the limit.
  */
 export function socketPath (location: string, options?: SocketPathOptions): string {
   assertLocation(location)

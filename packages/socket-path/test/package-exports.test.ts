@@ -33,14 +33,15 @@ function scratchProject (): string {
  */
 const probe = (load: string) => `
   ${load}
-  let code
-  try { m.socketPath('/x/' + 'y'.repeat(150), { platform: 'linux', tmpdir: '/' + 't'.repeat(100), env: {} }) } catch (err) { code = err.code }
+  let code, reason
+  try { m.socketPath('/x/' + 'y'.repeat(150), { platform: 'linux', tmpdir: '/' + 't'.repeat(100), env: {} }) } catch (err) { code = err.code; reason = err.reason }
   let typeError = false
   try { m.socketPath('') } catch (err) { typeError = err instanceof TypeError }
   console.log(JSON.stringify({
     exports: Object.keys(m).filter((k) => k !== 'default' && k !== 'module.exports').sort(),
     pipe: m.socketPath('/some/Location', { platform: 'win32' }),
     code,
+    reason,
     typeError
   }))
 `
@@ -54,9 +55,10 @@ function run (project: string, args: string[]): unknown {
 
 describe('the built package', () => {
   const expected = {
-    exports: ['publishEndpoint', 'readEndpoint', 'socketPath'],
+    exports: ['SOCKET_UNAVAILABLE', 'publishEndpoint', 'readEndpoint', 'socketPath'],
     pipe: socketPath('/some/Location', { platform: 'win32' }),
-    code: 'LEVEL_SOCKET_PATH_TOO_LONG',
+    code: 'LEVEL_SOCKET_UNAVAILABLE',
+    reason: 'too-long',
     typeError: true
   }
 

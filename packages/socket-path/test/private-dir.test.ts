@@ -50,8 +50,8 @@ describe.skipIf(process.platform === 'win32')('the private socket directory', ()
       fs.mkdirSync(dir)
       fs.chmodSync(dir, mode)
 
-      expect(() => socketPath(location, options)).toThrow(expect.objectContaining({ code: 'LEVEL_SOCKET_DIR_UNSAFE' }))
-      await expect(readEndpoint(location, options)).rejects.toMatchObject({ code: 'LEVEL_SOCKET_DIR_UNSAFE' })
+      expect(() => socketPath(location, options)).toThrow(expect.objectContaining({ code: 'LEVEL_SOCKET_UNAVAILABLE', reason: 'unsafe' }))
+      await expect(readEndpoint(location, options)).rejects.toMatchObject({ code: 'LEVEL_SOCKET_UNAVAILABLE', reason: 'unsafe' })
       // Refused, not repaired.
       expect(fs.statSync(dir).mode & 0o777).toBe(mode)
     })
@@ -61,8 +61,8 @@ describe.skipIf(process.platform === 'win32')('the private socket directory', ()
     const { location, dir, options } = setup()
     fs.writeFileSync(dir, '')
 
-    expect(() => socketPath(location, options)).toThrow(expect.objectContaining({ code: 'LEVEL_SOCKET_DIR_UNSAFE' }))
-    await expect(readEndpoint(location, options)).rejects.toMatchObject({ code: 'LEVEL_SOCKET_DIR_UNSAFE' })
+    expect(() => socketPath(location, options)).toThrow(expect.objectContaining({ code: 'LEVEL_SOCKET_UNAVAILABLE', reason: 'unsafe' }))
+    await expect(readEndpoint(location, options)).rejects.toMatchObject({ code: 'LEVEL_SOCKET_UNAVAILABLE', reason: 'unsafe' })
   })
 
   it('refuses a symlink to a safe directory in place of the directory', () => {
@@ -71,7 +71,7 @@ describe.skipIf(process.platform === 'win32')('the private socket directory', ()
     fs.mkdirSync(elsewhere, { mode: 0o700 })
     fs.symlinkSync(elsewhere, dir)
 
-    expect(() => socketPath(location, options)).toThrow(expect.objectContaining({ code: 'LEVEL_SOCKET_DIR_UNSAFE' }))
+    expect(() => socketPath(location, options)).toThrow(expect.objectContaining({ code: 'LEVEL_SOCKET_UNAVAILABLE', reason: 'unsafe' }))
   })
 
   it('refuses a directory owned by another user', () => {
@@ -79,7 +79,7 @@ describe.skipIf(process.platform === 'win32')('the private socket directory', ()
     // The directory is created by us, so it is owned by someone other than `uid`.
     const uid = currentUid() + 1
 
-    expect(() => socketPath(location, { ...options, uid })).toThrow(expect.objectContaining({ code: 'LEVEL_SOCKET_DIR_UNSAFE' }))
+    expect(() => socketPath(location, { ...options, uid })).toThrow(expect.objectContaining({ code: 'LEVEL_SOCKET_UNAVAILABLE', reason: 'unsafe' }))
     expect(fs.statSync(path.join(root, `rave-level-${uid}`)).uid).toBe(currentUid())
   })
 
@@ -91,15 +91,15 @@ describe.skipIf(process.platform === 'win32')('the private socket directory', ()
     fs.chmodSync(path.join(runtime, 'rave-level'), 0o770)
 
     expect(() => socketPath(location, { ...options, env: { XDG_RUNTIME_DIR: runtime } }))
-      .toThrow(expect.objectContaining({ code: 'LEVEL_SOCKET_DIR_UNSAFE' }))
+      .toThrow(expect.objectContaining({ code: 'LEVEL_SOCKET_UNAVAILABLE', reason: 'unsafe' }))
   })
 
   it('reports a temporary directory that does not exist', async () => {
     const { root, location, options } = setup()
     const tmpdir = path.join(root, 'missing')
 
-    expect(() => socketPath(location, { ...options, tmpdir })).toThrow(expect.objectContaining({ code: 'LEVEL_SOCKET_DIR_UNAVAILABLE' }))
-    await expect(readEndpoint(location, { ...options, tmpdir })).rejects.toMatchObject({ code: 'LEVEL_SOCKET_DIR_UNAVAILABLE' })
+    expect(() => socketPath(location, { ...options, tmpdir })).toThrow(expect.objectContaining({ code: 'LEVEL_SOCKET_UNAVAILABLE', reason: 'unavailable' }))
+    await expect(readEndpoint(location, { ...options, tmpdir })).rejects.toMatchObject({ code: 'LEVEL_SOCKET_UNAVAILABLE', reason: 'unavailable' })
   })
 
   it('refuses, without creating anything, when even the hashed path is too long', async () => {
@@ -107,8 +107,8 @@ describe.skipIf(process.platform === 'win32')('the private socket directory', ()
     const tmpdir = path.join(root, 't'.repeat(60))
     fs.mkdirSync(tmpdir)
 
-    expect(() => socketPath(location, { ...options, tmpdir })).toThrow(expect.objectContaining({ code: 'LEVEL_SOCKET_PATH_TOO_LONG' }))
-    await expect(readEndpoint(location, { ...options, tmpdir })).rejects.toMatchObject({ code: 'LEVEL_SOCKET_PATH_TOO_LONG' })
+    expect(() => socketPath(location, { ...options, tmpdir })).toThrow(expect.objectContaining({ code: 'LEVEL_SOCKET_UNAVAILABLE', reason: 'too-long' }))
+    await expect(readEndpoint(location, { ...options, tmpdir })).rejects.toMatchObject({ code: 'LEVEL_SOCKET_UNAVAILABLE', reason: 'too-long' })
     expect(fs.readdirSync(tmpdir)).toEqual([])
   })
 

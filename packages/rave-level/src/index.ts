@@ -1,1 +1,1 @@
-export { RaveLevel, type RaveLevelOptions } from './rave-level.js'
+export { RaveLevel, type RaveLevelEvents, type RaveLevelOptions, type RaveLevelStalledInfo } from './rave-level.js'

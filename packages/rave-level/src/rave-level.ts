@@ -45,6 +45,49 @@ export type RaveLevelStalledInfo =
   | { reason: 'unresponsive'; elapsed: number }
 
 /**
+ * The events of a {@link RaveLevel} and their arguments: abstract-level's (`opening`, `open`,
+ * `closing`, `closed`, `write`, `clear`, which a `RaveLevel` emits only for its own operations)
+ * and its own.
+ */
+export interface RaveLevelEvents {
+  /** This instance was elected and serves the database now. Once per election it wins. */
+  leader: []
+  /**
+   * No leader could be reached because the lock is held by something that does not answer
+   * (`'locked'`), or the leader said nothing while this instance waited for it
+   * (`'unresponsive'`). Once per episode.
+   */
+  stalled: [info: RaveLevelStalledInfo]
+  /** Nothing is pending any more. */
+  flush: []
+  /** Only if listened to, once per distinct failure: a fault the instance recovers from (`LEVEL_ELECTION_FAULT`). */
+  error: [error: Error]
+  opening: []
+  open: []
+  closing: []
+  closed: []
+  /** The operations of one write (abstract-level's `write` event). */
+  write: [operations: unknown[]]
+  /** The options of one `clear()` (abstract-level's `clear` event). */
+  clear: [options: unknown]
+}
+
+type Listener<E extends keyof RaveLevelEvents> = (...args: RaveLevelEvents[E]) => void
+
+/** Typed events: `db.on('leaderr', ...)` does not type-check, and listeners get their payloads' types. */
+export interface RaveLevel<K, V> {
+  on<E extends keyof RaveLevelEvents>(event: E, listener: Listener<E>): this
+  once<E extends keyof RaveLevelEvents>(event: E, listener: Listener<E>): this
+  off<E extends keyof RaveLevelEvents>(event: E, listener: Listener<E>): this
+  addListener<E extends keyof RaveLevelEvents>(event: E, listener: Listener<E>): this
+  removeListener<E extends keyof RaveLevelEvents>(event: E, listener: Listener<E>): this
+  prependListener<E extends keyof RaveLevelEvents>(event: E, listener: Listener<E>): this
+  prependOnceListener<E extends keyof RaveLevelEvents>(event: E, listener: Listener<E>): this
+  emit<E extends keyof RaveLevelEvents>(event: E, ...args: RaveLevelEvents[E]): boolean
+  listenerCount<E extends keyof RaveLevelEvents>(event: E): number
+}
+
+/**
  * Use one LevelDB database from many processes at once. The first instance to take LevelDB's
  * lock becomes the leader: it opens the database with `classic-level`, serves it to the others
  * over a unix socket (a named pipe on Windows) and applies its own operations directly. Every

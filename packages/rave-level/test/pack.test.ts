@@ -56,6 +56,7 @@ it('the packed packages install with npm; the README snippet runs with import an
     '@rave-level/host',
     '@rave-level/protocol',
     '@rave-level/socket-path',
+    '@rave-level/store',
     'rave-level'
   ])
   // Never the name@version of upstream's published rave-level 1.0.0.
@@ -94,6 +95,27 @@ it('the packed packages install with npm; the README snippet runs with import an
       stdout: "this process serves the database now\n{ hello: 'world' }\nexample { hello: 'world' }\n"
     })
   }
+
+  // The public surface: RaveLevel alone, with abstract-level's API and its own few members, and
+  // none of the guest's plumbing (which would break the election if called).
+  const surface = `
+    const { RaveLevel } = require('rave-level')
+    const { AbstractLevel } = require('abstract-level')
+    const db = new RaveLevel('./surface-db')
+    const own = new Set()
+    for (let p = Object.getPrototypeOf(db); p && p !== AbstractLevel.prototype; p = Object.getPrototypeOf(p)) {
+      for (const name of Object.getOwnPropertyNames(p)) if (!name.startsWith('_') && name !== 'constructor') own.add(name)
+    }
+    const plumbing = ['createRpcStream', 'connect', 'forward', 'unforward', 'rejectWaiting', 'isFlushed'].filter((m) => m in db)
+    console.log(JSON.stringify({ exports: Object.keys(require('rave-level')), own: [...own].sort(), plumbing }))
+    db.close()
+  `
+  fs.writeFileSync(path.join(project, 'surface.cjs'), surface)
+  expect(JSON.parse((await run(process.execPath, ['surface.cjs'], { cwd: project })).stdout)).toEqual({
+    exports: ['RaveLevel'],
+    own: ['close', 'deferAsync', 'leaderPid', 'location', 'open', 'role'],
+    plumbing: []
+  })
 
   const cli = path.join(project, 'node_modules', '.bin', 'rave-level')
   expect((await run(cli, ['--version'], { cwd: project })).stdout).toBe(`${versions.get('rave-level')}\n`)

@@ -40,8 +40,9 @@ export async function withDatabase<T>(
     valueEncoding: 'buffer',
     timeout: flags.timeout
   })
-  db.on('stalled', ({ endpoint, elapsed }: { endpoint: string; elapsed: number }) => {
-    notice(`waiting: the lock is held but nothing answers at ${endpoint} (${elapsed} ms, giving up after ${flags.timeout} ms)`)
+  db.on('stalled', (info) => {
+    const what = info.reason === 'locked' ? `the lock is held but nothing answers at ${info.endpoint}` : 'the leader does not answer'
+    notice(`waiting: ${what} (${info.elapsed} ms, giving up after ${flags.timeout} ms)`)
   })
   try {
     await db.open()

@@ -7,7 +7,7 @@ import { Dispatcher, GuestLevel } from '@rave-level/guest'
 import { LevelHost } from '@rave-level/host'
 import { DEFAULT_MAX_FRAME_SIZE } from '@rave-level/protocol'
 import { publishEndpoint, readEndpoint, socketPath } from '@rave-level/socket-path'
-import type { AbstractDatabaseOptions, AbstractOpenOptions } from 'abstract-level'
+import type { AbstractBatchOperation, AbstractDatabaseOptions, AbstractOpenOptions } from 'abstract-level'
 import ModuleError from 'module-error'
 import { explainNotOpen, isLasting, notReopenable, openFailure, unreachable } from './errors.js'
 import { acquire, type LeaderDb } from './leader-db.js'
@@ -66,8 +66,8 @@ export interface RaveLevelEvents {
   open: []
   closing: []
   closed: []
-  /** The operations of one write (abstract-level's `write` event). */
-  write: [operations: unknown[]]
+  /** The operations of one write (abstract-level's `write` event; keys and values as given, or encoded for sublevels). */
+  write: [operations: AbstractBatchOperation<unknown, any, any>[]]
   /** The options of one `clear()` (abstract-level's `clear` event). */
   clear: [options: unknown]
 }

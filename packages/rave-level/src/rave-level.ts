@@ -49,7 +49,7 @@ export type RaveLevelStalledInfo =
  * `closing`, `closed`, `write`, `clear`, which a `RaveLevel` emits only for its own operations)
  * and its own.
  */
-export interface RaveLevelEvents {
+export interface RaveLevelEvents<K = string, V = string> {
   /** This instance was elected and serves the database now. Once per election it wins. */
   leader: []
   /**
@@ -67,23 +67,24 @@ export interface RaveLevelEvents {
   closing: []
   closed: []
   /** The operations of one write (abstract-level's `write` event; keys and values as given, or encoded for sublevels). */
-  write: [operations: AbstractBatchOperation<unknown, any, any>[]]
+  write: [operations: AbstractBatchOperation<RaveLevel<K, V>, K, V>[]]
   /** The options of one `clear()` (abstract-level's `clear` event). */
   clear: [options: unknown]
 }
 
-type Listener<E extends keyof RaveLevelEvents> = (...args: RaveLevelEvents[E]) => void
+type Listener<K, V, E extends keyof RaveLevelEvents> = (...args: RaveLevelEvents<K, V>[E]) => void
 
 /** Typed events: `db.on('leaderr', ...)` does not type-check, and listeners get their payloads' types. */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: these members are EventEmitter's, inherited at run time; the interface only narrows their types
 export interface RaveLevel<K, V> {
-  on<E extends keyof RaveLevelEvents>(event: E, listener: Listener<E>): this
-  once<E extends keyof RaveLevelEvents>(event: E, listener: Listener<E>): this
-  off<E extends keyof RaveLevelEvents>(event: E, listener: Listener<E>): this
-  addListener<E extends keyof RaveLevelEvents>(event: E, listener: Listener<E>): this
-  removeListener<E extends keyof RaveLevelEvents>(event: E, listener: Listener<E>): this
-  prependListener<E extends keyof RaveLevelEvents>(event: E, listener: Listener<E>): this
-  prependOnceListener<E extends keyof RaveLevelEvents>(event: E, listener: Listener<E>): this
-  emit<E extends keyof RaveLevelEvents>(event: E, ...args: RaveLevelEvents[E]): boolean
+  on<E extends keyof RaveLevelEvents>(event: E, listener: Listener<K, V, E>): this
+  once<E extends keyof RaveLevelEvents>(event: E, listener: Listener<K, V, E>): this
+  off<E extends keyof RaveLevelEvents>(event: E, listener: Listener<K, V, E>): this
+  addListener<E extends keyof RaveLevelEvents>(event: E, listener: Listener<K, V, E>): this
+  removeListener<E extends keyof RaveLevelEvents>(event: E, listener: Listener<K, V, E>): this
+  prependListener<E extends keyof RaveLevelEvents>(event: E, listener: Listener<K, V, E>): this
+  prependOnceListener<E extends keyof RaveLevelEvents>(event: E, listener: Listener<K, V, E>): this
+  emit<E extends keyof RaveLevelEvents>(event: E, ...args: RaveLevelEvents<K, V>[E]): boolean
   listenerCount<E extends keyof RaveLevelEvents>(event: E): number
 }
 
@@ -108,6 +109,7 @@ export interface RaveLevel<K, V> {
  * `LEVEL_IO_ERROR` and the other codes of `classic-level` with their messages, plus every code
  * of `abstract-level`.
  */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: see the RaveLevel interface above
 export class RaveLevel<K = string, V = string> extends GuestLevel<K, V> {
   readonly #location: string
   readonly #d: Dispatcher

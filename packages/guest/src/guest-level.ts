@@ -1,6 +1,7 @@
 import { DEFAULT_MAX_FRAME_SIZE, ENTRIES, type IteratorMode, KEYS, rangeBounds, VALUES } from '@rave-level/protocol'
 import type { Formats, WriteOp } from '@rave-level/store'
 import { AbstractLevel, type AbstractDatabaseOptions } from 'abstract-level'
+import { GuestChainedBatch } from './chained-batch.js'
 import { type CursorOptions, GuestCursor } from './cursor.js'
 import { Dispatcher } from './dispatcher.js'
 import { own, toBytes } from './formats.js'
@@ -165,6 +166,10 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
     }
     const sync = options?.sync === true
     return local !== null ? local.sequencer.write(ops, sync ? SYNC : undefined) : this.#d.request(BATCH, ops, undefined, sync)
+  }
+
+  _chainedBatch(): GuestChainedBatch {
+    return new GuestChainedBatch(this)
   }
 
   _clear(options: CursorOptions): Promise<void> {

@@ -158,7 +158,7 @@ const anyOp = fc.oneof({ weight: 10, arbitrary: writeOp }, { weight: 6, arbitrar
 const pipelineOps = fc.array(anyOp, { minLength: 2, maxLength: 8 })
 const slot = fc.nat({ max: SLOTS - 1 })
 const takeover = fc.constantFrom<Takeover>('self', 'spawn')
-const whenLeader = fc.constantFrom<WhenLeader>('handover', 'handover', 'stay')
+const whenLeader = fc.constantFrom<WhenLeader>('handover', 'handover', 'handover', 'stay')
 const ending = fc.constantFrom<Ending>('SIGKILL', 'SIGKILL', 'SIGKILL', 'close')
 const delay = fc.constantFrom(0, 0, 50, 100, 200, 300, 500, 800, 1200, 2000, 5000)
 
@@ -197,14 +197,14 @@ export const command: fc.Arbitrary<Cmd> = fc.oneof(
       slot,
       how: fc.constantFrom('next' as const, 'next' as const, 'nextv' as const, 'nextv' as const, 'all' as const),
       size: fc.constantFrom(1, 2, 3, 10, 1000),
-      kill: fc.option(fc.record({ delay, how: ending, after: takeover }), { nil: null, freq: 12 })
+      kill: fc.option(fc.record({ delay, how: ending, after: takeover }), { nil: null, freq: 6 })
     })
   },
   { weight: 5, arbitrary: fc.record({ c: fc.constant('seek' as const), slot, target: bound }) },
   { weight: 2, arbitrary: fc.record({ c: fc.constant('close' as const), slot }) },
   { weight: 2, arbitrary: fc.record({ c: fc.constant('kill' as const), how: ending, after: takeover, lead: whenLeader }) },
   { weight: 1, arbitrary: fc.record({ c: fc.constant('reopen' as const), ops: fc.array(anyOp, { maxLength: 6 }) }) },
-  { weight: 1, arbitrary: fc.constant({ c: 'standby' as const }) }
+  { weight: 3, arbitrary: fc.constant({ c: 'standby' as const }) }
 )
 
 /** Whether an operation may change the database (an open iterator must not see it). */

@@ -43,6 +43,7 @@
 //   MODEL_SEED=<seed> MODEL_PATH=<path> pnpm exec vitest run test/model.test.ts
 // The sequence replays exactly; the timing of kills relative to in-flight work does not, so a
 // race may need a few replays (or the soak) to show again.
+import fs from 'node:fs'
 import { ClassicLevel } from 'classic-level'
 import fc from 'fast-check'
 import { afterEach, expect, it } from 'vitest'
@@ -82,6 +83,10 @@ const STEP_MS = Number(env.MODEL_STEP_MS ?? 20_000)
 const SHRINK_MS = Number(env.MODEL_SHRINK_MS ?? 60_000)
 const SEED = env.MODEL_SEED !== undefined ? Number(env.MODEL_SEED) : (Date.now() ^ (Math.random() * 0x100000000)) | 0
 const PATH = env.MODEL_PATH || undefined
+// A JSON array of commands, or a file holding one: run just that sequence, once.
+const SEQUENCE: Cmd[] | undefined = env.MODEL_SEQUENCE
+  ? JSON.parse(env.MODEL_SEQUENCE.trimStart().startsWith('[') ? env.MODEL_SEQUENCE : fs.readFileSync(env.MODEL_SEQUENCE, 'utf8'))
+  : undefined
 // An upper bound: runs stop counting once the targets are met (see the property).
 const MAX_RUNS = Number(env.MODEL_RUNS ?? Math.ceil(TARGET_OPS / 40) + 10)
 const TIMEOUT = Number(env.MODEL_TIMEOUT_MS ?? (SOAK || TARGET_OPS > 5000 ? 24 * 3600_000 : 300_000))
@@ -257,14 +262,14 @@ class ModelRun {
    */
   async #pipeline(ops: Op[], kill: Kill | null): Promise<void> {
     if (ops.some(writes)) await this.#closeSlots()
-    if (kill !== null && (await this.#leader()) === 'T') {
+    if (kill != null && (await this.#leader()) === 'T') {
       if (kill.lead === 'handover') return this.#replace(ops, true)
       this.counts.leaderStays++
       kill = null
     }
     const pending: Issued[] = []
     for (let i = 0; i <= ops.length; i++) {
-      if (kill !== null && kill.at === i) {
+      if (kill != null && kill.at === i) {
         this.counts.killsInFlight++
         await this.#kill(kill, 'stay')
       }
@@ -312,7 +317,7 @@ class ModelRun {
     const call = (it: any) => (how === 'next' ? it.next() : how === 'nextv' ? it.nextv(size) : it.all())
     this.counts.ops++
     const t = outcome(() => call(slot.t))
-    if (kill !== null && (await this.#leader()) !== 'T') {
+    if (kill != null && (await this.#leader()) !== 'T') {
       this.counts.killsInFlight++
       await this.#kill(kill, 'stay')
     }
@@ -501,19 +506,20 @@ it('answers as classic-level does, operation for operation, across SIGKILLs of t
   const replaying = PATH !== undefined
   let failedAt: number | null = null
   let shrinkRuns = 0
-  const mode = replaying ? `replaying path ${PATH}` : `until ${TARGET_OPS} operations and ${TARGET_KILLS} kills`
-  console.log(`model: seed ${SEED}, ${mode}`)
-  if (EXCLUDE.length > 0) console.log(`model: DIAGNOSIS, NOT A FULL RUN: without ${EXCLUDE.join(', ')}`)
+  const printTotals = () => {
+    const secs = ((Date.now() - started) / 1000).toFixed(1)
+    console.log(
+      `model totals: ${totals.runs} runs, ${totals.ops} operations, ${totals.kills} SIGKILLs and ${totals.leaderCloses} closes of the leader` +
+        ` (${totals.killsInFlight} with operations in flight, ${totals.killsMidIterator} with an iterator open),` +
+        ` takeovers ${totals.takeoversByProcess} by another process and ${totals.takeoversByT} by the instance under test,` +
+        ` ${totals.handovers} handovers by closing the leading instance, ${totals.reopens} reopens,` +
+        ` ${totals.leaderStays} kills skipped while the instance under test led,` +
+        ` ${totals.seeksOutOfRange} seeks out of range; ${secs} s; seed ${SEED}`
+    )
+  }
 
-  const property = fc.asyncProperty(fc.noBias(fc.array(EXCLUDE.length === 0 ? command : command.map((c) => without(c, EXCLUDE)), { minLength: 1, maxLength: MAX_COMMANDS, size: 'max' })), async (cmds) => {
-    if (failedAt !== null) {
-      // Shrinking: each try is a whole run with real processes. Past the budget, the smallest
-      // failure so far is reported (the remaining candidates pass without running).
-      if (Date.now() - failedAt > SHRINK_MS) return true
-      shrinkRuns++
-    } else if (!replaying && totals.ops >= TARGET_OPS && totals.kills >= TARGET_KILLS) {
-      return true
-    }
+  /** Run one sequence; count it unless it is a shrink run. */
+  const runOnce = async (cmds: Cmd[]): Promise<void> => {
     const run = new ModelRun(cmds)
     try {
       await run.execute()
@@ -532,27 +538,47 @@ it('answers as classic-level does, operation for operation, across SIGKILLs of t
         )
       }
     }
-  })
+  }
 
+  if (SEQUENCE !== undefined) {
+    // A sequence written out (e.g. from a report, or edited by hand) runs once, as it is.
+    console.log(`model: the ${SEQUENCE.length} commands of MODEL_SEQUENCE`)
+    try {
+      await runOnce(SEQUENCE)
+    } finally {
+      printTotals()
+    }
+    return
+  }
+
+  const mode = replaying ? `replaying path ${PATH}` : `until ${TARGET_OPS} operations and ${TARGET_KILLS} kills`
+  console.log(`model: seed ${SEED}, ${mode}`)
+  if (EXCLUDE.length > 0) console.log(`model: DIAGNOSIS, NOT A FULL RUN: without ${EXCLUDE.join(', ')}`)
+  const commands = EXCLUDE.length === 0 ? command : command.map((c) => without(c, EXCLUDE))
+  const sequence = fc.noBias(fc.array(commands, { minLength: 1, maxLength: MAX_COMMANDS, size: 'max' }))
+  const property = fc.asyncProperty(sequence, async (cmds) => {
+    if (failedAt !== null) {
+      // Shrinking: each try is a whole run with real processes. Past the budget, the smallest
+      // failure so far is reported (the remaining candidates pass without running).
+      if (Date.now() - failedAt > SHRINK_MS) return
+      shrinkRuns++
+    } else if (!replaying && totals.ops >= TARGET_OPS && totals.kills >= TARGET_KILLS) {
+      return
+    }
+    await runOnce(cmds)
+  })
   const details = await fc.check(property, { seed: SEED, path: PATH, numRuns: MAX_RUNS })
-  const secs = ((Date.now() - started) / 1000).toFixed(1)
-  console.log(
-    `model totals: ${totals.runs} runs, ${totals.ops} operations, ${totals.kills} SIGKILLs and ${totals.leaderCloses} closes of the leader` +
-      ` (${totals.killsInFlight} with operations in flight, ${totals.killsMidIterator} with an iterator open),` +
-      ` takeovers ${totals.takeoversByProcess} by another process and ${totals.takeoversByT} by the instance under test,` +
-      ` ${totals.handovers} handovers by closing the leading instance, ${totals.reopens} reopens,` +
-      ` ${totals.leaderStays} kills skipped while the instance under test led,` +
-      ` ${totals.seeksOutOfRange} seeks out of range; ${secs} s; seed ${SEED}`
-  )
+  printTotals()
   if (details.failed) {
     const cmds = (details.counterexample?.[0] ?? []) as Cmd[]
+    const exclude = EXCLUDE.length > 0 ? ` MODEL_EXCLUDE=${EXCLUDE.join(',')}` : ''
     const report = [
       `model FAILED: seed ${details.seed}, path ${details.counterexamplePath}, after ${details.numRuns} runs;` +
         ` shrunk ${details.numShrinks} times in ${shrinkRuns} shrink runs`,
-      `replay: MODEL_SEED=${details.seed} MODEL_PATH=${details.counterexamplePath} MODEL_OPS=${TARGET_OPS} pnpm exec vitest run test/model.test.ts`,
+      `replay: MODEL_SEED=${details.seed} MODEL_PATH=${details.counterexamplePath} MODEL_OPS=${TARGET_OPS}${exclude} pnpm exec vitest run test/model.test.ts`,
       `error: ${details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance)}`,
-      `counterexample (${cmds.length} commands):`,
-      ...cmds.map((c, i) => `  ${i}: ${show(c)}`)
+      `counterexample (${cmds.length} commands; MODEL_SEQUENCE=<this JSON array> runs it as it is):`,
+      `[${cmds.map((c) => JSON.stringify(c)).join(',\n ')}]`
     ].join('\n')
     console.log(report)
     throw new Error(report)

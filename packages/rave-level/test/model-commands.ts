@@ -179,7 +179,7 @@ export const command: fc.Arbitrary<Cmd> = fc.oneof(
     )
   },
   {
-    weight: 7,
+    weight: 10,
     arbitrary: fc.record({
       c: fc.constant('open' as const),
       slot,
@@ -191,13 +191,13 @@ export const command: fc.Arbitrary<Cmd> = fc.oneof(
     })
   },
   {
-    weight: 16,
+    weight: 22,
     arbitrary: fc.record({
       c: fc.constant('read' as const),
       slot,
       how: fc.constantFrom('next' as const, 'next' as const, 'nextv' as const, 'nextv' as const, 'all' as const),
       size: fc.constantFrom(1, 2, 3, 10, 1000),
-      kill: fc.option(fc.record({ delay, how: ending, after: takeover }), { nil: null, freq: 6 })
+      kill: fc.option(fc.record({ delay, how: ending, after: takeover }), { nil: null, freq: 4 })
     })
   },
   { weight: 5, arbitrary: fc.record({ c: fc.constant('seek' as const), slot, target: bound }) },

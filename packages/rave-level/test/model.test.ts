@@ -3,12 +3,13 @@
 // in between.
 //
 // fast-check generates sequences of commands (model-commands.ts): single operations, pipelined
-// operations (issued without awaiting, then awaited together), iterators with gt/gte/lt/lte/
-// reverse/limit on prefix-related keys, partial reads (next, nextv, all), seek in and out of
-// range, clear by range with and without limit, invalid input, and failures: SIGKILL of the
-// leader between operations, while operations are in flight, and while an iterator is mid-way;
-// after a kill either the instance under test takes over or a new process started at once races
-// it for the lock.
+// operations (issued without awaiting, then awaited together) with keys and values from one
+// caller-reused buffer, iterators with gt/gte/lt/lte/reverse/limit on prefix-related keys,
+// partial reads (next, nextv, all), seek in and out of range, clear by range with and without
+// limit, invalid input, and failures: the leader child is SIGKILLed (or, less often, closes its
+// RaveLevel) between operations, while operations are in flight (at random microseconds after
+// they left), and while an iterator is mid-way; then either the instance under test takes over
+// or a new process started at once (or a standby one) races it for the lock.
 //
 // - The instance under test, T, is a RaveLevel in this process (a follower to begin with),
 //   because a caller-reused buffer can only be refilled between calls by the caller itself, and
@@ -17,8 +18,9 @@
 // - When T itself leads it cannot be killed: a kill then either keeps T leading (the leader
 //   path is tested too) or hands over: T is closed with operations in flight while a child waits
 //   (everything issued before close() must finish with classic-level's result, and close() must
-//   resolve), and the sequence continues with a fresh RaveLevel on the same location and the
-//   same oracle.
+//   resolve), and once the child leads, the sequence goes on with a fresh RaveLevel on the same
+//   location and the same oracle. A `reopen` command does the same whatever T's role, with the
+//   fresh instance racing for the lock at once.
 // - The oracle is classic-level 3 in its own temp location, applied strictly one operation at a
 //   time in issue order (each awaited before the next): classic-level runs concurrent calls on
 //   its thread pool in no set order. Keys and values from the caller's reused buffer reach the
@@ -32,17 +34,23 @@
 //   new snapshot, so it would see writes issued after it was created. To keep the comparison
 //   exact, no write is issued while an iterator of the sequence is open: a write command first
 //   closes every open iterator (on both sides). Reads interleave freely with iterators.
-// - Errors compare by `code` (by class name when there is none).
+// - Errors compare by `code` (by class name when there is none). After every failover, and at
+//   the end, T's whole contents are compared with the oracle's; at the end also as read by a
+//   fresh instance.
 // - Every awaited step has a deadline (MODEL_STEP_MS, 20 s): a hang fails the run with the seed
 //   and the pending step instead of hanging vitest.
 //
-// Runs go on until MODEL_OPS operations and MODEL_KILLS kills were made (CI: 2,000 and 10;
-// `pnpm soak` at the root: 100,000). On failure fast-check shrinks the sequence for at most
-// MODEL_SHRINK_MS (60 s; each shrink step is a whole run with real processes), then the seed,
-// the path and the smallest failing sequence are printed with the command that replays it:
+// Runs go on until MODEL_OPS operations and MODEL_KILLS SIGKILLs were made (CI: 2,000 and 10;
+// `pnpm soak`: 100,000 and 500, with a new random seed each time). On failure fast-check shrinks
+// the sequence for at most MODEL_SHRINK_MS (60 s; each shrink step is a whole run with real
+// processes), then the seed, the path and the smallest failing sequence are printed, with the
+// command that replays it:
 //   MODEL_SEED=<seed> MODEL_PATH=<path> pnpm exec vitest run test/model.test.ts
+// or, to run a printed (or hand-written) sequence as it is:
+//   MODEL_SEQUENCE='[...]' (or a file holding it) pnpm exec vitest run test/model.test.ts
 // The sequence replays exactly; the timing of kills relative to in-flight work does not, so a
-// race may need a few replays (or the soak) to show again.
+// race may need a few replays (or the soak) to show again. MODEL_EXCLUDE (diagnosis only)
+// leaves out features with a known bug, so that it does not hide the others.
 import fs from 'node:fs'
 import { ClassicLevel } from 'classic-level'
 import fc from 'fast-check'
@@ -406,7 +414,7 @@ class ModelRun {
       return
     }
     if (delay > 0) await pause(delay)
-    if (this.#slots.some((s) => s !== null && !s.closed)) this.counts.killsMidIterator++
+    if (this.#slots.some((s) => s !== null && !s.closed && s.t.count > 0)) this.counts.killsMidIterator++
     if (how === 'close') {
       // A graceful shutdown: the leader closes while our operations are in flight.
       await this.#wait(leader.call('close'), 'close() of the leader child')
@@ -510,7 +518,7 @@ it('answers as classic-level does, operation for operation, across SIGKILLs of t
     const secs = ((Date.now() - started) / 1000).toFixed(1)
     console.log(
       `model totals: ${totals.runs} runs, ${totals.ops} operations, ${totals.kills} SIGKILLs and ${totals.leaderCloses} closes of the leader` +
-        ` (${totals.killsInFlight} with operations in flight, ${totals.killsMidIterator} with an iterator open),` +
+        ` (${totals.killsInFlight} with operations in flight, ${totals.killsMidIterator} with an iterator mid-way),` +
         ` takeovers ${totals.takeoversByProcess} by another process and ${totals.takeoversByT} by the instance under test,` +
         ` ${totals.handovers} handovers by closing the leading instance, ${totals.reopens} reopens,` +
         ` ${totals.leaderStays} kills skipped while the instance under test led,` +

@@ -62,10 +62,12 @@ export type Op =
   | { t: 'invalid'; what: (typeof INVALID)[number] }
 
 /**
- * After killing a leader child: `self` lets whoever is waiting (this follower, or a standby
- * child) take over; `spawn` starts a new process at once, which races for the lock.
+ * Who takes over from a leader child that went away: `self`, whoever already waits (this
+ * follower, or a standby child); `spawn`, also a new process started at once (it boots far
+ * slower than this follower re-elects, so it rarely wins); `racer`, also a new process started
+ * just before and already following, so that it races this follower on equal terms.
  */
-export type Takeover = 'self' | 'spawn'
+export type Takeover = 'self' | 'spawn' | 'racer'
 /** How a leader child goes away: SIGKILL, or closing its RaveLevel (a graceful shutdown). */
 export type Ending = 'SIGKILL' | 'close'
 /** When the instance under test itself leads (it cannot be killed): keep it, or close it so that a waiting child takes over. */
@@ -84,10 +86,14 @@ export interface Kill {
   lead: WhenLeader
 }
 
+export type ReadHow = 'next' | 'nextv' | 'all'
+
 export interface OpenCmd {
   c: 'open'
   slot: number
   kind: 'iterator' | 'keys' | 'values'
+  /** For `iterator()`: its `keys: false` or `values: false` option (entries then hold `undefined`). */
+  without: 'keys' | 'values' | null
   range: Bounds
   reverse: boolean
   limit: number
@@ -98,7 +104,9 @@ export type Cmd =
   | { c: 'op'; op: Op }
   | { c: 'pipeline'; ops: Op[]; kill: Kill | null }
   | OpenCmd
-  | { c: 'read'; slot: number; how: 'next' | 'nextv' | 'all'; size: number; kill: Omit<Kill, 'at' | 'lead'> | null }
+  | { c: 'read'; slot: number; how: ReadHow; size: number; kill: Omit<Kill, 'at' | 'lead'> | null }
+  /** Open an iterator and read it in steps; with `kill`, the leader goes during read number `at`. */
+  | { c: 'scan'; open: OpenCmd; reads: { how: ReadHow; size: number }[]; kill: (Omit<Kill, 'lead'> & { at: number }) | null }
   | { c: 'seek'; slot: number; target: string }
   | { c: 'close'; slot: number }
   | { c: 'kill'; how: Ending; after: Takeover; lead: WhenLeader }
@@ -157,10 +165,23 @@ const invalidOp: fc.Arbitrary<Op> = fc.record({ t: fc.constant('invalid' as cons
 const anyOp = fc.oneof({ weight: 10, arbitrary: writeOp }, { weight: 6, arbitrary: readOp }, { weight: 1, arbitrary: invalidOp })
 const pipelineOps = fc.array(anyOp, { minLength: 2, maxLength: 8 })
 const slot = fc.nat({ max: SLOTS - 1 })
-const takeover = fc.constantFrom<Takeover>('self', 'spawn')
+const takeover = fc.constantFrom<Takeover>('self', 'spawn', 'racer')
 const whenLeader = fc.constantFrom<WhenLeader>('handover', 'handover', 'handover', 'stay')
 const ending = fc.constantFrom<Ending>('SIGKILL', 'SIGKILL', 'SIGKILL', 'close')
 const delay = fc.constantFrom(0, 0, 50, 100, 200, 300, 500, 800, 1200, 2000, 5000)
+
+const open: fc.Arbitrary<OpenCmd> = fc.record({
+  c: fc.constant('open' as const),
+  slot,
+  kind: fc.constantFrom('iterator' as const, 'iterator' as const, 'keys' as const, 'values' as const),
+  without: fc.constantFrom('keys' as const, 'values' as const, null, null, null, null),
+  range: bounds,
+  reverse: fc.boolean(),
+  limit,
+  enc
+})
+const readHow = fc.constantFrom('next' as const, 'next' as const, 'nextv' as const, 'nextv' as const, 'all' as const)
+const readSize = fc.constantFrom(1, 2, 3, 10, 1000)
 
 /** One command of a sequence. Weights: about one command in twenty kills (or hands over). */
 export const command: fc.Arbitrary<Cmd> = fc.oneof(
@@ -178,26 +199,29 @@ export const command: fc.Arbitrary<Cmd> = fc.oneof(
       })
     )
   },
+  { weight: 10, arbitrary: open },
   {
-    weight: 10,
-    arbitrary: fc.record({
-      c: fc.constant('open' as const),
-      slot,
-      kind: fc.constantFrom('iterator' as const, 'iterator' as const, 'keys' as const, 'values' as const),
-      range: bounds,
-      reverse: fc.boolean(),
-      limit,
-      enc
-    })
+    weight: 6,
+    arbitrary: fc.array(fc.record({ how: readHow, size: readSize }), { minLength: 1, maxLength: 6 }).chain((reads) =>
+      fc.record({
+        c: fc.constant('scan' as const),
+        open,
+        reads: fc.constant(reads),
+        kill: fc.option(fc.record({ at: fc.nat({ max: reads.length - 1 }), delay, how: ending, after: takeover }), {
+          nil: null,
+          freq: 2
+        })
+      })
+    )
   },
   {
     weight: 22,
     arbitrary: fc.record({
       c: fc.constant('read' as const),
       slot,
-      how: fc.constantFrom('next' as const, 'next' as const, 'nextv' as const, 'nextv' as const, 'all' as const),
-      size: fc.constantFrom(1, 2, 3, 10, 1000),
-      kill: fc.option(fc.record({ delay, how: ending, after: takeover }), { nil: null, freq: 4 })
+      how: readHow,
+      size: readSize,
+      kill: fc.option(fc.record({ delay, how: ending, after: takeover }), { nil: null, freq: 3 })
     })
   },
   { weight: 5, arbitrary: fc.record({ c: fc.constant('seek' as const), slot, target: bound }) },

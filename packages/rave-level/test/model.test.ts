@@ -68,6 +68,7 @@ import {
   issue,
   type Op,
   type OpenCmd,
+  type ReadHow,
   type Outcome,
   outcome,
   rangeOf,
@@ -234,6 +235,8 @@ class ModelRun {
         return this.#pipeline(cmd.ops, cmd.kill)
       case 'open':
         return this.#openSlot(cmd)
+      case 'scan':
+        return this.#scan(cmd)
       case 'read':
         return this.#read(cmd.slot, cmd.how, cmd.size, cmd.kill)
       case 'seek':
@@ -241,6 +244,7 @@ class ModelRun {
       case 'close':
         return this.#closeSlot(cmd.slot)
       case 'kill':
+        if (cmd.after === 'racer') await this.#racer()
         return this.#kill({ ...cmd, delay: 0 }, cmd.lead)
       case 'reopen':
         return this.#replace(cmd.ops, false)
@@ -275,6 +279,7 @@ class ModelRun {
       this.counts.leaderStays++
       kill = null
     }
+    if (kill?.after === 'racer') await this.#racer()
     const pending: Issued[] = []
     for (let i = 0; i <= ops.length; i++) {
       if (kill != null && kill.at === i) {
@@ -304,7 +309,8 @@ class ModelRun {
       ...rangeOf(cmd.range, cmd.enc),
       reverse: cmd.reverse,
       limit: cmd.limit,
-      ...encodings(cmd.enc)
+      ...encodings(cmd.enc),
+      ...(cmd.kind === 'iterator' && cmd.without != null ? { [cmd.without]: false } : {})
     })
     this.counts.ops++
     let t: any
@@ -319,10 +325,25 @@ class ModelRun {
     if (t !== undefined && o !== undefined) this.#slots[cmd.slot] = { cmd, t, o, out: false, closed: false }
   }
 
-  async #read(index: number, how: 'next' | 'nextv' | 'all', size: number, kill: Extract<Cmd, { c: 'read' }>['kill']): Promise<void> {
-    const slot = this.#slots[index]
+  /**
+   * Open an iterator and read it in steps, with no write in between; with `kill`, the leader
+   * goes away while read number `kill.at` is in flight (mid-way when `at` > 0). When T leads, it
+   * first hands over, so that there is a leader child to kill.
+   */
+  async #scan(cmd: Extract<Cmd, { c: 'scan' }>): Promise<void> {
+    if (cmd.kill != null && (await this.#leader()) === 'T') await this.#replace([], true)
+    await this.#openSlot(cmd.open)
+    for (const [i, { how, size }] of cmd.reads.entries()) {
+      await this.#read(cmd.open.slot, how, size, cmd.kill?.at === i ? cmd.kill : null)
+    }
+  }
+
+  async #read(index: number, how: ReadHow, size: number, kill: Extract<Cmd, { c: 'read' }>['kill']): Promise<void> {
+    // An empty slot reads the other one, if that is open.
+    const slot = this.#slots[index] ?? this.#slots.find((x) => x != null)
     if (slot == null) return
     const call = (it: any) => (how === 'next' ? it.next() : how === 'nextv' ? it.nextv(size) : it.all())
+    if (kill?.after === 'racer') await this.#racer()
     this.counts.ops++
     const t = outcome(() => call(slot.t))
     if (kill != null && (await this.#leader()) !== 'T') {
@@ -342,7 +363,7 @@ class ModelRun {
   }
 
   async #seek(index: number, target: string): Promise<void> {
-    const slot = this.#slots[index]
+    const slot = this.#slots[index] ?? this.#slots.find((x) => x != null)
     if (slot == null) return
     const e = slot.cmd.enc
     this.counts.ops++
@@ -383,6 +404,14 @@ class ModelRun {
     const peer = new Peer(this.#location)
     this.#children.push(peer)
     return peer
+  }
+
+  /** Start a child and let it follow the leader, so that it races T when the leader goes. */
+  async #racer(): Promise<void> {
+    if (this.#db.role !== 'follower') return
+    const child = this.#spawn()
+    await this.#wait(child.ready, 'a racing child to start')
+    await this.#wait(child.call('get', 'model/probe'), 'a racing child to connect')
   }
 
   /** The current leader (T or a child), once there is one. Counts a takeover after a kill. */

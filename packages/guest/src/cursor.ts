@@ -1,10 +1,11 @@
 import { ENTRIES, type IteratorMode, inRange, KEYS, type KeyRange, narrow, VALUES } from '@rave-level/protocol'
 import type { ForwardTarget, Sequencer } from '@rave-level/store'
-import { aborted, connectionLost, notOpen } from './errors.js'
+import { aborted, connectionLost, notOpen, notSupported } from './errors.js'
 import { own, toBytes } from './formats.js'
 import { LocalSource } from './local-source.js'
 import { type RangeInput, toRange } from './range.js'
 import { type RemotePort, RemoteSource } from './remote-source.js'
+import type { GuestSnapshot } from './snapshot.js'
 import type { Shape, Source, Start } from './source.js'
 
 /**
@@ -22,6 +23,10 @@ export interface CursorPort extends RemotePort {
   local(): { db: ForwardTarget; sequencer: Sequencer } | null
   /** True while an operation issued before `order` must finish before this one may start. */
   held(order: number): boolean
+  /** Where operations go now (a host link or a forwarding), for snapshots; null if nowhere. */
+  home(): object | null
+  /** The extensions of the attached host, or null while they are not known. */
+  features(): ReadonlySet<string> | null
   /** A read started (+1) or stopped (-1) waiting for the host. */
   waiting(delta: 1 | -1): void
   forget(cursor: GuestCursor): void
@@ -34,6 +39,8 @@ export interface CursorOptions extends RangeInput {
   keys?: boolean
   values?: boolean
   signal?: AbortSignal | null
+  /** An explicit snapshot to read from (a GuestSnapshot). */
+  snapshot?: unknown
   /** Format of keys (range options and output): `'buffer'`, `'view'` or `'utf8'`. */
   keyEncoding: string
   /** Format of values. */
@@ -73,6 +80,8 @@ export class GuestCursor {
   /** The range options as given, in the key format (copied). */
   readonly #rangeInput: RangeInput
   readonly #signal: AbortSignal | null
+  /** Its explicit snapshot: it reads from it, or fails; it never moves to another. */
+  readonly #snap: GuestSnapshot | undefined
   // Position.
   #from: Buffer | null = null
   #fromInclusive = false
@@ -110,6 +119,7 @@ export class GuestCursor {
     // Copies: the caller may reuse its buffers, and a resumed or local source needs the range.
     for (const k of ['gt', 'gte', 'lt', 'lte'] as const) if (options[k] != null) this.#rangeInput[k] = own(options[k])
     this.#signal = options.signal ?? null
+    this.#snap = options.snapshot as GuestSnapshot | undefined
   }
 
   /** Open a source right away if there is one, so the first entry is on its way. */
@@ -129,6 +139,7 @@ export class GuestCursor {
     if (this.#out || this.#done()) return Promise.resolve([])
     const source = this.#source ?? this.#open()
     if (source === null) {
+      if (this.#failed !== null) return Promise.reject(this.#failed)
       if (this.#port.lost()) return Promise.reject(this.#fail(connectionLost()))
       return this.#wait(size, [], true)
     }
@@ -240,17 +251,28 @@ export class GuestCursor {
     const port = this.#port
     const link = port.link()
     if (link === 'detached' || (link === 'attached' && port.held(this.order))) return null
+    const snap = this.#snap
+    if (snap !== undefined) {
+      const refusal = snap.refusal(port.home()) ?? (link === 'attached' ? this.#snapshotSupport() : null)
+      if (refusal !== null) {
+        this.#fail(refusal)
+        return null
+      }
+      // On a host, its snapshot is taken first (its request comes earlier in issue order): the
+      // host iterator is opened once it was (the dispatcher resumes this cursor then).
+      if (link === 'attached' && (snap.home !== port.home() || port.features() === null)) return null
+    }
     const start: Start = {
       range: this.#from === null ? this.#range : narrow(this.#range, this.#shape.reverse, this.#from, this.#fromInclusive),
       limit: this.#limit < 0 ? -1 : this.#limit - this.#yielded,
       original: this.#from === null
     }
     if (link === 'attached') {
-      this.#source = new RemoteSource(this.#owner, port, this.#shape, start, this.#askKeys)
+      this.#source = new RemoteSource(this.#owner, port, this.#shape, start, this.#askKeys, this.#snap?.id)
     } else {
       const local = port.local()
       if (local === null) return null
-      this.#source = new LocalSource(this.#owner, local, this.#shape, start, this.#rangeInput, () =>
+      this.#source = new LocalSource(this.#owner, local, this.#shape, start, this.#rangeInput, this.#snap, () =>
         this.#limit < 0 ? -1 : this.#limit - this.#yielded
       )
     }
@@ -266,6 +288,12 @@ export class GuestCursor {
       this.#serve()
     }
     return this.#source
+  }
+
+  /** Why the attached host cannot serve a snapshot read (`null` if it can, or may yet). */
+  #snapshotSupport(): Error | null {
+    const features = this.#port.features()
+    return features === null || features.has('snapshots') ? null : notSupported('The host does not support snapshots')
   }
 
   /** Let go of the current source, keeping the position it reached. `quiet`: its link is gone. */
@@ -327,7 +355,8 @@ export class GuestCursor {
   /** The connection was lost (the guest already dropped all routes). */
   lose(): void {
     if (this.#source instanceof RemoteSource) void this.#drop(true)
-    if (!this.#port.retry) this.#fail(connectionLost())
+    // Without retry, or reading from a snapshot (which is gone), it cannot continue.
+    if (!this.#port.retry || this.#snap !== undefined) this.#fail(connectionLost())
   }
 
   /** A new connection is attached (or what held this cursor back is done): continue there. */
@@ -359,7 +388,7 @@ export class GuestCursor {
   unforward(): Promise<void> {
     if (!(this.#source instanceof LocalSource)) return Promise.resolve()
     const closed = this.#drop()
-    if (!this.#port.retry || (this.#blind && this.#yielded > 0)) this.#fail(connectionLost())
+    if (!this.#port.retry || this.#snap !== undefined || (this.#blind && this.#yielded > 0)) this.#fail(connectionLost())
     return closed
   }
 

@@ -5,8 +5,9 @@ import { connectionLost, timedOut } from './errors.js'
 import { HostLink, type LinkOwner, type Route } from './host-link.js'
 import { KeyCollector } from './key-collector.js'
 import { Pending } from './pending.js'
-import { replay } from './replay.js'
-import { type Answer, CLEAR, CLEAR_KEYS, Request } from './requests.js'
+import { replay, takeLocal } from './replay.js'
+import { type Answer, CLEAR, CLEAR_KEYS, Request, SNAPSHOT, SNAPSHOT_CLOSE } from './requests.js'
+import { GuestSnapshot } from './snapshot.js'
 import { type UnresponsiveInfo, Watchdog } from './watchdog.js'
 
 /** Options of a {@link Dispatcher}. */
@@ -106,6 +107,11 @@ export class Dispatcher implements LinkOwner {
         return link.kind === 'forwarded' ? { db: link.store.db, sequencer: link.sequencer } : null
       },
       held: (order) => this.#pending.held(order),
+      home: () => (this.#link.kind === 'attached' ? this.#link.host : this.#link.kind === 'forwarded' ? this.#link : null),
+      features: () => {
+        const host = this.host
+        return host === null || host.peer === 'unknown' ? null : host.features
+      },
       waiting: (delta) => {
         this.#waitingReads += delta
         this.#checkBusy()
@@ -149,17 +155,47 @@ export class Dispatcher implements LinkOwner {
   // ---- Requests ------------------------------------------------------------------------
 
   /** An operation for the host (keys and values as bytes): send it, or keep it for later. */
-  request(kind: number, a: any, b?: any, sync = false): Promise<any> {
+  request(kind: number, a: any, b?: any, sync = false, snap?: GuestSnapshot): Promise<any> {
     const link = this.#link
     if (link.kind === 'detached' && link.lost && !this.retry) return Promise.reject(connectionLost())
     // Without retry nothing is applied twice: a limited clear needs no two phases.
     if (kind === CLEAR_KEYS && !this.retry) kind = CLEAR
     return new Promise((resolve, reject) => {
       const req = new Request(this.#order++, kind, a, b, sync, Date.now(), resolve, reject)
+      req.snap = snap
       if (this.#pending.add(req) && link.kind === 'attached') link.host.queue(req)
       if (!this.#watchdog.busy) this.#checkBusy()
     })
   }
+
+  settled(req: Request): boolean {
+    return !this.#pending.has(req)
+  }
+
+  // ---- Snapshots -------------------------------------------------------------------------
+
+  /**
+   * Take an explicit snapshot, in issue order, where operations go now: on the database this
+   * guest forwards to (its own snapshot), or on the host (a `Snapshot` request, sent on the next
+   * connection if there is none). See {@link GuestSnapshot}.
+   */
+  snapshot(options: object): GuestSnapshot {
+    const snap = new GuestSnapshot(options, ++this.#snapshots, (s) => this.#closeSnapshot(s))
+    const link = this.#link
+    if (link.kind === 'forwarded') snap.bindLocal(link, takeLocal(link))
+    else this.request(SNAPSHOT, snap).catch((err: Error) => snap.fail(err))
+    return snap
+  }
+
+  /** Release `snap` where it lives, if that is where operations go now (else it is gone already). */
+  async #closeSnapshot(snap: GuestSnapshot): Promise<void> {
+    const link = this.#link
+    if (snap.home === null || snap.home !== (link.kind === 'attached' ? link.host : link)) return
+    if (link.kind === 'forwarded') await (await snap.local()).close()
+    else await this.request(SNAPSHOT_CLOSE, snap)
+  }
+
+  #snapshots = 0
 
   refuse(req: Request, err: Error): void {
     this.#pending.refuse(req, err)
@@ -182,7 +218,19 @@ export class Dispatcher implements LinkOwner {
   }
 
   introduced(link: HostLink): void {
-    if (this.host === link) this.events.introduced?.(link.pid)
+    if (this.host !== link) return
+    this.events.introduced?.(link.pid)
+    // Iterators on a snapshot waited to know whether the host has snapshots.
+    this.#resumeCursors()
+  }
+
+  bound(): void {
+    // An iterator on a snapshot waits until the snapshot was taken where it reads.
+    this.#resumeCursors()
+  }
+
+  #resumeCursors(): void {
+    for (const cursor of this.#cursors) cursor.resume()
   }
 
   /** Operations issued in `(from, to]` were held back by a limited clear: send them now. */
@@ -260,7 +308,7 @@ export class Dispatcher implements LinkOwner {
       for (const item of waiting) {
         if (!(item instanceof Request)) item.forward()
         else if (sent?.has(item)) item.reject(connectionLost())
-        else replay(link, item).then(item.resolve, item.reject)
+        else replay(link, item, link).then(item.resolve, item.reject)
       }
       this.#checkBusy()
     })

@@ -37,6 +37,11 @@ export function timedOut(message: string): ModuleError {
 }
 
 /** @internal */
+export function notSupported(message: string): ModuleError {
+  return new ModuleError(message, { code: 'LEVEL_NOT_SUPPORTED' })
+}
+
+/** @internal */
 export function tooLarge(length: number, max: number): ModuleError {
   return new ModuleError(`Operation needs a frame of ${length} bytes; the maximum is ${max}`, { code: FRAME_TOO_LARGE })
 }

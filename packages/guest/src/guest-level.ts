@@ -1,13 +1,16 @@
 import { DEFAULT_MAX_FRAME_SIZE, ENTRIES, type IteratorMode, KEYS, rangeBounds, VALUES } from '@rave-level/protocol'
-import type { Formats, WriteOp } from '@rave-level/store'
+import { type Formats, type LocalStore, type MaintenanceCall, type MaintenanceTarget, maintenance, type WriteOp } from '@rave-level/store'
+import ModuleError from 'module-error'
 import { AbstractLevel, type AbstractDatabaseOptions } from 'abstract-level'
 import { GuestChainedBatch } from './chained-batch.js'
 import { type CursorOptions, GuestCursor } from './cursor.js'
 import { Dispatcher } from './dispatcher.js'
+import { notSupported } from './errors.js'
 import { own, toBytes } from './formats.js'
+import type { GuestSnapshot } from './snapshot.js'
 import { createIterator } from './iterators.js'
 import { toRange } from './range.js'
-import { BATCH, CLEAR, CLEAR_KEYS, DEL, GET, GET_MANY, HAS, HAS_MANY, PUT } from './requests.js'
+import { BATCH, CALL, CLEAR, CLEAR_KEYS, DEL, GET, GET_MANY, HAS, HAS_MANY, PUT } from './requests.js'
 
 /** Options of a {@link GuestLevel}: abstract-level's, and those of its {@link Dispatcher}. */
 export interface GuestLevelOptions<K, V> extends AbstractDatabaseOptions<K, V> {
@@ -65,7 +68,10 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
         // A retried iterator reads from a new snapshot on the next host.
         implicitSnapshots: !d.retry,
         snapshots: !d.retry,
-        explicitSnapshots: false,
+        explicitSnapshots: true,
+        // getSync() works only while the database is at hand (see _getSync()): not in every role,
+        // and a manifest may not change after open, so it says false.
+        ...({ getSync: false } as object),
         has: true,
         seek: true,
         permanence: true,
@@ -95,40 +101,116 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
   // Each operation goes to the forwarded database as it is (keys and values in the formats
   // abstract-level chose, buffers copied), or to the host as bytes (copied or encoded).
 
-  _get(key: unknown, options: Formats): Promise<unknown> {
-    const local = this.#d.forwarded
-    if (local !== null) {
-      const k = own(key)
-      return local.sequencer.read(() => local.store.get(k, options))
-    }
-    return this.#d.request(GET, toBytes(key), options.valueEncoding)
+  _get(key: unknown, options: ReadOptions): Promise<unknown> {
+    return this.#read(GET, key, options, (store, k, o) => store.get(k, o))
   }
 
-  _getMany(keys: unknown[], options: Formats): Promise<unknown[]> {
-    const local = this.#d.forwarded
-    if (local !== null) {
-      const ks = keys.map(own)
-      return local.sequencer.read(() => local.store.getMany(ks, options))
-    }
-    return this.#d.request(GET_MANY, keys.map(toBytes), options.valueEncoding)
+  _getMany(keys: unknown[], options: ReadOptions): Promise<unknown[]> {
+    return this.#read(GET_MANY, keys, options, (store, ks, o) => store.getMany(ks as unknown[], o))
   }
 
-  _has(key: unknown, options: Formats): Promise<boolean> {
-    const local = this.#d.forwarded
-    if (local !== null) {
-      const k = own(key)
-      return local.sequencer.read(() => local.store.has(k, options))
-    }
-    return this.#d.request(HAS, toBytes(key))
+  _has(key: unknown, options: ReadOptions): Promise<boolean> {
+    return this.#read(HAS, key, options, (store, k, o) => store.has(k, o))
   }
 
-  _hasMany(keys: unknown[], options: Formats): Promise<boolean[]> {
+  _hasMany(keys: unknown[], options: ReadOptions): Promise<boolean[]> {
+    return this.#read(HAS_MANY, keys, options, (store, ks, o) => store.hasMany(ks as unknown[], o))
+  }
+
+  /**
+   * A read (of a key, or of keys): on the forwarded database as it is (keys copied, in the
+   * formats abstract-level chose), or for the host as bytes. With an explicit snapshot, only
+   * where the snapshot lives (see {@link GuestSnapshot}).
+   */
+  #read<T>(kind: number, data: unknown, options: ReadOptions, apply: (store: LocalStore, data: unknown, options: Formats) => Promise<T>): Promise<T> {
+    const snap = options.snapshot as GuestSnapshot | undefined
     const local = this.#d.forwarded
     if (local !== null) {
-      const ks = keys.map(own)
-      return local.sequencer.read(() => local.store.hasMany(ks, options))
+      const owned = Array.isArray(data) ? data.map(own) : own(data)
+      if (snap === undefined) return local.sequencer.read(() => apply(local.store, owned, options))
+      const refusal = snap.refusal(local)
+      if (refusal !== null) return Promise.reject(refusal)
+      return local.sequencer.read(async () => apply(local.store, owned, { ...options, snapshot: await snap.local() }))
     }
-    return this.#d.request(HAS_MANY, keys.map(toBytes))
+    const bytes = Array.isArray(data) ? data.map(toBytes) : toBytes(data)
+    return this.#d.request(kind, bytes, kind === GET || kind === GET_MANY ? options.valueEncoding : undefined, false, snap)
+  }
+
+  // ---- classic-level's maintenance methods, wherever the database is ---------------------
+
+  /**
+   * classic-level's `approximateSize()`: the approximate number of bytes the keys in
+   * `[start, end)` take on disk, from the database itself (on a host, or at hand).
+   *
+   * @throws `TypeError` without both `start` and `end`; `LEVEL_DATABASE_NOT_OPEN` when not open;
+   *   `LEVEL_NOT_SUPPORTED` from a host that cannot.
+   */
+  async approximateSize(...args: [start: unknown, end: unknown, options?: { keyEncoding?: string }]): Promise<number> {
+    const bytes = await this.#maintain('approximateSize', args)
+    return Number(Buffer.from(bytes as Uint8Array).toString())
+  }
+
+  /**
+   * classic-level's `compactRange()`: compact the keys in `[start, end]`.
+   *
+   * @throws As {@link GuestLevel.approximateSize}.
+   */
+  async compactRange(...args: [start: unknown, end: unknown, options?: { keyEncoding?: string }]): Promise<void> {
+    await this.#maintain('compactRange', args)
+  }
+
+  /**
+   * classic-level's `getProperty()`, as a promise: a follower must ask its leader, so it cannot
+   * answer synchronously, and the leader answers alike so that code works in either role.
+   *
+   * @throws `TypeError` unless `property` is a string; `LEVEL_DATABASE_NOT_OPEN` when not open.
+   */
+  async getProperty(property: string): Promise<string> {
+    if (typeof property !== 'string') throw new TypeError("The first argument 'property' must be a string")
+    const bytes = await this.#call({ method: 'getProperty', property }, 'getProperty')
+    return Buffer.from(bytes as Uint8Array).toString()
+  }
+
+  async #maintain(method: 'approximateSize' | 'compactRange', args: unknown[]): Promise<Uint8Array | undefined> {
+    if (args.length < 2) throw new TypeError("The arguments 'start' and 'end' are required")
+    const [start, end, options] = args as [unknown, unknown, { keyEncoding?: string } | undefined]
+    if (this.status === 'opening') return this.deferAsync(() => this.#maintain(method, args))
+    const name = typeof options === 'object' && options !== null ? options.keyEncoding : undefined
+    const keyEncoding = name === undefined ? this.keyEncoding() : this.keyEncoding(name as 'utf8')
+    return this.#call({ method, start: toBytes(keyEncoding.encode(start as never)), end: toBytes(keyEncoding.encode(end as never)) }, method)
+  }
+
+  /** Run a maintenance call on the database, at hand or on the host, in issue order. */
+  #call(call: MaintenanceCall, method: string): Promise<Uint8Array | undefined> {
+    if (this.status !== 'open') {
+      return Promise.reject(new ModuleError(`Database is not open: cannot call ${method}()`, { code: 'LEVEL_DATABASE_NOT_OPEN' }))
+    }
+    const local = this.#d.forwarded
+    if (local !== null) return local.sequencer.read(() => maintenance(local.store.db as unknown as MaintenanceTarget, call))
+    return this.#d.request(CALL, call)
+  }
+
+  _snapshot(options: object): GuestSnapshot {
+    return this.#d.snapshot(options)
+  }
+
+  /**
+   * Works where the database is at hand: while this guest forwards to it (a `rave-level`
+   * leader), through its own `getSync()`. Elsewhere it throws `LEVEL_NOT_SUPPORTED`. Since that
+   * depends on the role, and a manifest may not change after open, `db.supports.getSync` is
+   * `false`.
+   */
+  _getSync(key: unknown, options: ReadOptions): unknown {
+    const local = this.#d.forwarded
+    const db = local?.store.db as { getSync?: (key: unknown, options: object) => unknown } | undefined
+    if (typeof db?.getSync !== 'function') throw notSupported('getSync() needs the database at hand: it works on the leader only')
+    const snap = options.snapshot as GuestSnapshot | undefined
+    if (snap === undefined) return db.getSync(key, options)
+    const refusal = snap.refusal(local)
+    const taken = snap.localNow()
+    if (refusal !== null) throw refusal
+    if (taken === undefined) throw notSupported('getSync() cannot read from a snapshot that is still being taken')
+    return db.getSync(key, { ...options, snapshot: taken })
   }
 
   _put(key: unknown, value: unknown, options: Formats & { sync?: boolean }): Promise<void> {
@@ -173,15 +255,19 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
   }
 
   _clear(options: CursorOptions): Promise<void> {
+    const snap = options.snapshot as GuestSnapshot | undefined
     const local = this.#d.forwarded
     if (local !== null) {
       const copy = { ...options }
       for (const k of ['gt', 'gte', 'lt', 'lte'] as const) if (copy[k] != null) copy[k] = own(copy[k])
-      return local.sequencer.exclusive(() => local.store.clear(copy))
+      if (snap === undefined) return local.sequencer.exclusive(() => local.store.clear(copy))
+      const refusal = snap.refusal(local)
+      if (refusal !== null) return Promise.reject(refusal)
+      return local.sequencer.exclusive(async () => local.store.clear({ ...copy, snapshot: await snap.local() }))
     }
     const range = { ...rangeBounds(toRange(options)), limit: options.limit, reverse: !!options.reverse }
     // A limited clear is made idempotent in two phases (see the dispatcher).
-    return this.#d.request(options.limit >= 0 ? CLEAR_KEYS : CLEAR, range)
+    return this.#d.request(options.limit >= 0 ? CLEAR_KEYS : CLEAR, range, undefined, false, snap)
   }
 
   _iterator(options: CursorOptions): object {
@@ -206,3 +292,6 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
 }
 
 const SYNC = Object.freeze({ sync: true })
+
+/** A read's options as abstract-level hands them over: formats, and maybe an explicit snapshot. */
+type ReadOptions = Formats & { snapshot?: unknown }

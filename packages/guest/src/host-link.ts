@@ -13,16 +13,21 @@ import {
 import ModuleError from 'module-error'
 import { tooLarge } from './errors.js'
 import { KeyCollector } from './key-collector.js'
+import { notSupported } from './errors.js'
 import {
   type Answer,
   CLEAR_KEYS,
   encodeRequest,
   encodeRun,
+  featureOf,
   type ManyValue,
   Request,
   runLength,
+  SNAPSHOT,
+  SNAPSHOT_CLOSE,
   tooLargeToReceive
 } from './requests.js'
+import type { GuestSnapshot } from './snapshot.js'
 
 
 /** Where iterator messages of one host iterator id go: a cursor, or a key collector. */
@@ -38,6 +43,10 @@ export interface LinkOwner {
   refuse(req: Request, err: Error): void
   /** Settle requests with a host's answer (only those still pending). */
   settle(sent: Request | Request[], answer: Answer): void
+  /** Whether `req` settled already (a timeout or close() came first). */
+  settled(req: Request): boolean
+  /** A snapshot was just bound to this link (its request is being sent). */
+  bound(): void
   /** Open a key collector for a CLEAR_KEYS request sent with host iterator id `id`. */
   collect(req: Request, id: number): Route
   /** The host answered its Hello (or turned out to be a plain many-level 2 host). */
@@ -53,6 +62,8 @@ export interface HostLinkOptions {
 }
 
 const MAX_ID = 0xffffffff
+const NONE: ReadonlySet<string> = new Set()
+const DONE: Answer = Object.freeze({})
 
 /**
  * One connection to a host: its stream, what the host said about itself, and everything whose
@@ -70,6 +81,8 @@ export class HostLink {
   peer: 'unknown' | 'extended' | 'plain' = 'unknown'
   /** The host's process id, from its Hello. */
   pid: number | undefined
+  /** The extensions the host named in its Hello (none for a many-level 2 host). */
+  features: ReadonlySet<string> = NONE
   /** When the stream was attached (epoch ms). */
   readonly since = Date.now()
   /**
@@ -181,13 +194,70 @@ export class HostLink {
     if (this.owedSince === 0 && items.length > 0) this.owedSince = Date.now()
     const cap = this.#sendLimit / 2
     for (let i = 0; i < items.length; ) {
-      const n = runLength(items, i, cap)
       const item = items[i] as Request | Buffer
-      if (!(item instanceof Request)) this.stream.send(item)
-      else if (n === 1) this.#send(item, encodeRequest)
-      else this.#send(items.slice(i, i + n) as Request[], encodeRun)
+      if (item instanceof Request && !this.#ready(item)) {
+        // It needs an extension, and we do not know yet what the host supports: everything
+        // from here on waits for its Hello (or its proof of being a many-level 2 host).
+        this.#outbox = items.slice(i).concat(this.#outbox)
+        return
+      }
+      const n = runLength(items, i, cap)
+      if (!(item instanceof Request)) {
+        this.stream.send(item)
+      } else if (n === 1) {
+        if (this.#prepare(item)) this.#send(item, encodeRequest)
+      } else {
+        const run = (items.slice(i, i + n) as Request[]).filter((req) => this.#prepare(req))
+        if (run.length === 1) this.#send(run[0] as Request, encodeRequest)
+        else if (run.length > 1) this.#send(run, encodeRun)
+      }
       i += n
     }
+  }
+
+  /**
+   * Whether `req` may be sent as far as extensions go: yes without one, or once the host named
+   * it; a host known not to have it fails `req` with `LEVEL_NOT_SUPPORTED` (then also true: it
+   * is done with). False only while the host is not known yet.
+   */
+  #ready(req: Request): boolean {
+    const feature = featureOf(req)
+    if (feature === undefined || this.features.has(feature)) return true
+    if (this.peer === 'unknown') return false
+    this.#owner.refuse(req, notSupported(`The host does not support ${feature}`))
+    return true
+  }
+
+  /**
+   * Bind what `req` involves to this connection before it is sent: a snapshot it takes, or
+   * reads from. Returns false if it must not be sent (it is settled, or refused, here).
+   */
+  #prepare(req: Request): boolean {
+    if (this.#owner.settled(req)) return false
+    if (req.kind === SNAPSHOT || req.kind === SNAPSHOT_CLOSE) {
+      const snap = req.a as GuestSnapshot
+      // Taken, or to be released, elsewhere (a lost connection): nothing to do here. A snapshot
+      // is never taken again on another connection.
+      if (snap.closed && req.kind === SNAPSHOT) return this.#done(req)
+      if (snap.home !== null && snap.home !== this) return this.#done(req)
+      if (snap.home === null) {
+        snap.bindRemote(this)
+        // After this request: cursors that wait for it open their host iterators behind it.
+        process.nextTick(() => this.#owner.bound())
+      }
+      return true
+    }
+    const refusal = req.snap?.refusal(this)
+    if (refusal != null) {
+      this.#owner.refuse(req, refusal)
+      return false
+    }
+    return true
+  }
+
+  #done(req: Request): false {
+    this.#owner.settle(req, DONE)
+    return false
   }
 
   /** Send one request or a run of them as one frame, unless it exceeds the frame limit. */
@@ -229,16 +299,27 @@ export class HostLink {
         this.#routes.get(message.id)?.onError(message.seq, message.error, message.message)
         break
       case Output.hello:
-        this.#introduce('extended', message.pid, message.maxFrameSize)
+        this.#introduce('extended', message.pid, message.maxFrameSize, message.features)
         break
       // Output.heartbeat: hearing it is all it is for.
     }
   }
 
-  #introduce(peer: 'extended' | 'plain', pid: number | undefined, maxFrameSize: number | undefined): void {
+  #introduce(
+    peer: 'extended' | 'plain',
+    pid: number | undefined,
+    maxFrameSize: number | undefined,
+    features: string[] = []
+  ): void {
     if (this.peer !== 'unknown') return
     this.peer = peer
     this.pid = pid
+    this.features = new Set(features)
+    // What waited to know the host's extensions goes now.
+    if (this.#outbox.length > 0 && !this.#scheduled) {
+      this.#scheduled = true
+      process.nextTick(this.#flush)
+    }
     if (maxFrameSize !== undefined && maxFrameSize > 0) this.#sendLimit = Math.min(this.#maxFrameSize, maxFrameSize)
     this.#owner.introduced(this)
   }

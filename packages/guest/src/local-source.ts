@@ -2,6 +2,7 @@ import { KEYS, rangeBounds, VALUES } from '@rave-level/protocol'
 import type { ForwardTarget, LocalIterator, Sequencer } from '@rave-level/store'
 import { fromBytes, toBytes } from './formats.js'
 import type { RangeInput } from './range.js'
+import type { GuestSnapshot } from './snapshot.js'
 import type { Shape, Source, SourceOwner, Start } from './source.js'
 
 /** Most entries read ahead from a local iterator at once. */
@@ -44,6 +45,7 @@ export class LocalSource implements Source {
     shape: Shape,
     start: Start,
     rangeInput: RangeInput,
+    snap: GuestSnapshot | undefined,
     remaining: () => number
   ) {
     this.#owner = owner
@@ -62,10 +64,11 @@ export class LocalSource implements Source {
     }
     const { db, sequencer } = local
     const mode = shape.mode
-    // Created in sequence, so that it sees exactly the writes issued before it.
-    this.#it = sequencer.read(async () =>
-      mode === KEYS ? db.keys(options) : mode === VALUES ? db.values(options) : db.iterator(options)
-    )
+    // Created in sequence, so that it sees exactly the writes issued before it (or its snapshot).
+    this.#it = sequencer.read(async () => {
+      const read = snap === undefined ? options : { ...options, snapshot: await snap.local() }
+      return mode === KEYS ? db.keys(read) : mode === VALUES ? db.values(read) : db.iterator(read)
+    })
     this.#it.catch(noop)
   }
 

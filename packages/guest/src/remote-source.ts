@@ -44,7 +44,7 @@ export class RemoteSource implements Source, Route {
   #last: Uint8Array | undefined
   #closed = false
 
-  constructor(owner: SourceOwner, port: RemotePort, shape: Shape, start: Start, askKeys: boolean) {
+  constructor(owner: SourceOwner, port: RemotePort, shape: Shape, start: Start, askKeys: boolean, snapshot?: number) {
     this.#owner = owner
     this.#port = port
     this.#shape = shape
@@ -61,7 +61,8 @@ export class RemoteSource implements Source, Route {
         // Always send limit, keys, values and reverse: many-level's decoder fills absent
         // numbers and booleans with 0 and false.
         options: { keys: askKeys, values: shape.wantValues, ...rangeBounds(start.range), limit: start.limit, reverse: shape.reverse },
-        consumed: 0
+        consumed: 0,
+        snapshot
       })
     )
   }

@@ -2,6 +2,7 @@ import { encodeInput, FRAME_TOO_LARGE, Input, type RangeOptions, remoteError } f
 import type { WriteOp } from '@rave-level/store'
 import ModuleError from 'module-error'
 import { fromBytes } from './formats.js'
+import type { GuestSnapshot } from './snapshot.js'
 
 // Operation kinds. They decide how a request is encoded, coalesced, answered and re-applied.
 export const GET = 0
@@ -18,6 +19,19 @@ export const CLEAR = 7
  * repeat without deleting more.
  */
 export const CLEAR_KEYS = 8
+/** Take an explicit snapshot (`a` is the GuestSnapshot). */
+export const SNAPSHOT = 9
+/** Release one (`a` is the GuestSnapshot). */
+export const SNAPSHOT_CLOSE = 10
+/** One of classic-level's maintenance methods (`a` is the `Call` message without its id). */
+export const CALL = 11
+
+/** Kinds that need an extension of the host (see `FEATURES`), and which one. */
+export function featureOf(req: Request): string | undefined {
+  const kind = req.kind
+  if (kind === SNAPSHOT || kind === SNAPSHOT_CLOSE || req.snap !== undefined) return 'snapshots'
+  return kind === CALL ? 'call' : undefined
+}
 
 /** Most requests coalesced into one frame, and most payload bytes in such a frame. */
 const MAX_GROUP = 1024
@@ -53,6 +67,9 @@ export interface ClearRange extends RangeOptions {
  * format.
  */
 export class Request {
+  /** The explicit snapshot a read reads from. */
+  snap: GuestSnapshot | undefined = undefined
+
   constructor(
     readonly order: number,
     /** Mutable only from CLEAR_KEYS to BATCH. */
@@ -80,6 +97,8 @@ export class Request {
       this.resolve(value === undefined ? undefined : fromBytes(value, this.b))
     } else if (kind === HAS) {
       this.resolve(value !== undefined)
+    } else if (kind === CALL) {
+      this.resolve(value)
     } else if (kind === GET_MANY || kind === HAS_MANY) {
       if (oversized !== undefined && oversized.size > 0) {
         this.reject(tooLargeToReceive())
@@ -107,13 +126,20 @@ export function tooLargeToReceive(): ModuleError {
 export function encodeRequest(req: Request, id: number): Buffer {
   const a = req.a
   const sync = req.sync ? true : undefined
+  const snapshot = req.snap?.id
   switch (req.kind) {
     case GET:
     case HAS:
-      return encodeInput(Input.get, { id, key: a })
+      return encodeInput(Input.get, { id, key: a, snapshot })
     case GET_MANY:
     case HAS_MANY:
-      return encodeInput(Input.getMany, { id, keys: a })
+      return encodeInput(Input.getMany, { id, keys: a, snapshot })
+    case SNAPSHOT:
+      return encodeInput(Input.snapshot, { id, snapshot: (a as GuestSnapshot).id })
+    case SNAPSHOT_CLOSE:
+      return encodeInput(Input.snapshotClose, { id, snapshot: (a as GuestSnapshot).id })
+    case CALL:
+      return encodeInput(Input.call, { id, ...a })
     case PUT:
       return encodeInput(Input.put, { id, key: a, value: req.b, sync })
     case DEL:
@@ -125,10 +151,10 @@ export function encodeRequest(req: Request, id: number): Buffer {
       // Always send limit, keys, values and reverse: many-level's decoder fills absent numbers
       // and booleans with 0 and false.
       const options = { keys: true, values: false, ...range, limit, reverse }
-      return encodeInput(Input.iterator, { id, seq: 0, options, consumed: 0 })
+      return encodeInput(Input.iterator, { id, seq: 0, options, consumed: 0, snapshot })
     }
     default:
-      return encodeInput(Input.clear, { id, options: a })
+      return encodeInput(Input.clear, { id, options: a, snapshot })
   }
 }
 
@@ -167,7 +193,8 @@ export function runLength(items: readonly unknown[], start: number, cap: number)
   let bytes = bytesOf(first)
   while (end < items.length && end - start < MAX_GROUP) {
     const next = items[end]
-    if (!(next instanceof Request) || groupOf(next.kind) !== group) break
+    // One frame reads from one snapshot (or none).
+    if (!(next instanceof Request) || groupOf(next.kind) !== group || next.snap !== first.snap) break
     bytes += bytesOf(next)
     if (bytes > MAX_GROUP_BYTES || bytes > cap) break
     end++
@@ -180,7 +207,7 @@ export function encodeRun(reqs: readonly Request[], id: number): Buffer {
   if (groupOf((reqs[0] as Request).kind) === READ) {
     const keys = new Array(reqs.length)
     for (let i = 0; i < reqs.length; i++) keys[i] = (reqs[i] as Request).a
-    return encodeInput(Input.getMany, { id, keys })
+    return encodeInput(Input.getMany, { id, keys, snapshot: (reqs[0] as Request).snap?.id })
   }
   const ops: { type: string; key: Buffer; value?: Buffer }[] = []
   let sync = false

@@ -15,17 +15,18 @@ import {
   RpcStream,
   TOO_MANY_ITERATORS,
 } from '@rave-level/protocol'
-import { type LocalStore, type SequencedWrite, Sequencer, type WriteOp } from '@rave-level/store'
+import { type LocalStore, type MaintenanceTarget, maintenance, type SequencedWrite, Sequencer, type WriteOp } from '@rave-level/store'
 import { type DbRangeOptions, dbRangeOptions, ENCODINGS, wireRange } from './db-options.js'
 import { Admission } from './admission.js'
 import { HostIterator, type IteratorOwner, type IteratorSource } from './host-iterator.js'
 import { Replies } from './replies.js'
+import { Snapshots, type SnapshotSource } from './snapshots.js'
 
 /** Shortest heartbeat interval a guest may ask for, so that one cannot make us spin. */
 const MIN_HEARTBEAT = 10
 
 /** The part of an abstract-level 3 database the host calls, always with buffer encodings. */
-export interface HostDatabase extends IteratorSource {
+export interface HostDatabase extends IteratorSource, SnapshotSource, MaintenanceTarget {
   get(key: Uint8Array, options: typeof ENCODINGS): Promise<Uint8Array | undefined>
   getMany(keys: Uint8Array[], options: typeof ENCODINGS): Promise<(Uint8Array | undefined)[]>
   batch(operations: SequencedWrite[], options: typeof ENCODINGS): Promise<void>
@@ -48,7 +49,7 @@ export interface ConnectionSettings {
   readonly maxInFlightBytes: number
   readonly iteratorBytes: number
   /** Live counters of the host, updated by its connections. */
-  readonly stats: { iterators: number }
+  readonly stats: { iterators: number; snapshots: number }
   /** Report a fault of one connection. Must not throw. */
   readonly fault: (err: Error, stream: RpcStream) => void
 }
@@ -85,6 +86,7 @@ export class Connection implements IteratorOwner {
   readonly #sequencer: Sequencer
   readonly #iterators = new Map<number, HostIterator>()
   readonly #admission: Admission
+  readonly #snapshots: Snapshots
   readonly #replies = new Replies((frame) => this.send(frame))
   #closed = false
   #heartbeat: NodeJS.Timeout | null = null
@@ -95,6 +97,7 @@ export class Connection implements IteratorOwner {
     this.db = settings.db
     this.iteratorBytes = settings.iteratorBytes
     this.#sequencer = new Sequencer(settings.store)
+    this.#snapshots = new Snapshots(settings.db, settings.stats)
     this.stream = new RpcStream({
       onFrame: (frame) => this.#onFrame(frame),
       maxFrameSize: settings.maxFrameSize,
@@ -142,7 +145,7 @@ export class Connection implements IteratorOwner {
         // thread pool instead of one per key): they come in one chunk, in one read group.
         const { id, key } = message
         this.#admission.begin(1, bytes)
-        this.#sequencer.read(() => this.#settings.store.get(key, ENCODINGS) as Promise<Uint8Array | undefined>).then(
+        this.#sequencer.read(() => this.#settings.store.get(key, this.#options(message.snapshot)) as Promise<Uint8Array | undefined>).then(
           // abstract-level 3 yields undefined; many-level 2 guests expect an error (see README).
           (value) => this.#done(id, value === undefined ? NOT_FOUND : undefined, value, 1, bytes),
           (err) => this.#done(id, err, undefined, 1, bytes)
@@ -153,7 +156,7 @@ export class Connection implements IteratorOwner {
         const { id, keys } = message
         const n = Math.max(1, keys.length)
         this.#admission.begin(n, bytes)
-        this.#sequencer.read(() => this.#settings.store.getMany(keys, ENCODINGS) as Promise<(Uint8Array | undefined)[]>).then(
+        this.#sequencer.read(() => this.#settings.store.getMany(keys, this.#options(message.snapshot)) as Promise<(Uint8Array | undefined)[]>).then(
           (values) => this.#doneMany(id, undefined, values, n, bytes),
           (err: unknown) => this.#doneMany(id, err, undefined, n, bytes)
         )
@@ -183,7 +186,7 @@ export class Connection implements IteratorOwner {
         }
         const options = dbRangeOptions(wireRange(message.options), message.options)
         this.#admission.begin(1, bytes)
-        this.#sequencer.exclusive(() => this.db.clear(options)).then(
+        this.#sequencer.exclusive(async () => this.db.clear({ ...options, ...this.#options(message.snapshot) })).then(
           () => this.#done(id, undefined, undefined, 1, bytes),
           (err) => this.#done(id, err, undefined, 1, bytes)
         )
@@ -195,6 +198,33 @@ export class Connection implements IteratorOwner {
       case Input.hello:
         this.#hello(message)
         break
+      case Input.snapshot: {
+        const { id, snapshot } = message
+        this.#admission.begin(1, bytes)
+        this.#sequencer.read(async () => this.#snapshots.open(snapshot)).then(
+          () => this.#done(id, undefined, undefined, 1, bytes),
+          (err) => this.#done(id, err, undefined, 1, bytes)
+        )
+        break
+      }
+      case Input.snapshotClose: {
+        const { id, snapshot } = message
+        this.#admission.begin(1, bytes)
+        this.#snapshots.close(snapshot).then(
+          () => this.#done(id, undefined, undefined, 1, bytes),
+          (err) => this.#done(id, err, undefined, 1, bytes)
+        )
+        break
+      }
+      case Input.call: {
+        const { id } = message
+        this.#admission.begin(1, bytes)
+        this.#sequencer.read(() => maintenance(this.db, message)).then(
+          (value) => this.#done(id, undefined, value, 1, bytes),
+          (err) => this.#done(id, err, undefined, 1, bytes)
+        )
+        break
+      }
       case Input.iteratorAck:
         this.#iterators.get(message.id)?.ack(message.seq, message.consumed)
         break
@@ -259,7 +289,7 @@ export class Connection implements IteratorOwner {
     this.#iterators.set(id, it)
     this.#settings.stats.iterators++
     this.#admission.begin(1, 0)
-    this.#sequencer.read(() => this.#createIterator(it)).then(
+    this.#sequencer.read(() => this.#createIterator(it, message.snapshot)).then(
       () => this.#admission.end(1, 0),
       (err) => {
         it.fail(err)
@@ -268,8 +298,8 @@ export class Connection implements IteratorOwner {
     )
   }
 
-  #createIterator(it: HostIterator): Promise<void> {
-    it.open()
+  #createIterator(it: HostIterator, snapshot: number | undefined): Promise<void> {
+    it.open(this.#snapshots.get(snapshot))
     return Promise.resolve()
   }
 
@@ -289,8 +319,14 @@ export class Connection implements IteratorOwner {
     this.#admission.end(n, bytes)
   }
 
+  /** Options of a read, with the snapshot it names (throws if this connection has no such). */
+  #options(snapshot: number | undefined): typeof ENCODINGS & { snapshot?: object | undefined } {
+    return snapshot === undefined ? ENCODINGS : { ...ENCODINGS, snapshot: this.#snapshots.get(snapshot) }
+  }
+
   #teardown(): void {
     this.#closed = true
+    this.#snapshots.closeAll()
     this.#admission.clear()
     if (this.#heartbeat !== null) clearInterval(this.#heartbeat)
     this.#heartbeat = null

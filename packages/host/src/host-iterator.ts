@@ -114,12 +114,13 @@ export class HostIterator {
 
   /**
    * Create the database iterator (in the connection's `Sequencer`, so it sees exactly the writes
-   * issued before it) and start reading. Throws what `db.iterator()` throws.
+   * issued before it), on `snapshot` if given, and start reading. Throws what `db.iterator()`
+   * throws.
    */
-  open(): void {
+  open(snapshot?: object): void {
     if (this.#closed) return
     const db = this.#owner.db
-    const options = this.#options
+    const options = snapshot === undefined ? this.#options : { ...this.#options, snapshot }
     this.#it = this.#mode === ENTRIES ? db.iterator(options) : this.#mode === KEYS ? db.keys(options) : db.values(options)
     if (this.#pendingSeek !== null) this.#applySeek()
     else this.#pump()

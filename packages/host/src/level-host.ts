@@ -68,7 +68,7 @@ const ITERATOR_BYTES = 16 * 1024
  */
 export class LevelHost extends EventEmitter<LevelHostEvents> {
   readonly #settings: ConnectionSettings
-  readonly #stats = { iterators: 0 }
+  readonly #stats = { iterators: 0, snapshots: 0 }
   #connections = 0
 
   constructor(db: AbstractLevel<any, any, any>, options: LevelHostOptions = {}) {
@@ -112,6 +112,11 @@ export class LevelHost extends EventEmitter<LevelHostEvents> {
   /** Iterators open on behalf of guests, over all connections. */
   get iterators(): number {
     return this.#stats.iterators
+  }
+
+  /** Explicit snapshots open on behalf of guests, over all connections. */
+  get snapshots(): number {
+    return this.#stats.snapshots
   }
 
   /**

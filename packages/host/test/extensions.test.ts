@@ -57,7 +57,7 @@ describe('Hello', () => {
     await until(() => c.received.length > 0)
     expect(c.received[0]).toEqual({
       tag: Output.hello,
-      message: { version: 1, features: ['heartbeat', 'messages', 'frame-limit', 'sync'], maxFrameSize: 1234, pid: process.pid }
+      message: { version: 1, features: ['heartbeat', 'messages', 'frame-limit', 'sync', 'snapshots', 'call'], maxFrameSize: 1234, pid: process.pid }
     })
     c.destroy()
   })

@@ -12,9 +12,12 @@ export const EXTENSION_VERSION = 1
  * - `messages`: error replies carry the error's message next to its code;
  * - `frame-limit`: answers never exceed the guest's `maxFrameSize` (`LEVEL_FRAME_TOO_LARGE`, or
  *   a `getMany` answer in `GetManyPart`s);
- * - `sync`: `Put`, `Delete` and `Batch` honour their `sync` field.
+ * - `sync`: `Put`, `Delete` and `Batch` honour their `sync` field;
+ * - `snapshots`: explicit snapshots (`Snapshot`, `SnapshotClose`, and the `snapshot` field of
+ *   `Get`, `GetMany` and `Iterator`);
+ * - `call`: classic-level's maintenance methods (`Call`).
  */
-export const FEATURES: readonly string[] = Object.freeze(['heartbeat', 'messages', 'frame-limit', 'sync'])
+export const FEATURES: readonly string[] = Object.freeze(['heartbeat', 'messages', 'frame-limit', 'sync', 'snapshots', 'call'])
 
 /** The start of an output frame: its tag, `id` and, for iterator messages, `seq`. */
 export interface FrameHead {

@@ -11,6 +11,9 @@ import type {
   GetMessage,
   HeartbeatMessage,
   HelloMessage,
+  CallMessage,
+  SnapshotCloseMessage,
+  SnapshotMessage,
   IteratorAckMessage,
   IteratorCloseMessage,
   IteratorDataMessage,
@@ -36,6 +39,9 @@ export interface InputMessages {
   [Input.iteratorAck]: IteratorAckMessage
   [Input.iteratorSeek]: IteratorSeekMessage
   [Input.hello]: HelloMessage
+  [Input.snapshot]: SnapshotMessage
+  [Input.snapshotClose]: SnapshotCloseMessage
+  [Input.call]: CallMessage
 }
 
 /** Message type of each output tag. */

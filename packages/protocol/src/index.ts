@@ -28,6 +28,7 @@ export { DEFAULT_MAX_FRAME_SIZE, FrameDecoder, type OversizeHandler } from './fr
 export type {
   BatchMessage,
   BatchOperationMessage,
+  CallMessage,
   CallbackMessage,
   ClearMessage,
   DeleteMessage,
@@ -46,7 +47,9 @@ export type {
   IteratorOptionsMessage,
   IteratorSeekMessage,
   PutMessage,
-  RangeOptions
+  RangeOptions,
+  SnapshotCloseMessage,
+  SnapshotMessage
 } from './messages.js'
 export { ENTRIES, type IteratorMode, KEYS, modeOf, VALUES } from './mode.js'
 export { inRange, type KeyRange, keyRange, narrow, type RangeBounds, rangeBounds } from './range.js'

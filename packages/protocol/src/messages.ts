@@ -36,10 +36,11 @@ const seq = { no: 2, name: 'seq', type: 'uint', required: true } as const
  */
 const sync = { no: 15, name: 'sync', type: 'bool' } as const
 const message = { no: 15, name: 'message', type: 'string' } as const
+const snapshot = { no: 14, name: 'snapshot', type: 'uint' } as const
 
 /** Field tables of every message, by name. */
 export const schemas = {
-  Get: schema('Get', [id, { no: 2, name: 'key', type: 'bytes', required: true }]),
+  Get: schema('Get', [id, { no: 2, name: 'key', type: 'bytes', required: true }, snapshot]),
   Put: schema('Put', [
     id,
     { no: 2, name: 'key', type: 'bytes', required: true },
@@ -48,14 +49,15 @@ export const schemas = {
   ]),
   Delete: schema('Delete', [id, { no: 2, name: 'key', type: 'bytes', required: true }, sync]),
   Batch: schema('Batch', [id, { no: 2, name: 'ops', type: BatchOperation, repeated: true }, sync]),
-  Clear: schema('Clear', [id, { no: 2, name: 'options', type: ClearOptions }]),
+  Clear: schema('Clear', [id, { no: 2, name: 'options', type: ClearOptions }, snapshot]),
   Iterator: schema('Iterator', [
     id,
     seq,
     { no: 3, name: 'options', type: IteratorOptions, required: true },
     { no: 4, name: 'consumed', type: 'uint', required: true },
     { no: 5, name: 'bookmark', type: 'bytes' },
-    { no: 6, name: 'seek', type: 'bytes' }
+    { no: 6, name: 'seek', type: 'bytes' },
+    snapshot
   ]),
   Callback: schema('Callback', [
     id,
@@ -86,7 +88,7 @@ export const schemas = {
     message
   ]),
   IteratorClose: schema('IteratorClose', [id]),
-  GetMany: schema('GetMany', [id, { no: 2, name: 'keys', type: 'bytes', repeated: true }]),
+  GetMany: schema('GetMany', [id, { no: 2, name: 'keys', type: 'bytes', repeated: true }, snapshot]),
   GetManyCallback: schema('GetManyCallback', [
     id,
     { no: 2, name: 'error', type: 'string' },
@@ -103,6 +105,15 @@ export const schemas = {
     { no: 5, name: 'pid', type: 'uint' }
   ]),
   Heartbeat: schema('Heartbeat', []),
+  Snapshot: schema('Snapshot', [id, { no: 2, name: 'snapshot', type: 'uint', required: true }]),
+  SnapshotClose: schema('SnapshotClose', [id, { no: 2, name: 'snapshot', type: 'uint', required: true }]),
+  Call: schema('Call', [
+    id,
+    { no: 2, name: 'method', type: 'string', required: true },
+    { no: 3, name: 'start', type: 'bytes' },
+    { no: 4, name: 'end', type: 'bytes' },
+    { no: 5, name: 'property', type: 'string' }
+  ]),
   GetManyPart: schema('GetManyPart', [
     id,
     { no: 2, name: 'start', type: 'uint', required: true },
@@ -122,10 +133,11 @@ export interface RangeOptions {
   reverse?: boolean
 }
 
-/** `Get`: guest → host. */
+/** `Get`: guest → host. `snapshot` (an extension) reads from a snapshot of this connection. */
 export interface GetMessage {
   id: number
   key: Uint8Array
+  snapshot?: number | undefined
 }
 /** `Put`: guest → host. `sync` is an extension (see the README). */
 export interface PutMessage {
@@ -156,6 +168,8 @@ export interface BatchMessage {
 export interface ClearMessage {
   id: number
   options?: RangeOptions
+  /** An extension: clear only the entries of this snapshot of the connection. */
+  snapshot?: number | undefined
 }
 /** Options of an iterator request. */
 export interface IteratorOptionsMessage extends RangeOptions {
@@ -170,6 +184,7 @@ export interface IteratorMessage {
   consumed: number
   bookmark?: Uint8Array
   seek?: Uint8Array
+  snapshot?: number | undefined
 }
 /** `IteratorAck`: guest → host, after consuming one `IteratorData`. */
 export interface IteratorAckMessage {
@@ -191,6 +206,7 @@ export interface IteratorCloseMessage {
 export interface GetManyMessage {
   id: number
   keys: Uint8Array[]
+  snapshot?: number | undefined
 }
 /** `Callback`: host → guest, the reply to get/put/del/batch/clear. */
 export interface CallbackMessage {
@@ -239,6 +255,33 @@ export interface HelloMessage {
   maxFrameSize?: number | undefined
   heartbeat?: number | undefined
   pid?: number | undefined
+}
+/**
+ * `Snapshot` (an extension, guest → host): take an explicit snapshot of the database, in issue
+ * order, known on this connection as `snapshot` (a number the guest chose). Answered by a
+ * `Callback`. It lives until `SnapshotClose` or the end of the connection.
+ */
+export interface SnapshotMessage {
+  id: number
+  snapshot: number
+}
+/** `SnapshotClose` (an extension, guest → host): release snapshot `snapshot`. Answered by a `Callback`. */
+export interface SnapshotCloseMessage {
+  id: number
+  snapshot: number
+}
+/**
+ * `Call` (an extension, guest → host): one of classic-level's maintenance methods, named by
+ * `method`: `approximateSize` and `compactRange` (with encoded `start` and `end`) or
+ * `getProperty` (with `property`). Answered by a `Callback` whose `value` is the result as
+ * UTF-8 text (a decimal number for `approximateSize`; absent for `compactRange`).
+ */
+export interface CallMessage {
+  id: number
+  method: string
+  start?: Uint8Array | undefined
+  end?: Uint8Array | undefined
+  property?: string | undefined
 }
 /** `Heartbeat` (an extension, host → guest): the host's event loop is alive. */
 export type HeartbeatMessage = Record<string, never>

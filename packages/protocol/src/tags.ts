@@ -14,7 +14,13 @@ export const Input = Object.freeze({
   iteratorAck: 8,
   iteratorSeek: 9,
   /** Extension: the first frame a rave-level guest sends (see the README). */
-  hello: 64
+  hello: 64,
+  /** Extension: take an explicit snapshot. */
+  snapshot: 65,
+  /** Extension: release an explicit snapshot. */
+  snapshotClose: 66,
+  /** Extension: one of classic-level's maintenance methods. */
+  call: 67
 } as const)
 
 /** Tags of messages a host sends to a guest. */
@@ -55,7 +61,10 @@ export const inputSchemas = table([
   [Input.iteratorClose, schemas.IteratorClose],
   [Input.iteratorAck, schemas.IteratorAck],
   [Input.iteratorSeek, schemas.IteratorSeek],
-  [Input.hello, schemas.Hello]
+  [Input.hello, schemas.Hello],
+  [Input.snapshot, schemas.Snapshot],
+  [Input.snapshotClose, schemas.SnapshotClose],
+  [Input.call, schemas.Call]
 ])
 
 /** Schema of each output tag, indexed by tag. */

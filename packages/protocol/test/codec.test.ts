@@ -88,11 +88,11 @@ describe('codec interop with many-level 2.0.0', () => {
   })
 
   it('uses the same tags, and extension tags that many-level 2 does not know', () => {
-    const { hello: helloIn, ...input } = Input
+    const { hello: helloIn, snapshot, snapshotClose, call, ...input } = Input
     const { hello: helloOut, heartbeat, getManyPart, ...output } = Output
     expect(tags.input).toMatchObject(input)
     expect(tags.output).toMatchObject(output)
-    for (const tag of [helloIn]) expect(tags.input.encoding(tag)).toBeFalsy()
+    for (const tag of [helloIn, snapshot, snapshotClose, call]) expect(tags.input.encoding(tag)).toBeFalsy()
     for (const tag of [helloOut, heartbeat, getManyPart]) expect(tags.output.encoding(tag)).toBeFalsy()
   })
 

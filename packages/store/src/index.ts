@@ -6,3 +6,4 @@ export {
   type WriteOp
 } from './local-store.js'
 export { type BatchTarget, type SequencedWrite, Sequencer, type WriteOptions } from './sequencer.js'
+export { type MaintenanceCall, type MaintenanceTarget, maintenance } from './maintenance.js'

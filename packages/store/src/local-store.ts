@@ -1,9 +1,13 @@
 import type { BatchTarget, SequencedWrite } from './sequencer.js'
 
-/** Encoding options as the private API receives them: formats (`'buffer'`, `'view'`, `'utf8'`). */
+/**
+ * Options of a read as the private API receives them: formats (`'buffer'`, `'view'`, `'utf8'`)
+ * and, for an explicit snapshot, the database's own snapshot object.
+ */
 export interface Formats {
   keyEncoding: string
   valueEncoding?: string | undefined
+  snapshot?: object | undefined
 }
 
 /**
@@ -122,7 +126,12 @@ export class LocalStore implements BatchTarget {
     // trip to the thread pool instead of one per key. They can be merged because a caller only
     // issues them together when nothing must happen between them (a Sequencer read group).
     let batch = this.#gets
-    if (batch === null || batch.keyEncoding !== options.keyEncoding || batch.valueEncoding !== options.valueEncoding) {
+    if (
+      batch === null ||
+      batch.keyEncoding !== options.keyEncoding ||
+      batch.valueEncoding !== options.valueEncoding ||
+      batch.options.snapshot !== options.snapshot
+    ) {
       if (batch !== null) this.#flushGets()
       batch = { keyEncoding: options.keyEncoding, valueEncoding: options.valueEncoding, options, keys: [], settle: [] }
       this.#gets = batch

@@ -23,6 +23,7 @@ export class Admission {
   #unparking = false
   #inFlight = 0
   #inFlightBytes = 0
+  #stopped = false
   /**
    * Output reached the high-water mark (a send said so) and the stream has not asked for more
    * since. A flag rather than a look at `bufferedOutput`: the stream asks for more while the
@@ -44,6 +45,7 @@ export class Admission {
 
   /** A request arrived: start it, or park it (and every one after it) until there is room. */
   offer(frame: Buffer): void {
+    if (this.#stopped) return
     if (this.#head < this.#parked.length || !this.#hasRoom()) {
       this.#parked.push(frame)
       this.#stream.pauseInput()
@@ -58,12 +60,25 @@ export class Admission {
     this.#inFlightBytes += bytes
   }
 
-  /** Operations settled: take parked frames if there is room again. */
+  /** Operations settled (their replies queued): take parked frames if there is room again. */
   end(n: number, bytes: number): void {
     this.#inFlight -= n
     this.#inFlightBytes -= bytes
     if (this.#head < this.#parked.length) this.#unpark()
+    if (this.#inFlight === 0 && this.#settled.length > 0) {
+      const settled = this.#settled
+      this.#settled = []
+      for (const resolve of settled) resolve()
+    }
   }
+
+  /** Resolves once no operation runs (every one begun has ended). */
+  settled(): Promise<void> {
+    if (this.#inFlight === 0) return Promise.resolve()
+    return new Promise((resolve) => this.#settled.push(resolve))
+  }
+
+  #settled: (() => void)[] = []
 
   /** Output drained below the high-water mark. */
   drained(): void {
@@ -71,10 +86,17 @@ export class Admission {
     if (this.#head < this.#parked.length) this.#unpark()
   }
 
-  /** The connection is gone: forget what is parked. */
-  clear(): void {
+  /**
+   * Take no more requests: forget what is parked and ignore what arrives from now on (input
+   * flows again, to be discarded). Nothing of it ever runs: the guest, which gets no answer,
+   * sends it again to whoever serves next.
+   */
+  stop(): void {
+    this.#stopped = true
+    const parked = this.#head < this.#parked.length
     this.#parked = []
     this.#head = 0
+    if (parked && !this.#stream.destroyed) this.#stream.resumeInput()
   }
 
   /** A request larger than the byte bound still starts once nothing else runs. */

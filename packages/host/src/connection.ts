@@ -123,8 +123,23 @@ export class Connection implements IteratorOwner {
     return this.#replies.limit
   }
 
+  /**
+   * Take no more requests (they are ignored: the guest sends them to the next leader) and
+   * resolve once every request taken has settled and its reply was queued. A leader that stops
+   * serving does this before it ends the connection, so that nothing runs without its guest
+   * learning the outcome: a write applied with its reply lost, after a read whose reply was lost
+   * too, would be visible to that read when the guest sends it again.
+   */
+  finish(): Promise<void> {
+    this.#finishing = true
+    this.#admission.stop()
+    return this.#admission.settled()
+  }
+
+  #finishing = false
+
   #onFrame(frame: Buffer): void {
-    if (this.#closed) return
+    if (this.#closed || this.#finishing) return
     // A Hello is answered at once, whatever is parked: it is the guest's first frame, and its
     // answer must come before the reply to anything sent after it.
     if (frame[0] === Input.hello) {
@@ -326,8 +341,10 @@ export class Connection implements IteratorOwner {
 
   #teardown(): void {
     this.#closed = true
+    // Nothing may start once its reply can no longer reach the guest (see finish()).
+    this.#sequencer.abandon(GONE)
     this.#snapshots.closeAll()
-    this.#admission.clear()
+    this.#admission.stop()
     if (this.#heartbeat !== null) clearInterval(this.#heartbeat)
     this.#heartbeat = null
     for (const it of this.#iterators.values()) this.#closeIterator(it)
@@ -335,6 +352,7 @@ export class Connection implements IteratorOwner {
 }
 
 const SYNC = Object.freeze({ sync: true })
+const GONE = new Error('The connection closed')
 
 /** Tag each operation with the buffer formats, as the store's batch contract asks. */
 function withFormats(ops: BatchOperationMessage[]): WriteOp[] {

@@ -69,7 +69,6 @@ const ITERATOR_BYTES = 16 * 1024
 export class LevelHost extends EventEmitter<LevelHostEvents> {
   readonly #settings: ConnectionSettings
   readonly #stats = { iterators: 0, snapshots: 0 }
-  #connections = 0
 
   constructor(db: AbstractLevel<any, any, any>, options: LevelHostOptions = {}) {
     super()
@@ -106,7 +105,7 @@ export class LevelHost extends EventEmitter<LevelHostEvents> {
 
   /** Connections (streams from {@link LevelHost.createRpcStream}) not yet closed. */
   get connections(): number {
-    return this.#connections
+    return this.#open.size
   }
 
   /** Iterators open on behalf of guests, over all connections. */
@@ -127,13 +126,30 @@ export class LevelHost extends EventEmitter<LevelHostEvents> {
    * its `'error'` event has a listener, so an unpiped stream cannot crash the process.
    */
   createRpcStream(): Duplex {
-    const { stream } = new Connection(this.#settings)
-    this.#connections++
+    const connection = new Connection(this.#settings)
+    const { stream } = connection
+    this.#open.add(connection)
+    if (this.#finishing) void connection.finish()
     stream.once('close', () => {
-      this.#connections--
+      this.#open.delete(connection)
     })
     return stream
   }
+
+  /**
+   * Stop taking requests, before the connections end (for a leader that stops serving): every
+   * connection, also one made later, ignores requests from now on, and the promise resolves
+   * once the requests already taken have settled and their replies were queued. A guest gets
+   * either the outcome of an operation or no sign that it ran, so that it can send the
+   * operations left unanswered, in order, to the next leader. Never rejects.
+   */
+  finish(): Promise<void> {
+    this.#finishing = true
+    return Promise.all([...this.#open].map((c) => c.finish())).then(() => {})
+  }
+
+  readonly #open = new Set<Connection>()
+  #finishing = false
 }
 
 function positive(value: number | undefined, fallback: number, name: string): number {

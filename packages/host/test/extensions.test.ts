@@ -259,3 +259,79 @@ describe('limits', () => {
     expect({ code, signal, output: output.trim() }).toEqual({ code: 0, signal: null, output: 'ended' })
   })
 })
+
+/** A GatedLevel whose reads also wait until `releaseReads()`. */
+class SlowReadLevel extends GatedLevel {
+  reads = 0
+  #readGate: Promise<void>
+  releaseReads = () => {}
+  constructor() {
+    super()
+    this.open_()
+    this.#readGate = new Promise((resolve) => {
+      this.releaseReads = resolve
+    })
+  }
+  async _get(key: any, options: any): Promise<any> {
+    this.reads++
+    await this.#readGate
+    return super._get(key, options)
+  }
+  async _getMany(keys: any[], options: any): Promise<any[]> {
+    this.reads++
+    await this.#readGate
+    return super._getMany(keys, options)
+  }
+}
+
+describe('stopping', () => {
+  // A guest sends again what was not answered, to the next leader. A write that ran here
+  // unanswered after a read that was not answered either would be visible to that read there.
+  it('starts nothing more of a connection once it closed', async () => {
+    const db = new SlowReadLevel()
+    const c = new WireClient(new LevelHost(db as unknown as AnyDb))
+    c.send(Input.get, { id: 1, key: b('a') })
+    c.send(Input.put, { id: 2, key: b('a'), value: b('new') })
+    await until(() => db.reads === 1)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    c.destroy()
+    await until(() => c.closed)
+    db.releaseReads()
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(db.calls).toEqual([])
+    expect(c.received).toEqual([])
+  })
+
+  it('finish() answers what was taken and ignores what comes after', async () => {
+    const db = new SlowReadLevel()
+    const host = new LevelHost(db as unknown as AnyDb)
+    const c = new WireClient(host)
+    c.send(Input.get, { id: 1, key: b('a') })
+    c.send(Input.put, { id: 2, key: b('a'), value: b('new') })
+    await until(() => db.reads === 1)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    let finished = false
+    const finishing = host.finish().then(() => {
+      finished = true
+    })
+    c.send(Input.put, { id: 3, key: b('b'), value: b('late') })
+    // A connection made while finishing takes nothing either.
+    const late = new WireClient(host)
+    late.send(Input.put, { id: 1, key: b('c'), value: b('late') })
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(finished).toBe(false)
+    db.releaseReads()
+    await finishing
+    // Both taken requests were answered by the time finish() resolved.
+    expect((await c.reply(1)).error).toBe('LEVEL_NOT_FOUND')
+    expect((await c.reply(2)).error).toBeUndefined()
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(c.received.map((f) => (f.message as { id: number }).id)).toEqual([1, 2])
+    expect(late.received).toEqual([])
+    expect(db.calls).toEqual([1])
+    expect(await db.get(b('b'))).toBeUndefined()
+    expect(await db.get(b('c'))).toBeUndefined()
+    c.destroy()
+    late.destroy()
+  })
+})

@@ -253,7 +253,21 @@ export class RaveLevel<K = string, V = string> extends GuestLevel<K, V> {
     await super._close()
     const election = this.#election
     this.#election = undefined
-    if (election !== undefined) await election.close()
+    if (election !== undefined) {
+      await this.#finishServing(election)
+      await election.close()
+    }
+  }
+
+  /**
+   * A leader about to stop serving: let the requests its followers sent settle and be answered
+   * (and take no more), so that each follower knows exactly which of its operations ran and
+   * sends the rest, in order, to the next leader.
+   */
+  async #finishServing(election: Election<LeaderDb>): Promise<void> {
+    const db = election.resource
+    const host = db === undefined ? undefined : this.#hosts.get(db)
+    if (host !== undefined) await host.finish()
   }
 
   /** Resolve once leading or following; reject on a lasting failure, or after `timeout`. */
@@ -368,6 +382,7 @@ export class RaveLevel<K = string, V = string> extends GuestLevel<K, V> {
     }
     if (election.role !== 'leader' || this.#election !== election) return
     await this.#d.unforward()
+    await this.#finishServing(election)
     await election.resign()
   }
 

@@ -113,7 +113,7 @@ it('the packed packages install with npm; the README snippet runs with import an
   fs.writeFileSync(path.join(project, 'surface.cjs'), surface)
   expect(JSON.parse((await run(process.execPath, ['surface.cjs'], { cwd: project })).stdout)).toEqual({
     exports: ['RaveLevel'],
-    own: ['close', 'deferAsync', 'leaderPid', 'location', 'open', 'role'],
+    own: ['approximateSize', 'close', 'compactRange', 'deferAsync', 'getProperty', 'leaderPid', 'location', 'open', 'role'],
     plumbing: []
   })
 

@@ -17,9 +17,9 @@ export interface WriteOptions {
 }
 
 type Group =
-  | { kind: 'read'; pending: number; started: boolean; waiters: (() => void)[] }
+  | { kind: 'read'; pending: number; started: boolean; waiters: ((err?: Error) => void)[] }
   | { kind: 'write'; ops: SequencedWrite[]; settle: ((err: Error | undefined) => void)[]; started: boolean; sync: boolean }
-  | { kind: 'exclusive'; run: () => Promise<void>; started: boolean }
+  | { kind: 'exclusive'; run: () => Promise<void>; reject: (err: Error) => void; started: boolean }
 
 /**
  * Applies one client's operations in the order they were issued, as if one at a time, while
@@ -88,7 +88,7 @@ export class Sequencer {
       return p
     }
     if (group.started) return run()
-    return new Promise<void>((resolve) => group.waiters.push(resolve)).then(run)
+    return new Promise<void>((resolve, reject) => group.waiters.push((err) => (err === undefined ? resolve() : reject(err)))).then(run)
   }
 
   /** Apply `ops` in one batch with adjacent writes, after all earlier reads settled. */
@@ -114,6 +114,7 @@ export class Sequencer {
       const group: Group = {
         kind: 'exclusive',
         started: false,
+        reject,
         run: () => {
           let p: Promise<T>
           try {
@@ -126,6 +127,22 @@ export class Sequencer {
       }
       this.#push(group)
     })
+  }
+
+  /**
+   * Give up what has not started: every operation submitted and not yet started rejects with
+   * `err` and never runs (for a connection that is gone: its replies could not be delivered, so
+   * its guest sends them again elsewhere). What already runs finishes.
+   */
+  abandon(err: Error): void {
+    const started = this.#groups[this.#head]
+    const dropped = this.#groups.splice(this.#head + (started === undefined ? 0 : 1))
+    for (const group of dropped) {
+      if (group.kind === 'read') for (const w of group.waiters) w(err)
+      else if (group.kind === 'write') for (const s of group.settle) s(err)
+      else group.reject(err)
+    }
+    if (started === undefined) this.#wake()
   }
 
   #tail(): Group | undefined {
@@ -172,12 +189,14 @@ export class Sequencer {
       this.#head = 0
     }
     const next = this.#groups[this.#head]
-    if (next !== undefined) {
-      this.#start(next)
-    } else if (this.#idle.length > 0) {
-      const idle = this.#idle
-      this.#idle = []
-      for (const resolve of idle) resolve()
-    }
+    if (next !== undefined) this.#start(next)
+    else this.#wake()
+  }
+
+  #wake(): void {
+    if (this.#groups.length > this.#head || this.#idle.length === 0) return
+    const idle = this.#idle
+    this.#idle = []
+    for (const resolve of idle) resolve()
   }
 }

@@ -81,4 +81,26 @@ describe('Sequencer', () => {
     expect(await seq.read(async () => 'ok')).toBe('ok')
     expect(seq.size).toBe(0)
   })
+
+  it('abandon() rejects what has not started, lets what runs finish, and then is idle', async () => {
+    const db = new MemoryLevel()
+    const seq = new Sequencer(db)
+    let release = () => {}
+    const running = seq.read(() => new Promise<string>((resolve) => (release = () => resolve('read'))))
+    const write = seq.write([{ type: 'put', key: 'k', value: 'v' }])
+    const read = seq.read(async () => 'never')
+    const exclusive = seq.exclusive(async () => 'never')
+    const idle = seq.idle()
+    const gone = new Error('gone')
+    seq.abandon(gone)
+    await expect(write).rejects.toBe(gone)
+    await expect(read).rejects.toBe(gone)
+    await expect(exclusive).rejects.toBe(gone)
+    release()
+    expect(await running).toBe('read')
+    await idle
+    expect(seq.size).toBe(0)
+    expect(await db.get('k')).toBeUndefined()
+    await db.close()
+  })
 })

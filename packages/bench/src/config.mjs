@@ -6,9 +6,42 @@ export const SECTIONS = ['bounds', 'sequential', 'pipelined', 'iterate', 'writer
 const ALIASES = { seq: 'sequential', iteration: 'iterate', pipeline: 'pipelined' }
 
 const SIZES = {
-  full: { rounds: 5, chunks: 5, passes: 1, sequential: 5_000, pipelined: 20_000, window: 1_000, entries: 100_000, writeMs: 1_500, failovers: 100, startups: 15 },
-  quick: { rounds: 3, chunks: 4, passes: 1, sequential: 2_000, pipelined: 5_000, window: 1_000, entries: 20_000, writeMs: 500, failovers: 10, startups: 3 },
-  smoke: { rounds: 1, chunks: 2, passes: 1, sequential: 50, pipelined: 200, window: 100, entries: 500, writeMs: 200, failovers: 2, startups: 1 }
+  full: {
+    rounds: 5,
+    chunks: 5,
+    passes: 1,
+    sequential: 5_000,
+    pipelined: 20_000,
+    window: 1_000,
+    entries: 100_000,
+    writeMs: 1_500,
+    failovers: 100,
+    startups: 15
+  },
+  quick: {
+    rounds: 3,
+    chunks: 4,
+    passes: 1,
+    sequential: 2_000,
+    pipelined: 5_000,
+    window: 1_000,
+    entries: 20_000,
+    writeMs: 500,
+    failovers: 10,
+    startups: 3
+  },
+  smoke: {
+    rounds: 1,
+    chunks: 2,
+    passes: 1,
+    sequential: 50,
+    pipelined: 200,
+    window: 100,
+    entries: 500,
+    writeMs: 200,
+    failovers: 2,
+    startups: 1
+  }
 }
 
 export const USAGE = `usage: pnpm bench [options]   (pnpm bench -- --help for this; or: pnpm --filter @rave-level/bench start -- [options])

@@ -44,7 +44,9 @@ process.on('SIGINT', () => {
 // 'bounds' alone measures only the bound subjects of sequential and iterate.
 const boundsOnly = !config.sections.includes('sequential') && !config.sections.includes('iterate')
 const toRun = Object.keys(SECTIONS).filter(
-  (name) => config.sections.includes(name) || (config.sections.includes('bounds') && boundsOnly && (name === 'sequential' || name === 'iterate'))
+  (name) =>
+    config.sections.includes(name) ||
+    (config.sections.includes('bounds') && boundsOnly && (name === 'sequential' || name === 'iterate'))
 )
 
 // A section that fails (a subject that hangs or crashes) is reported as failed, and the others
@@ -78,7 +80,13 @@ const meta = {
   took: durations,
   load: [loadBefore, os.loadavg()[0]]
 }
-const run = { config, meta, results, failures: Object.fromEntries(Object.entries(failures).map(([name, err]) => [name, String(err.message)])) }
+const run = {
+  config,
+  meta,
+  results,
+  failures: Object.fromEntries(Object.entries(failures).map(([name, err]) => [name, String(err.message)]))
+}
 console.log(render(run, SECTIONS))
-if (config.json !== undefined) fs.writeFileSync(config.json, JSON.stringify({ ...run, targets: targets.evaluate(judged(config, results)) }, null, 2))
+if (config.json !== undefined)
+  fs.writeFileSync(config.json, JSON.stringify({ ...run, targets: targets.evaluate(judged(config, results)) }, null, 2))
 if (Object.keys(failures).length > 0) process.exitCode = 1

@@ -71,7 +71,9 @@ export async function alternate(label, rounds, subjects, { phases, chunks, setUp
         }
       }
       subjects.forEach((subject, i) => {
-        samples[subject][r] = Object.fromEntries(phases.map((phase) => [phase, totals[i][phase].count / totals[i][phase].seconds]))
+        samples[subject][r] = Object.fromEntries(
+          phases.map((phase) => [phase, totals[i][phase].count / totals[i][phase].seconds])
+        )
       })
     } finally {
       for (const up of ups) await up.stop()

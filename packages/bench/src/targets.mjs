@@ -9,8 +9,20 @@ import { median, ratios, series, summary } from './stats.mjs'
 /** Every target: [section, what, threshold, 'at least' | 'at most', per-round values(results)]. */
 const TARGETS = [
   ...OPS.flatMap((op) => [
-    ['sequential', `follower sequential ${op} / serial bound`, 0.7, 'at least', (s) => ratios(series(s, 'ours follower', op), serialBound(s, op))],
-    ['sequential', `follower sequential ${op} / upstream`, 1, 'at least', (s) => ratios(series(s, 'ours follower', op), series(s, 'upstream follower', op))]
+    [
+      'sequential',
+      `follower sequential ${op} / serial bound`,
+      0.7,
+      'at least',
+      (s) => ratios(series(s, 'ours follower', op), serialBound(s, op))
+    ],
+    [
+      'sequential',
+      `follower sequential ${op} / upstream`,
+      1,
+      'at least',
+      (s) => ratios(series(s, 'ours follower', op), series(s, 'upstream follower', op))
+    ]
   ]),
   ...MODES.map((mode) => [
     'iterate',
@@ -19,21 +31,60 @@ const TARGETS = [
     'at least',
     (s) => ratios(series(s, 'ours follower', mode), series(s, 'classic-level', mode))
   ]),
-  ['writers', `${WRITERS} sequential writers / 1`, 2, 'at least', (s) => ratios(aggregate(s, 'ours', 'sequential', WRITERS), aggregate(s, 'ours', 'sequential', 1))],
-  ['writers', `${WRITERS} sequential writers / upstream's`, 2, 'at least', (s) => ratios(aggregate(s, 'ours', 'sequential', WRITERS), aggregate(s, 'upstream', 'sequential', WRITERS))],
-  ['writers', `${WRITERS} pipelined writers / 1`, 1, 'at least', (s) => ratios(aggregate(s, 'ours', 'pipelined', WRITERS), aggregate(s, 'ours', 'pipelined', 1))],
-  ['writers', `${WRITERS} pipelined writers / upstream's`, 3, 'at least', (s) => ratios(aggregate(s, 'ours', 'pipelined', WRITERS), aggregate(s, 'upstream', 'pipelined', WRITERS))],
+  [
+    'writers',
+    `${WRITERS} sequential writers / 1`,
+    2,
+    'at least',
+    (s) => ratios(aggregate(s, 'ours', 'sequential', WRITERS), aggregate(s, 'ours', 'sequential', 1))
+  ],
+  [
+    'writers',
+    `${WRITERS} sequential writers / upstream's`,
+    2,
+    'at least',
+    (s) => ratios(aggregate(s, 'ours', 'sequential', WRITERS), aggregate(s, 'upstream', 'sequential', WRITERS))
+  ],
+  [
+    'writers',
+    `${WRITERS} pipelined writers / 1`,
+    1,
+    'at least',
+    (s) => ratios(aggregate(s, 'ours', 'pipelined', WRITERS), aggregate(s, 'ours', 'pipelined', 1))
+  ],
+  [
+    'writers',
+    `${WRITERS} pipelined writers / upstream's`,
+    3,
+    'at least',
+    (s) => ratios(aggregate(s, 'ours', 'pipelined', WRITERS), aggregate(s, 'upstream', 'pipelined', WRITERS))
+  ],
   // Failover times are not paired by round (each kill is its own event): the ratio of medians.
-  ['failover', 'failover median / upstream', 0.7, 'at most', (s) => [median(series(s, 'ours', 'ms')) / median(series(s, 'upstream', 'ms'))]]
+  [
+    'failover',
+    'failover median / upstream',
+    0.7,
+    'at most',
+    (s) => [median(series(s, 'ours', 'ms')) / median(series(s, 'upstream', 'ms'))]
+  ]
 ]
 
 /** [{ section, what, target, values, met }] for the sections that ran; `met` is computed. */
 export function evaluate(results) {
-  return TARGETS.filter(([section]) => results[section] !== undefined).map(([section, what, threshold, side, values]) => {
-    const xs = values(results[section])
-    const m = summary(xs).median
-    return { section, what, threshold, target: `${side === 'at least' ? '>=' : '<='} ${threshold}`, values: xs, met: side === 'at least' ? m >= threshold : m <= threshold }
-  })
+  return TARGETS.filter(([section]) => results[section] !== undefined).map(
+    ([section, what, threshold, side, values]) => {
+      const xs = values(results[section])
+      const m = summary(xs).median
+      return {
+        section,
+        what,
+        threshold,
+        target: `${side === 'at least' ? '>=' : '<='} ${threshold}`,
+        values: xs,
+        met: side === 'at least' ? m >= threshold : m <= threshold
+      }
+    }
+  )
 }
 
 export function report(results) {
@@ -47,5 +98,7 @@ export function report(results) {
     return [what, target, cell(values, unit), met ? 'met' : 'NOT MET']
   })
   if (rows.length === 0) return []
-  return [table('targets of issue 14 (ours; judged on the median of per-round ratios)', ['target', 'this run', ''], rows)]
+  return [
+    table('targets of issue 14 (ours; judged on the median of per-round ratios)', ['target', 'this run', ''], rows)
+  ]
 }

@@ -12,7 +12,11 @@ const dir = tempDir('rlb-smoke-')
 afterAll(() => dir.remove())
 
 const numbers = (value) =>
-  typeof value === 'number' ? [value] : typeof value === 'object' && value !== null ? Object.values(value).flatMap(numbers) : []
+  typeof value === 'number'
+    ? [value]
+    : typeof value === 'object' && value !== null
+      ? Object.values(value).flatMap(numbers)
+      : []
 
 test('every section of the harness yields figures', async () => {
   const json = `${dir.path}/results.json`
@@ -32,8 +36,19 @@ test('every section of the harness yields figures', async () => {
       for (const x of figures) expect(Number.isFinite(x) && x >= 0, `${section}: ${subject}: ${x}`).toBe(true)
     }
   }
-  expect(targets.map((t) => t.section)).toEqual(expect.arrayContaining(['sequential', 'iterate', 'writers', 'failover']))
-  for (const title of ['bounds of this machine', 'sequential ops/s', 'pipelined ops/s', 'iterate entries/s', 'writers:', 'failover:', 'start-up', 'targets']) {
+  expect(targets.map((t) => t.section)).toEqual(
+    expect.arrayContaining(['sequential', 'iterate', 'writers', 'failover'])
+  )
+  for (const title of [
+    'bounds of this machine',
+    'sequential ops/s',
+    'pipelined ops/s',
+    'iterate entries/s',
+    'writers:',
+    'failover:',
+    'start-up',
+    'targets'
+  ]) {
     expect(stdout).toContain(title)
   }
 }, 180_000)

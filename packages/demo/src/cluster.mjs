@@ -44,7 +44,17 @@ export class Cluster {
   spawn() {
     const name = `w${this.workers.size + 1}`
     const child = fork(WORKER, [this.location, name, this.run], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] })
-    const worker = { name, child, pid: child.pid, stats: { orders: 0, reads: 0, scans: 0, acked: -1 }, role: 'starting', samples: [], stderr: '', exited: false, killed: false }
+    const worker = {
+      name,
+      child,
+      pid: child.pid,
+      stats: { orders: 0, reads: 0, scans: 0, acked: -1 },
+      role: 'starting',
+      samples: [],
+      stderr: '',
+      exited: false,
+      killed: false
+    }
     this.workers.set(name, worker)
     child.stderr.setEncoding('utf8').on('data', (text) => (worker.stderr += text))
     child.on('message', (message) => this.#message(worker, message))
@@ -53,7 +63,9 @@ export class Cluster {
       worker.role = worker.killed ? 'killed' : 'stopped'
       if (this.leader === worker) this.leader = undefined
       if (!worker.killed && (code !== 0 || !this.stopping)) {
-        this.unexpectedExits.push(`${name} (pid ${worker.pid}) exited with ${signal ?? `code ${code}`}${worker.stderr ? `: ${worker.stderr.trim().split('\n').at(-1)}` : ''}`)
+        this.unexpectedExits.push(
+          `${name} (pid ${worker.pid}) exited with ${signal ?? `code ${code}`}${worker.stderr ? `: ${worker.stderr.trim().split('\n').at(-1)}` : ''}`
+        )
       }
     })
     this.onEvent(`started ${name} (pid ${child.pid})`)
@@ -102,7 +114,9 @@ export class Cluster {
     victim.killed = true
     const kill = { name: victim.name, pid: victim.pid, at: Date.now(), next: undefined, failover: undefined }
     this.kills.push(kill)
-    this.onEvent(`SIGKILL ${victim.name} (pid ${victim.pid}), the leader, after ${plural(victim.stats.orders, 'order')}`)
+    this.onEvent(
+      `SIGKILL ${victim.name} (pid ${victim.pid}), the leader, after ${plural(victim.stats.orders, 'order')}`
+    )
     const exited = once(victim.child, 'exit')
     victim.child.kill('SIGKILL')
     await exited

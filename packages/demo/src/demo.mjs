@@ -21,7 +21,8 @@ const options = parseOptions(process.argv.slice(2))
 // A temporary database is removed however the run ends; a --location is kept.
 const temp = options.location === undefined ? fs.mkdtempSync(path.join(os.tmpdir(), 'rave-demo-')) : undefined
 // A relative --location is meant from where the user ran `pnpm demo` (pnpm runs it from the root).
-const location = temp === undefined ? path.resolve(process.env.INIT_CWD ?? '.', options.location) : path.join(temp, 'db')
+const location =
+  temp === undefined ? path.resolve(process.env.INIT_CWD ?? '.', options.location) : path.join(temp, 'db')
 const removeTemp = () => temp !== undefined && fs.rmSync(temp, { recursive: true, force: true })
 process.on('exit', removeTemp)
 
@@ -42,7 +43,14 @@ const plannedKills = options.killEvery > 0 ? Math.ceil(options.duration / option
 let phase = 'starting workers'
 let view
 const cluster = new Cluster({ location, run: started.toString(36), started, onEvent: (text) => view.event(text) })
-const state = { cluster, options, plannedKills, end: started + options.duration, phase: () => phase, columns: () => process.stdout.columns || 80 }
+const state = {
+  cluster,
+  options,
+  plannedKills,
+  end: started + options.duration,
+  phase: () => phase,
+  columns: () => process.stdout.columns || 80
+}
 view = process.stdout.isTTY ? new LiveView(write, state) : new ProgressLog(write, state)
 
 let interrupted
@@ -56,7 +64,9 @@ async function interrupt(reason) {
   await cluster.abort()
   if (reason === 'EPIPE') process.exit(0)
   view.close()
-  write(`\nInterrupted (${reason}): workers stopped${temp === undefined ? '' : ', temporary database removed'}, nothing verified.\n`)
+  write(
+    `\nInterrupted (${reason}): workers stopped${temp === undefined ? '' : ', temporary database removed'}, nothing verified.\n`
+  )
   process.exit(EXIT_CODES[reason])
 }
 
@@ -72,7 +82,10 @@ async function until(condition, ms) {
 
 async function main() {
   if (!process.stdout.isTTY) {
-    const kills = plannedKills === 0 ? 'no leader kills' : `the leader SIGKILLed every ${options.killEvery / 1000} s (${plural(plannedKills, 'time')})`
+    const kills =
+      plannedKills === 0
+        ? 'no leader kills'
+        : `the leader SIGKILLed every ${options.killEvery / 1000} s (${plural(plannedKills, 'time')})`
     write(`rave-level demo: ${options.workers} workers for ${options.duration / 1000} s, ${kills}\n`)
     write(`database ${location}${temp === undefined ? '' : ' (temporary, removed at the end)'}\n`)
   }
@@ -104,7 +117,8 @@ async function main() {
   view.close()
   const results = checks({ cluster, verification, plannedKills })
   for (const line of summary({ cluster, results, options })) write(`${line}\n`)
-  if (temp === undefined) write(`\nThe database is kept at ${location}. Look into it: pnpm rave-level ls ${location} --limit 5\n`)
+  if (temp === undefined)
+    write(`\nThe database is kept at ${location}. Look into it: pnpm rave-level ls ${location} --limit 5\n`)
   return results.every((check) => check.ok) ? 0 : 1
 }
 

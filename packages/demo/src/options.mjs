@@ -24,7 +24,10 @@ export function parseOptions(argv) {
     .option('--duration <seconds>', 'how long the workers run', number(0.5), 8)
     .option('--kill-every <seconds>', 'SIGKILL the leader this often (0: never)', number(0), 2)
     .option('--location <dir>', 'use (and keep) this database instead of a temporary one')
-    .addHelpText('after', '\nExamples:\n  pnpm demo --workers 6 --duration 20 --kill-every 1\n  pnpm demo --location ./orders-db   then: pnpm rave-level ls ./orders-db --limit 5')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  pnpm demo --workers 6 --duration 20 --kill-every 1\n  pnpm demo --location ./orders-db   then: pnpm rave-level ls ./orders-db --limit 5'
+    )
     .configureOutput({ outputError: (text, write) => write(`demo: ${text.replace(/^error: /, '')}`) })
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
   program.parse(argv, { from: 'user' })

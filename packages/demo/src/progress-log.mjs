@@ -28,7 +28,9 @@ export class ProgressLog {
     for (const worker of cluster.live()) orders += cluster.rates(worker).orders
     const leader = cluster.leader === undefined ? 'no leader' : `leader ${cluster.leader.name}`
     const left = Math.max(0, (end - Date.now()) / 1000).toFixed(1)
-    this.event(`${count(orders)} orders/s · ${leader} · ${count(cluster.totals().orders)} orders so far · ${left} s left`)
+    this.event(
+      `${count(orders)} orders/s · ${leader} · ${count(cluster.totals().orders)} orders so far · ${left} s left`
+    )
   }
 
   close() {}

@@ -2,7 +2,8 @@
 import { count, durations, plural } from './format.mjs'
 
 const SHOW = 5
-const some = (list) => `${list.slice(0, SHOW).join(', ')}${list.length > SHOW ? `, … (${list.length - SHOW} more)` : ''}`
+const some = (list) =>
+  `${list.slice(0, SHOW).join(', ')}${list.length > SHOW ? `, … (${list.length - SHOW} more)` : ''}`
 
 /**
  * The checks of a run, each `{ ok, text }`. What counts: every acknowledged order is in the
@@ -35,7 +36,10 @@ export function checks({ cluster, verification, plannedKills }) {
     },
     {
       ok: failed.length === 0,
-      text: failed.length === 0 ? 'no operation failed' : `${failed.length} operations failed: ${some(failed.map((p) => `${p.worker}: ${p.detail}`))}`
+      text:
+        failed.length === 0
+          ? 'no operation failed'
+          : `${failed.length} operations failed: ${some(failed.map((p) => `${p.worker}: ${p.detail}`))}`
     },
     {
       ok: cluster.kills.length >= plannedKills && orphans.length === 0,

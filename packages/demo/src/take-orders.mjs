@@ -28,7 +28,8 @@ export async function takeOrders({ db, name, run, stats, problem, running }) {
         const keys = await db.keys({ gte: prefix, lt: `${prefix}~`, reverse: true, limit: SCAN_SIZE }).all()
         stats.scans++
         const want = Array.from({ length: SCAN_SIZE }, (_, i) => orderKey(run, name, seq - i))
-        if (keys.join() !== want.join()) problem('inconsistent', `scan of ${prefix} saw ${keys[0]} … ${keys.at(-1)} (${keys.length} keys)`)
+        if (keys.join() !== want.join())
+          problem('inconsistent', `scan of ${prefix} saw ${keys[0]} … ${keys.at(-1)} (${keys.length} keys)`)
       }
     } catch (err) {
       problem('failed', `order ${key}`, err)

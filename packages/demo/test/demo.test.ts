@@ -18,7 +18,12 @@ interface Run {
 /** Start the demo without a terminal, in its own process group (as a shell job would be). */
 function start(args: string[]): Run {
   const child = spawn(process.execPath, [DEMO, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true })
-  const run: Run = { child, stdout: '', stderr: '', exit: new Promise((resolve) => child.on('close', (code) => resolve(code))) }
+  const run: Run = {
+    child,
+    stdout: '',
+    stderr: '',
+    exit: new Promise((resolve) => child.on('close', (code) => resolve(code)))
+  }
   child.stdout?.setEncoding('utf8').on('data', (text: string) => (run.stdout += text))
   child.stderr?.setEncoding('utf8').on('data', (text: string) => (run.stderr += text))
   return run
@@ -29,7 +34,8 @@ async function printed(run: Run, pattern: RegExp): Promise<RegExpMatchArray> {
   for (;;) {
     const match = run.stdout.match(pattern)
     if (match) return match
-    if (run.child.exitCode !== null) throw new Error(`the demo exited before printing ${pattern}:\n${run.stdout}${run.stderr}`)
+    if (run.child.exitCode !== null)
+      throw new Error(`the demo exited before printing ${pattern}:\n${run.stdout}${run.stderr}`)
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
 }
@@ -86,7 +92,9 @@ describe('pnpm demo', () => {
       // A terminal signals the whole process group: the workers get it too.
       process.kill(-(run.child.pid as number), signal)
       expect(await run.exit).toBe(code)
-      expect(run.stdout).toContain(`Interrupted (${signal}): workers stopped, temporary database removed, nothing verified.`)
+      expect(run.stdout).toContain(
+        `Interrupted (${signal}): workers stopped, temporary database removed, nothing verified.`
+      )
       await expectCleanedUp(run.stdout)
     })
   }

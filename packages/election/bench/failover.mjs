@@ -20,7 +20,7 @@ const now = () => process.hrtime.bigint()
 if (process.argv[2] === 'member') member(process.argv[3], Number(process.argv[4]))
 else await main(Number(process.argv[2] ?? 20), Number(process.argv[3] ?? 4))
 
-function member (endpoint, port) {
+function member(endpoint, port) {
   // The election holds nothing open (by design), and a child's IPC channel only keeps it alive
   // while someone listens for messages.
   process.on('message', () => {})
@@ -28,11 +28,11 @@ function member (endpoint, port) {
   const election = new Election({
     endpoint,
     ...portLock(port),
-    serve (socket) {
+    serve(socket) {
       // Echo: one byte in, one byte out.
       socket.on('data', (chunk) => socket.write(chunk))
     },
-    follow (socket) {
+    follow(socket) {
       socket.once('data', () => send({ event: 'op', pid: process.pid, t: String(now()) }))
       socket.write('p')
     }
@@ -44,7 +44,7 @@ function member (endpoint, port) {
   election.start()
 }
 
-async function main (kills, size) {
+async function main(kills, size) {
   const dir = mkdtempSync('/tmp/el-bench-')
   const endpoint = join(dir, 's')
   const port = await freePort()
@@ -54,24 +54,27 @@ async function main (kills, size) {
   const spawn = () => {
     const child = fork(self, ['member', endpoint, String(port)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
     members.set(child.pid, child)
-    child.on('message', (message) => { for (const listener of listeners) listener(message) })
+    child.on('message', (message) => {
+      for (const listener of listeners) listener(message)
+    })
     return child
   }
   // Resolve when every pid in `pids` reported an op after `since`; the first one marks the leader.
-  const ops = (pids, since) => new Promise((resolve) => {
-    const seen = new Map()
-    let leader
-    const listener = (message) => {
-      if (message.event !== 'op' || !pids.has(message.pid) || BigInt(message.t) < since) return
-      if (message.leader) leader = message.pid
-      if (!seen.has(message.pid)) seen.set(message.pid, BigInt(message.t))
-      if (seen.size === pids.size) {
-        listeners.delete(listener)
-        resolve({ seen, leader })
+  const ops = (pids, since) =>
+    new Promise((resolve) => {
+      const seen = new Map()
+      let leader
+      const listener = (message) => {
+        if (message.event !== 'op' || !pids.has(message.pid) || BigInt(message.t) < since) return
+        if (message.leader) leader = message.pid
+        if (!seen.has(message.pid)) seen.set(message.pid, BigInt(message.t))
+        if (seen.size === pids.size) {
+          listeners.delete(listener)
+          resolve({ seen, leader })
+        }
       }
-    }
-    listeners.add(listener)
-  })
+      listeners.add(listener)
+    })
 
   try {
     let round = ops(new Set(Array.from({ length: size }, () => spawn().pid)), 0n)
@@ -94,7 +97,9 @@ async function main (kills, size) {
       const joined = spawn()
       await ops(new Set([joined.pid]), 0n)
     }
-    console.log(`failover over ${kills} SIGKILLs of the leader, ${size} processes, ${process.platform} ${process.arch}, node ${process.version}`)
+    console.log(
+      `failover over ${kills} SIGKILLs of the leader, ${size} processes, ${process.platform} ${process.arch}, node ${process.version}`
+    )
     console.log(`  first successful operation elsewhere: ${summary(first)}`)
     console.log(`  every survivor operating again:       ${summary(all)}`)
   } finally {
@@ -103,7 +108,7 @@ async function main (kills, size) {
   }
 }
 
-function summary (values) {
+function summary(values) {
   const sorted = [...values].sort((a, b) => a - b)
   const at = (q) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]
   const ms = (v) => `${v.toFixed(2)} ms`
@@ -112,7 +117,7 @@ function summary (values) {
 
 // Below the kernel's ephemeral range, so that no outbound connection takes it meanwhile (see
 // test/helpers.ts).
-async function freePort () {
+async function freePort() {
   for (;;) {
     const port = 20000 + Math.floor(Math.random() * 10000)
     const free = await new Promise((resolve) => {

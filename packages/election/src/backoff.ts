@@ -13,7 +13,7 @@
  * @param random Source of uniform numbers in [0, 1); `Math.random` by default.
  * @returns A delay in ms, in `[step / 2, step]` where `step = min(max, min * 2 ** attempt)`.
  */
-export function backoffDelay (attempt: number, min: number, max: number, random: () => number = Math.random): number {
+export function backoffDelay(attempt: number, min: number, max: number, random: () => number = Math.random): number {
   const step = Math.min(max, min * 2 ** Math.max(0, attempt))
   return step / 2 + (random() * step) / 2
 }
@@ -32,14 +32,14 @@ export class Backoff {
    * @param max Cap, in ms.
    * @param random Source of uniform numbers in [0, 1); `Math.random` by default.
    */
-  constructor (min: number, max: number, random: () => number = Math.random) {
+  constructor(min: number, max: number, random: () => number = Math.random) {
     this.#min = min
     this.#max = max
     this.#random = random
   }
 
   /** The delay for the next retry, in ms; each call counts one more failure. */
-  next (): number {
+  next(): number {
     const delay = backoffDelay(this.#attempt, this.#min, this.#max, this.#random)
     // Stop counting once the cap is reached, so the exponent cannot overflow to Infinity (and
     // `0 * Infinity` cannot turn a zero `min` into NaN).
@@ -48,7 +48,7 @@ export class Backoff {
   }
 
   /** Forget the failures: the next delay starts from `min` again. */
-  reset (): void {
+  reset(): void {
     this.#attempt = 0
   }
 }

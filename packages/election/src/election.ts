@@ -76,7 +76,7 @@ export class Election<R> extends EventEmitter<ElectionEvents<R>> {
    *
    * @throws `TypeError` or `RangeError` for invalid options.
    */
-  constructor (options: ElectionOptions<R>) {
+  constructor(options: ElectionOptions<R>) {
     super()
     this.#options = resolveOptions(options)
     this.#backoff = new Backoff(this.#options.backoffMin, this.#options.backoffMax)
@@ -89,17 +89,17 @@ export class Election<R> extends EventEmitter<ElectionEvents<R>> {
   }
 
   /** What this instance is doing now. */
-  get role (): ElectionRole {
+  get role(): ElectionRole {
     return this.#state.role
   }
 
   /** The resource, while this instance is the leader; `undefined` otherwise. */
-  get resource (): R | undefined {
+  get resource(): R | undefined {
     return this.#state.role === 'leader' ? this.#state.resource : undefined
   }
 
   /** Start the election (connect first). Does nothing unless the role is `idle`. */
-  start (): void {
+  start(): void {
     if (this.#state.role !== 'idle') return
     this.#enter(connecting(0))
   }
@@ -111,18 +111,18 @@ export class Election<R> extends EventEmitter<ElectionEvents<R>> {
    * election. It never covers the follower's socket or the leader's server and connections,
    * which are the user's to ref. Returns `this`.
    */
-  ref (): this {
+  ref(): this {
     this.#setRef(true)
     return this
   }
 
   /** Undo {@link Election.ref}: the default, nothing of the election holds the event loop. */
-  unref (): this {
+  unref(): this {
     this.#setRef(false)
     return this
   }
 
-  #setRef (ref: boolean): void {
+  #setRef(ref: boolean): void {
     this.#ref = ref
     const state = this.#state
     if (state.role !== 'connecting') return
@@ -142,7 +142,7 @@ export class Election<R> extends EventEmitter<ElectionEvents<R>> {
    * database that keeps a write error until it is reopened). Resolves once the release
    * settled. Does nothing unless this instance leads.
    */
-  async resign (): Promise<void> {
+  async resign(): Promise<void> {
     if (this.#state.role !== 'leader') return
     this.#retryAtOnce = true
     // A failed release is reported on 'error' by #enter.
@@ -157,18 +157,20 @@ export class Election<R> extends EventEmitter<ElectionEvents<R>> {
    *
    * @throws `LEVEL_ELECTION_FAULT` (stage `release`) when `release()` rejected while closing.
    */
-  close (): Promise<void> {
+  close(): Promise<void> {
     if (this.#closed === undefined) {
       // Assign before running anything: entering `closing` emits events whose listeners may call
       // close() again.
       let settle!: [() => void, (err: unknown) => void]
-      this.#closed = new Promise<void>((resolve, reject) => { settle = [resolve, reject] })
+      this.#closed = new Promise<void>((resolve, reject) => {
+        settle = [resolve, reject]
+      })
       this.#close().then(...settle)
     }
     return this.#closed
   }
 
-  async #close (): Promise<void> {
+  async #close(): Promise<void> {
     const error = await this.#enter({ role: 'closing' })
     await this.#settled()
     this.#enter({ role: 'closed' })
@@ -181,7 +183,7 @@ export class Election<R> extends EventEmitter<ElectionEvents<R>> {
    * the new state. Returns the old state's teardown, which never rejects; its error (a failed
    * release) is reported on `'error'`, except when closing, whose caller takes it.
    */
-  #enter (next: State<R>): Promise<ElectionFault | undefined> {
+  #enter(next: State<R>): Promise<ElectionFault | undefined> {
     const prev = this.#state
     this.#state = next
     const epoch = ++this.#epoch
@@ -201,7 +203,7 @@ export class Election<R> extends EventEmitter<ElectionEvents<R>> {
     return teardown
   }
 
-  #announce (prev: State<R>, next: State<R>): void {
+  #announce(prev: State<R>, next: State<R>): void {
     switch (next.role) {
       case 'follower':
         this.#follow(next.socket)
@@ -216,19 +218,18 @@ export class Election<R> extends EventEmitter<ElectionEvents<R>> {
     if (prev.role === 'follower' || prev.role === 'leader') this.emit('disconnected')
   }
 
-  #run (state: State<R>, epoch: number): void {
+  #run(state: State<R>, epoch: number): void {
     if (state.role === 'connecting') {
       if (state.delay > 0) {
         state.timer = setTimeout(() => void this.#dial(state, epoch), state.delay)
         if (!this.#ref) state.timer.unref()
-      }
-      else void this.#dial(state, epoch)
+      } else void this.#dial(state, epoch)
     } else if (state.role === 'electing') {
       void this.#elect(state, epoch)
     }
   }
 
-  async #dial (state: Connecting<R>, epoch: number): Promise<void> {
+  async #dial(state: Connecting<R>, epoch: number): Promise<void> {
     state.timer = undefined
     const option = this.#options.endpoint
     let endpoint: string
@@ -268,7 +269,7 @@ export class Election<R> extends EventEmitter<ElectionEvents<R>> {
     })
   }
 
-  async #elect (state: Electing<R>, epoch: number): Promise<void> {
+  async #elect(state: Electing<R>, epoch: number): Promise<void> {
     // Never ask for the lock while our own release is in flight: the lock would look held (or, for
     // some resources, opening twice in one process fails outright).
     if (this.#teardowns.size > 0) {
@@ -348,13 +349,13 @@ export class Election<R> extends EventEmitter<ElectionEvents<R>> {
    * leader drops every connection at once); resetting on every connect would turn the second
    * kind into a busy loop, while this bounds it to about one cycle per `backoff.max` ms.
    */
-  #followerClosed (since: number): void {
+  #followerClosed(since: number): void {
     if (performance.now() - since < this.#options.backoffMax) return
     this.#backoff.reset()
     this.#retryAtOnce = true
   }
 
-  #serve (socket: net.Socket, resource: R): void {
+  #serve(socket: net.Socket, resource: R): void {
     try {
       this.#options.serve(socket, resource)
     } catch (err) {
@@ -363,7 +364,7 @@ export class Election<R> extends EventEmitter<ElectionEvents<R>> {
     }
   }
 
-  #follow (socket: net.Socket): void {
+  #follow(socket: net.Socket): void {
     const { follow } = this.#options
     if (follow !== undefined) {
       try {
@@ -378,13 +379,13 @@ export class Election<R> extends EventEmitter<ElectionEvents<R>> {
   }
 
   /** Emit `'error'` only when someone listens: an election fault must never crash the process. */
-  #report (err: ElectionFault): void {
+  #report(err: ElectionFault): void {
     if (this.listenerCount('error') > 0) this.emit('error', err)
   }
 
-  async #settled (): Promise<void> {
+  async #settled(): Promise<void> {
     while (this.#teardowns.size > 0) await Promise.all(this.#teardowns)
   }
 }
 
-function ignore (): void {}
+function ignore(): void {}

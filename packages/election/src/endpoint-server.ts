@@ -20,7 +20,7 @@ export class EndpointServer {
    * listener attached so that a reset connection cannot crash the process).
    * @param onError Called for server errors after listening succeeded (such as failed accepts).
    */
-  constructor (onConnection: (socket: net.Socket) => void, onError: (err: Error) => void) {
+  constructor(onConnection: (socket: net.Socket) => void, onError: (err: Error) => void) {
     this.#server = net.createServer((socket) => {
       if (this.#closing !== undefined) {
         socket.destroy()
@@ -44,7 +44,7 @@ export class EndpointServer {
    * @param endpoint A unix socket path or a pipe name.
    * @throws The server's `'error'` (such as `EADDRINUSE`, `ENOENT`, `EACCES`).
    */
-  listen (endpoint: string): Promise<void> {
+  listen(endpoint: string): Promise<void> {
     return new Promise((resolve, reject) => {
       const onError = (err: Error): void => reject(err)
       this.#server.once('error', onError)
@@ -61,12 +61,12 @@ export class EndpointServer {
    * a peer that does not take it within a grace period is cut off), close the server and
    * remove the socket file this server created. Idempotent. Never rejects.
    */
-  close (): Promise<void> {
+  close(): Promise<void> {
     this.#closing ??= this.#close()
     return this.#closing
   }
 
-  async #close (): Promise<void> {
+  async #close(): Promise<void> {
     for (const socket of this.#sockets) {
       socket.end()
       const cut = setTimeout(() => socket.destroy(), GRACE).unref()
@@ -91,7 +91,10 @@ export class EndpointServer {
 
 /** A failure to serve, and the endpoint it happened at (when known). */
 export class EndpointFailure extends Error {
-  constructor (readonly endpoint: string | undefined, readonly reason: unknown) {
+  constructor(
+    readonly endpoint: string | undefined,
+    readonly reason: unknown
+  ) {
     super('Failed to serve the endpoint')
   }
 }
@@ -101,7 +104,7 @@ export class EndpointFailure extends Error {
  * with `server`, and publish it. Resolves with the endpoint, or `undefined` as soon as
  * `current()` says the caller moved on. Throws an {@link EndpointFailure}.
  */
-export async function serveEndpoint (
+export async function serveEndpoint(
   option: string | EndpointResolver,
   server: EndpointServer,
   current: () => boolean
@@ -123,7 +126,7 @@ export async function serveEndpoint (
   }
 }
 
-function ignore (): void {}
+function ignore(): void {}
 
 /** Ms a peer gets to take what was written to it before its connection is cut. */
 const GRACE = 200

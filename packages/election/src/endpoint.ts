@@ -9,7 +9,7 @@ const PIPE_PREFIX = /^\\\\[.?]\\pipe\\/i
  *
  * @param endpoint A unix socket path or a pipe name.
  */
-export function isPipeName (endpoint: string): boolean {
+export function isPipeName(endpoint: string): boolean {
   return PIPE_PREFIX.test(endpoint)
 }
 
@@ -28,7 +28,7 @@ export function isPipeName (endpoint: string): boolean {
  * @param endpoint A unix socket path or a pipe name.
  * @throws The `unlink` error, other than `ENOENT` (for example `EISDIR` when a directory is there).
  */
-export function removeStaleEndpoint (endpoint: string): void {
+export function removeStaleEndpoint(endpoint: string): void {
   if (isPipeName(endpoint)) return
   try {
     unlinkSync(endpoint)

@@ -37,16 +37,16 @@ export interface ElectionFault extends ModuleError {
  * @param stage Where it happened.
  * @param cause The underlying failure. Non-errors are wrapped in an `Error`.
  */
-export function electionFault (message: string, stage: ElectionStage, cause: unknown): ElectionFault {
+export function electionFault(message: string, stage: ElectionStage, cause: unknown): ElectionFault {
   const err = new ModuleError(message, { code: ELECTION_FAULT, cause: toError(cause) })
   return Object.assign(err, { stage })
 }
 
 /** The `LEVEL_LOCKED` error of the `'timeout'` event. */
-export function lockedError (message: string): ModuleError {
+export function lockedError(message: string): ModuleError {
   return new ModuleError(message, { code: 'LEVEL_LOCKED' })
 }
 
-function toError (value: unknown): Error {
+function toError(value: unknown): Error {
   return value instanceof Error ? value : new Error(String(value))
 }

@@ -41,7 +41,7 @@ export class LeaderlessWatch {
    * @param onStalled Receives the endpoint and the elapsed ms, once per episode.
    * @param onTimeout Receives a `LEVEL_LOCKED` error, every `timeout` ms of the period.
    */
-  constructor (
+  constructor(
     stalledAfter: number,
     timeout: number,
     onStalled: (info: StalledInfo) => void,
@@ -54,7 +54,7 @@ export class LeaderlessWatch {
   }
 
   /** A leaderless period starts (no-op if one is running). */
-  begin (): void {
+  begin(): void {
     if (this.#periodStart !== undefined) return
     this.#periodStart = performance.now()
     if (this.#timeout <= MAX_DELAY) {
@@ -66,7 +66,7 @@ export class LeaderlessWatch {
    * The lock was found held after `endpoint` did not answer: starts a stall episode unless one is
    * running.
    */
-  lockHeld (endpoint: string): void {
+  lockHeld(endpoint: string): void {
     this.#endpoint = endpoint
     if (this.#stallStart !== undefined) return
     this.#stallStart = performance.now()
@@ -76,32 +76,33 @@ export class LeaderlessWatch {
   }
 
   /** The lock is ours: the stall episode (if any) is over, the leaderless period is not yet. */
-  lockTaken (): void {
+  lockTaken(): void {
     clearTimeout(this.#stallTimer)
     this.#stallTimer = undefined
     this.#stallStart = undefined
   }
 
   /** Following or leading (or closing): the period and any stall episode end. */
-  end (): void {
+  end(): void {
     this.lockTaken()
     clearInterval(this.#timeoutTimer)
     this.#timeoutTimer = undefined
     this.#periodStart = undefined
   }
 
-  #fireStalled (): void {
+  #fireStalled(): void {
     this.#stallTimer = undefined
     if (this.#stallStart === undefined) return
     this.#onStalled({ endpoint: this.#endpoint, elapsed: Math.round(performance.now() - this.#stallStart) })
   }
 
-  #fireTimeout (): void {
+  #fireTimeout(): void {
     if (this.#periodStart === undefined) return
     const elapsed = Math.round(performance.now() - this.#periodStart)
-    const message = this.#stallStart === undefined
-      ? `No leader for ${elapsed} ms`
-      : `No leader for ${elapsed} ms: the lock is held but ${this.#endpoint} does not answer`
+    const message =
+      this.#stallStart === undefined
+        ? `No leader for ${elapsed} ms`
+        : `No leader for ${elapsed} ms: the lock is held but ${this.#endpoint} does not answer`
     this.#onTimeout(lockedError(message))
   }
 }

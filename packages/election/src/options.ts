@@ -10,18 +10,18 @@ export interface EndpointResolver {
    * Called before each connect attempt; returns the endpoint to try. A throw or rejection counts
    * as a failed connect (the election then tries the lock); it is not reported.
    */
-  connect (): string | Promise<string>
+  connect(): string | Promise<string>
   /**
    * Called once per leadership, after the lock was taken; returns the endpoint to serve. A throw
    * or rejection is reported as an election fault (stage `listen`) and the lock is given back.
    */
-  listen (): string | Promise<string>
+  listen(): string | Promise<string>
   /**
    * Called after the leader listens on `endpoint`, before the `'leader'` event (for example to
    * write the endpoint where followers' `connect()` reads it). A throw or rejection is reported
    * as an election fault (stage `listen`) and the lock is given back.
    */
-  published? (endpoint: string): void | Promise<void>
+  published?(endpoint: string): void | Promise<void>
 }
 
 /** Options of {@link Election}. `R` is the resource the lock guards (for example a database). */
@@ -37,16 +37,16 @@ export interface ElectionOptions<R> {
    * an election fault (stage `acquire`) and retried with backoff). The signal aborts when the election closes;
    * a resource that arrives after that is released.
    */
-  acquire (signal: AbortSignal): Promise<R | undefined>
+  acquire(signal: AbortSignal): Promise<R | undefined>
   /** Give the lock back (for example, close the database). */
-  release (resource: R): Promise<void>
+  release(resource: R): Promise<void>
   /** Leader: handle one follower connection. The socket is unref'd. */
-  serve (socket: net.Socket, resource: R): void
+  serve(socket: net.Socket, resource: R): void
   /**
    * Follower: called with the connected socket (unref'd). When it closes, the election runs
    * again. The socket is also emitted as `'follower'`.
    */
-  follow? (socket: net.Socket): void
+  follow?(socket: net.Socket): void
   /** Ms that the lock may stay held with no endpoint answering before `'stalled'`. Default 2000. */
   stalledAfter?: number
   /**
@@ -78,19 +78,27 @@ export interface ResolvedOptions<R> {
  * @throws `TypeError` when a required option is missing or has the wrong type.
  * @throws `RangeError` when a number is out of range.
  */
-export function resolveOptions<R> (options: ElectionOptions<R>): ResolvedOptions<R> {
+export function resolveOptions<R>(options: ElectionOptions<R>): ResolvedOptions<R> {
   if (typeof options !== 'object' || options === null) {
     throw new TypeError('The first argument must be an options object')
   }
   const { endpoint, acquire, release, serve, follow, backoff = {} } = options
   if (typeof endpoint === 'string') {
     if (endpoint === '') throw new TypeError('The "endpoint" option must not be empty')
-  } else if (typeof endpoint !== 'object' || endpoint === null ||
-    typeof endpoint.connect !== 'function' || typeof endpoint.listen !== 'function' ||
-    (endpoint.published !== undefined && typeof endpoint.published !== 'function')) {
+  } else if (
+    typeof endpoint !== 'object' ||
+    endpoint === null ||
+    typeof endpoint.connect !== 'function' ||
+    typeof endpoint.listen !== 'function' ||
+    (endpoint.published !== undefined && typeof endpoint.published !== 'function')
+  ) {
     throw new TypeError('The "endpoint" option must be a string or an object with connect() and listen()')
   }
-  for (const [name, value] of [['acquire', acquire], ['release', release], ['serve', serve]] as const) {
+  for (const [name, value] of [
+    ['acquire', acquire],
+    ['release', release],
+    ['serve', serve]
+  ] as const) {
     if (typeof value !== 'function') throw new TypeError(`The "${name}" option must be a function`)
   }
   if (follow !== undefined && typeof follow !== 'function') {
@@ -115,18 +123,20 @@ export function resolveOptions<R> (options: ElectionOptions<R>): ResolvedOptions
   }
 }
 
-function milliseconds (name: string, value: unknown, fallback: number, infinite: boolean): number {
+function milliseconds(name: string, value: unknown, fallback: number, infinite: boolean): number {
   if (value === undefined) return fallback
   if (typeof value !== 'number' || Number.isNaN(value)) {
     throw new TypeError(`The "${name}" option must be a number`)
   }
   if (value < 0 || (!infinite && !Number.isFinite(value))) {
-    throw new RangeError(`The "${name}" option must be ${infinite ? 'a non-negative number or Infinity' : 'a finite non-negative number'}`)
+    throw new RangeError(
+      `The "${name}" option must be ${infinite ? 'a non-negative number or Infinity' : 'a finite non-negative number'}`
+    )
   }
   return value
 }
 
-function positive (name: string, value: number): number {
+function positive(name: string, value: number): number {
   if (value === 0) throw new RangeError(`The "${name}" option must be greater than 0`)
   return value
 }

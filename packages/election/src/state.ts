@@ -10,7 +10,12 @@ import { type ElectionFault, electionFault } from './errors.js'
  */
 export type State<R> =
   | { readonly role: 'idle' }
-  | { readonly role: 'connecting'; readonly delay: number; timer: NodeJS.Timeout | undefined; socket: net.Socket | undefined }
+  | {
+      readonly role: 'connecting'
+      readonly delay: number
+      timer: NodeJS.Timeout | undefined
+      socket: net.Socket | undefined
+    }
   | { readonly role: 'follower'; readonly socket: net.Socket; readonly since: number }
   | {
       readonly role: 'electing'
@@ -26,19 +31,28 @@ export type State<R> =
 export type Connecting<R> = Extract<State<R>, { role: 'connecting' }>
 export type Electing<R> = Extract<State<R>, { role: 'electing' }>
 
-export function connecting<R> (delay: number): State<R> {
+export function connecting<R>(delay: number): State<R> {
   return { role: 'connecting', delay, timer: undefined, socket: undefined }
 }
 
-export function electing<R> (): State<R> {
-  return { role: 'electing', controller: new AbortController(), acquiring: undefined, resource: undefined, server: undefined }
+export function electing<R>(): State<R> {
+  return {
+    role: 'electing',
+    controller: new AbortController(),
+    acquiring: undefined,
+    resource: undefined,
+    server: undefined
+  }
 }
 
 /**
  * Free what `state` owns. Never rejects: a failed release comes back as an election fault
  * (stage `'release'`).
  */
-export async function teardown<R> (state: State<R>, release: (resource: R) => Promise<void>): Promise<ElectionFault | undefined> {
+export async function teardown<R>(
+  state: State<R>,
+  release: (resource: R) => Promise<void>
+): Promise<ElectionFault | undefined> {
   switch (state.role) {
     case 'connecting':
       clearTimeout(state.timer)
@@ -66,7 +80,7 @@ export async function teardown<R> (state: State<R>, release: (resource: R) => Pr
   }
 }
 
-async function releasing<R> (resource: R, release: (resource: R) => Promise<void>): Promise<ElectionFault | undefined> {
+async function releasing<R>(resource: R, release: (resource: R) => Promise<void>): Promise<ElectionFault | undefined> {
   try {
     await release(resource)
     return undefined

@@ -6,7 +6,7 @@ import { type Child, cleanup, freePort, spawn, tempDir } from './helpers.js'
 afterEach(cleanup)
 
 /** Resolve with whichever of `members` reports `{ event: 'leader' }` first from now on. */
-function nextLeader (members: Child[], timeout = 10000): Promise<Child> {
+function nextLeader(members: Child[], timeout = 10000): Promise<Child> {
   return new Promise((resolve, reject) => {
     const listeners = new Map<Child, (message: any) => void>()
     const done = (): void => {
@@ -30,9 +30,12 @@ function nextLeader (members: Child[], timeout = 10000): Promise<Child> {
 }
 
 /** Wait until every member follows `leader` (it tells them its pid). */
-async function allFollow (members: Iterable<Child>, leader: Child): Promise<void> {
-  await Promise.all([...members].filter((member) => member !== leader).map((member) =>
-    member.next((message) => message.event === 'following' && message.leader === leader.pid)))
+async function allFollow(members: Iterable<Child>, leader: Child): Promise<void> {
+  await Promise.all(
+    [...members]
+      .filter((member) => member !== leader)
+      .map((member) => member.next((message) => message.event === 'following' && message.leader === leader.pid))
+  )
 }
 
 /**
@@ -41,8 +44,11 @@ async function allFollow (members: Iterable<Child>, leader: Child): Promise<void
  * stamps never go back, the writer changes only at a `start` line, each member starts at most
  * once, and a `stop` is the last line of its leadership.
  */
-function verifyLog (path: string): string[] {
-  const lines = readFileSync(path, 'utf8').trim().split('\n').map((line) => line.split(' '))
+function verifyLog(path: string): string[] {
+  const lines = readFileSync(path, 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => line.split(' '))
   const leaders: string[] = []
   let previous = 0n
   let current: string | undefined

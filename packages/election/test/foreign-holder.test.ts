@@ -20,7 +20,7 @@ describe('foreign lock holder', () => {
       const election = new Election({
         endpoint,
         ...portLock(port),
-        serve (socket) {
+        serve(socket) {
           socket.end('served')
         },
         stalledAfter: 100,
@@ -64,7 +64,7 @@ describe('foreign lock holder', () => {
     const election = new Election({
       endpoint,
       ...portLock(port),
-      serve () {},
+      serve() {},
       stalledAfter: 50,
       timeout: Number.POSITIVE_INFINITY
     })

@@ -12,19 +12,19 @@ export interface Child {
   pid: number
   messages: any[]
   /** Resolve with the first message (already received or future) that matches. */
-  next (match: (message: any) => boolean, timeout?: number): Promise<any>
+  next(match: (message: any) => boolean, timeout?: number): Promise<any>
   /** SIGKILL it and wait until it is gone. */
-  kill (): Promise<void>
+  kill(): Promise<void>
 }
 
 const children = new Set<Child>()
 const dirs = new Set<string>()
 
 /** Fork `test/fixtures/<name>` with `args`. Killed by {@link cleanup}. */
-export function spawn (name: string, args: Array<string | number>): Child {
+export function spawn(name: string, args: Array<string | number>): Child {
   const child = fork(join(FIXTURES, name), args.map(String), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   const messages: any[] = []
-  const waiters = new Set<{ match: (message: any) => boolean, resolve: (message: any) => void }>()
+  const waiters = new Set<{ match: (message: any) => boolean; resolve: (message: any) => void }>()
   let consumed = 0
   child.on('message', (message) => {
     messages.push(message)
@@ -39,7 +39,7 @@ export function spawn (name: string, args: Array<string | number>): Child {
     process: child,
     pid: child.pid!,
     messages,
-    next (match, timeout = 10000) {
+    next(match, timeout = 10000) {
       // Messages are matched in order and each at most once per call site's lifetime, so that
       // "wait for the next leader" does not return an old one.
       for (let i = consumed; i < messages.length; i++) {
@@ -52,7 +52,9 @@ export function spawn (name: string, args: Array<string | number>): Child {
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => {
           waiters.delete(waiter)
-          reject(new Error(`Timed out waiting for a message from ${name} (${child.pid}); got ${JSON.stringify(messages)}`))
+          reject(
+            new Error(`Timed out waiting for a message from ${name} (${child.pid}); got ${JSON.stringify(messages)}`)
+          )
         }, timeout)
         const waiter = {
           match,
@@ -65,7 +67,7 @@ export function spawn (name: string, args: Array<string | number>): Child {
         waiters.add(waiter)
       })
     },
-    async kill () {
+    async kill() {
       children.delete(handle)
       if (child.exitCode !== null || child.signalCode !== null) return
       const exited = once(child, 'exit')
@@ -78,14 +80,14 @@ export function spawn (name: string, args: Array<string | number>): Child {
 }
 
 /** A short temporary directory (unix socket paths are limited to ~107 bytes). */
-export function tempDir (): string {
+export function tempDir(): string {
   const dir = mkdtempSync('/tmp/el-')
   dirs.add(dir)
   return dir
 }
 
 /** A TCP port that was free a moment ago, to serve as a lock. */
-export async function freePort (): Promise<number> {
+export async function freePort(): Promise<number> {
   // Not a port from the kernel's ephemeral range (32768 and up on Linux): such a port, once
   // released, can be handed to any outbound connection or bind(0) on the machine before the test
   // binds it, and the lock then looks held forever (seen in CI). Ports below that range are never
@@ -95,13 +97,13 @@ export async function freePort (): Promise<number> {
     const port = 20000 + pool * PORTS_PER_WORKER + (nextPort++ % PORTS_PER_WORKER)
     if (await isFree(port)) return port
   }
-  throw new Error('No free port in this worker\'s block')
+  throw new Error("No free port in this worker's block")
 }
 
 const PORTS_PER_WORKER = 500
 let nextPort = Math.floor(Math.random() * PORTS_PER_WORKER)
 
-function isFree (port: number): Promise<boolean> {
+function isFree(port: number): Promise<boolean> {
   const server = net.createServer()
   return new Promise((resolve) => {
     server.once('error', () => resolve(false))
@@ -113,7 +115,7 @@ function isFree (port: number): Promise<boolean> {
  * Wait for `event` on `emitter`, failing after `timeout` ms. Unlike `events.once`, an `'error'`
  * meanwhile does not reject: tests that expect errors assert on them.
  */
-export function waitFor<T = unknown> (emitter: NodeJS.EventEmitter, event: string, timeout = 10000): Promise<T> {
+export function waitFor<T = unknown>(emitter: NodeJS.EventEmitter, event: string, timeout = 10000): Promise<T> {
   return new Promise((resolve, reject) => {
     const listener = (value: T): void => {
       clearTimeout(timer)
@@ -128,19 +130,22 @@ export function waitFor<T = unknown> (emitter: NodeJS.EventEmitter, event: strin
 }
 
 /** Kill every child and remove every temporary directory. */
-export async function cleanup (): Promise<void> {
+export async function cleanup(): Promise<void> {
   await Promise.all([...children].map((child) => child.kill()))
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
   dirs.clear()
 }
 
 /** Connect to `endpoint` and resolve with everything it sends until it ends the connection. */
-export function readAll (endpoint: string): Promise<string> {
+export function readAll(endpoint: string): Promise<string> {
   return new Promise((resolve, reject) => {
     let data = ''
-    net.connect(endpoint)
+    net
+      .connect(endpoint)
       .setEncoding('utf8')
-      .on('data', (chunk) => { data += chunk })
+      .on('data', (chunk) => {
+        data += chunk
+      })
       .on('end', () => resolve(data))
       .on('error', reject)
   })

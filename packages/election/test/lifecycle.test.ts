@@ -10,14 +10,16 @@ import { cleanup, freePort, readAll, spawn, tempDir, waitFor } from './helpers.j
 afterEach(cleanup)
 
 /** A promise and the function that resolves it. */
-function deferred (): { promise: Promise<void>, resolve: () => void } {
+function deferred(): { promise: Promise<void>; resolve: () => void } {
   let resolve!: () => void
-  const promise = new Promise<void>((r) => { resolve = r })
+  const promise = new Promise<void>((r) => {
+    resolve = r
+  })
   return { promise, resolve }
 }
 
-async function options (overrides: Partial<ElectionOptions<net.Server>> = {}): Promise<ElectionOptions<net.Server>> {
-  return { endpoint: join(tempDir(), 's'), ...portLock(await freePort()), serve () {}, ...overrides }
+async function options(overrides: Partial<ElectionOptions<net.Server>> = {}): Promise<ElectionOptions<net.Server>> {
+  return { endpoint: join(tempDir(), 's'), ...portLock(await freePort()), serve() {}, ...overrides }
 }
 
 describe('lifecycle', () => {
@@ -56,17 +58,19 @@ describe('lifecycle', () => {
       const election = new Election<net.Server>({
         endpoint: join(tempDir(), 's'),
         // Deliberately ignores the signal and takes the lock once close() was called: the worst case.
-        async acquire (signal) {
-          signal.addEventListener('abort', () => { aborted = true })
+        async acquire(signal) {
+          signal.addEventListener('abort', () => {
+            aborted = true
+          })
           acquiring.resolve()
           await closing.promise
           return lock.acquire()
         },
-        async release (server) {
+        async release(server) {
           await lock.release(server)
           released = true
         },
-        serve () {}
+        serve() {}
       })
       let leaders = 0
       election.on('leader', () => leaders++)
@@ -85,7 +89,11 @@ describe('lifecycle', () => {
   })
 
   test('a leader that closes disconnects its followers; they take over', async () => {
-    const base = await options({ serve (socket) { socket.write('hello') } })
+    const base = await options({
+      serve(socket) {
+        socket.write('hello')
+      }
+    })
     const a = new Election(base)
     const b = new Election(base)
     try {
@@ -115,23 +123,25 @@ describe('lifecycle', () => {
     const published = join(dir, 'endpoint')
     const calls: string[] = []
     const resolver = (name: string) => ({
-      async connect () {
+      async connect() {
         calls.push(`${name} connect`)
-        return (await readFile(published, 'utf8'))
+        return await readFile(published, 'utf8')
       },
-      listen () {
+      listen() {
         calls.push(`${name} listen`)
         return join(dir, name)
       },
-      async published (endpoint: string) {
+      async published(endpoint: string) {
         calls.push(`${name} published`)
         await writeFile(published, endpoint)
       }
     })
     const lock = portLock(await freePort())
-    const serve = (socket: net.Socket): void => { socket.end('ok') }
+    const serve = (socket: net.Socket): void => {
+      socket.end('ok')
+    }
     const a = new Election({ endpoint: resolver('a'), ...lock, serve })
-    const b = new Election({ endpoint: resolver('b'), ...lock, serve, follow () {} })
+    const b = new Election({ endpoint: resolver('b'), ...lock, serve, follow() {} })
     try {
       a.start()
       await waitFor(a, 'leader')
@@ -151,7 +161,7 @@ describe('lifecycle', () => {
     let attempts = 0
     const election = new Election({
       ...base,
-      async acquire (signal) {
+      async acquire(signal) {
         if (++attempts < 3) throw new Error('disk on fire')
         return base.acquire(signal)
       }
@@ -162,7 +172,11 @@ describe('lifecycle', () => {
       election.start()
       await waitFor(election, 'leader')
       expect(errors).toHaveLength(2)
-      expect(errors[0]).toMatchObject({ code: 'LEVEL_ELECTION_FAULT', stage: 'acquire', cause: { message: 'disk on fire' } })
+      expect(errors[0]).toMatchObject({
+        code: 'LEVEL_ELECTION_FAULT',
+        stage: 'acquire',
+        cause: { message: 'disk on fire' }
+      })
     } finally {
       await election.close()
     }
@@ -172,21 +186,25 @@ describe('lifecycle', () => {
     const base = await options()
     const election = new Election<net.Server>({
       ...base,
-      async release (server) {
+      async release(server) {
         await base.release(server)
         throw new Error('nope')
       }
     })
     election.start()
     await waitFor(election, 'leader')
-    await expect(election.close()).rejects.toMatchObject({ code: 'LEVEL_ELECTION_FAULT', stage: 'release', cause: { message: 'nope' } })
+    await expect(election.close()).rejects.toMatchObject({
+      code: 'LEVEL_ELECTION_FAULT',
+      stage: 'release',
+      cause: { message: 'nope' }
+    })
     expect(election.role).toBe('closed')
   })
 
   test('serve() that throws costs that one connection (an election fault (serve)); the leader carries on', async () => {
     let calls = 0
     const base = await options({
-      serve (socket) {
+      serve(socket) {
         if (++calls === 1) throw new Error('bad handler')
         socket.end('fine')
       }
@@ -201,7 +219,11 @@ describe('lifecycle', () => {
       expect(await readAll(endpoint)).toBe('')
       expect(await readAll(endpoint)).toBe('fine')
       expect(errors).toHaveLength(1)
-      expect(errors[0]).toMatchObject({ code: 'LEVEL_ELECTION_FAULT', stage: 'serve', cause: { message: 'bad handler' } })
+      expect(errors[0]).toMatchObject({
+        code: 'LEVEL_ELECTION_FAULT',
+        stage: 'serve',
+        cause: { message: 'bad handler' }
+      })
       expect(election.role).toBe('leader')
     } finally {
       await election.close()
@@ -214,7 +236,7 @@ describe('lifecycle', () => {
     let calls = 0
     const follower = new Election({
       ...base,
-      follow () {
+      follow() {
         if (++calls === 1) throw new Error('bad follower')
       }
     })
@@ -228,7 +250,11 @@ describe('lifecycle', () => {
       await waitFor(follower, 'follower')
       expect(calls).toBe(2)
       expect(errors).toHaveLength(1)
-      expect(errors[0]).toMatchObject({ code: 'LEVEL_ELECTION_FAULT', stage: 'follow', cause: { message: 'bad follower' } })
+      expect(errors[0]).toMatchObject({
+        code: 'LEVEL_ELECTION_FAULT',
+        stage: 'follow',
+        cause: { message: 'bad follower' }
+      })
     } finally {
       await Promise.all([leader.close(), follower.close()])
     }
@@ -238,7 +264,7 @@ describe('lifecycle', () => {
     const connections: number[] = []
     const fifteen = deferred()
     const base = await options({
-      serve (socket) {
+      serve(socket) {
         if (connections.push(performance.now()) === 15) fifteen.resolve()
         socket.destroy()
       },
@@ -269,7 +295,7 @@ describe('lifecycle', () => {
     const election = new Election<net.Server>({
       ...base,
       endpoint: join(tempDir(), 'missing', 's'),
-      async release (server) {
+      async release(server) {
         await base.release(server)
         if (++releases === 3) threeReleases.resolve()
       }
@@ -295,7 +321,7 @@ describe('event loop', () => {
     for (let i = 0; i < 3; i++) {
       const endpoint = join(tempDir(), 's')
       const port = await freePort()
-      const leader = new Election({ endpoint, ...portLock(port), serve () {} })
+      const leader = new Election({ endpoint, ...portLock(port), serve() {} })
       try {
         leader.start()
         await waitFor(leader, 'leader')
@@ -311,7 +337,7 @@ describe('event loop', () => {
 })
 
 describe('ref()', () => {
-  test('an unref\'d election waiting for a leader lets its process exit; a ref\'d one keeps it alive', async () => {
+  test("an unref'd election waiting for a leader lets its process exit; a ref'd one keeps it alive", async () => {
     const port = await freePort()
     const holder = spawn('holder.mjs', [port])
     expect(await holder.next((message) => 'held' in message)).toEqual({ held: true })

@@ -10,7 +10,11 @@ afterEach(cleanup)
 
 const cases = [
   // libuv reports a bind in a missing directory as EACCES on Linux (ENOENT elsewhere).
-  { name: 'in a directory that does not exist', cause: ['ENOENT', 'EACCES'], make: (dir: string) => join(dir, 'missing', 's') },
+  {
+    name: 'in a directory that does not exist',
+    cause: ['ENOENT', 'EACCES'],
+    make: (dir: string) => join(dir, 'missing', 's')
+  },
   {
     name: 'that is a directory',
     cause: ['EISDIR', 'EPERM'],
@@ -30,15 +34,17 @@ describe('listen failure', () => {
         const port = await freePort()
         const lock = portLock(port)
         let released!: () => void
-        const release = new Promise<void>((resolve) => { released = resolve })
+        const release = new Promise<void>((resolve) => {
+          released = resolve
+        })
         const election = new Election<net.Server>({
           endpoint,
           acquire: lock.acquire,
-          async release (server) {
+          async release(server) {
             await lock.release(server)
             released()
           },
-          serve () {},
+          serve() {},
           // A long pause after the failure, so that the lock stays free for the proof below.
           backoff: { min: 60000, max: 60000 }
         })
@@ -71,7 +77,7 @@ describe('listen failure', () => {
     const dir = tempDir()
     const endpoint = join(dir, 'later', 's')
     const port = await freePort()
-    const election = new Election({ endpoint, ...portLock(port), serve () {}, backoff: { min: 5, max: 20 } })
+    const election = new Election({ endpoint, ...portLock(port), serve() {}, backoff: { min: 5, max: 20 } })
     const errors: unknown[] = []
     election.on('error', (err) => errors.push(err))
     try {

@@ -50,7 +50,9 @@ describe('options', () => {
   })
 
   test('Infinity disables timeout and stalledAfter; a resolver is accepted', () => {
-    expect(() => new Election({ ...valid, timeout: Number.POSITIVE_INFINITY, stalledAfter: Number.POSITIVE_INFINITY })).not.toThrow()
+    expect(
+      () => new Election({ ...valid, timeout: Number.POSITIVE_INFINITY, stalledAfter: Number.POSITIVE_INFINITY })
+    ).not.toThrow()
     expect(() => new Election({ ...valid, endpoint: { connect: () => 'a', listen: async () => 'b' } })).not.toThrow()
   })
 })

@@ -7,11 +7,11 @@ import { cleanup, freePort, readAll, spawn, tempDir, waitFor } from './helpers.j
 
 afterEach(cleanup)
 
-async function leadOver (endpoint: string): Promise<void> {
+async function leadOver(endpoint: string): Promise<void> {
   const election = new Election({
     endpoint,
     ...portLock(await freePort()),
-    serve (socket) {
+    serve(socket) {
       socket.end('served')
     }
   })

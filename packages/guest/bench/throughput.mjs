@@ -37,8 +37,18 @@ async function iterate(it) {
 const workloads = {
   'put (pipelined)': [N, (db) => pipelined(N, (i) => db.put(key(i), value))],
   'get (pipelined)': [N, (db) => pipelined(N, (i) => db.get(key(i)))],
-  'put (sequential)': [SEQ, async (db) => { for (let i = 0; i < SEQ; i++) await db.put('seq' + key(i), value) }],
-  'get (sequential)': [SEQ, async (db) => { for (let i = 0; i < SEQ; i++) await db.get(key(i)) }],
+  'put (sequential)': [
+    SEQ,
+    async (db) => {
+      for (let i = 0; i < SEQ; i++) await db.put('seq' + key(i), value)
+    }
+  ],
+  'get (sequential)': [
+    SEQ,
+    async (db) => {
+      for (let i = 0; i < SEQ; i++) await db.get(key(i))
+    }
+  ],
   iterate: [N, (db) => iterate(db.iterator({ gte: 'key', lt: 'kez' }))]
 }
 
@@ -72,10 +82,20 @@ for (let r = 0; r < ROUNDS; r++) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const fmt = (n) => Math.round(n).toLocaleString('en-US')
-console.log(`guest throughput: node ${process.version}, ${os.cpus().length} cores, N=${N}, sequential=${SEQ}, ${ROUNDS} rounds; ops/s median (best)`)
-console.log(''.padEnd(18) + Object.keys(targets).map((n) => n.padStart(22)).join('') + 'leader/classic'.padStart(16))
+console.log(
+  `guest throughput: node ${process.version}, ${os.cpus().length} cores, N=${N}, sequential=${SEQ}, ${ROUNDS} rounds; ops/s median (best)`
+)
+console.log(
+  ''.padEnd(18) +
+    Object.keys(targets)
+      .map((n) => n.padStart(22))
+      .join('') +
+    'leader/classic'.padStart(16)
+)
 for (const w of Object.keys(workloads)) {
-  const cells = Object.keys(targets).map((n) => `${fmt(median(rates[n][w]))} (${fmt(Math.max(...rates[n][w]))})`.padStart(22))
+  const cells = Object.keys(targets).map((n) =>
+    `${fmt(median(rates[n][w]))} (${fmt(Math.max(...rates[n][w]))})`.padStart(22)
+  )
   const ratio = (median(rates['guest leader'][w]) / median(rates['classic-level'][w])).toFixed(2) + 'x'
   console.log(w.padEnd(18) + cells.join('') + ratio.padStart(16))
 }

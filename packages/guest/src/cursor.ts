@@ -263,7 +263,8 @@ export class GuestCursor {
       if (link === 'attached' && (snap.home !== port.home() || port.features() === null)) return null
     }
     const start: Start = {
-      range: this.#from === null ? this.#range : narrow(this.#range, this.#shape.reverse, this.#from, this.#fromInclusive),
+      range:
+        this.#from === null ? this.#range : narrow(this.#range, this.#shape.reverse, this.#from, this.#fromInclusive),
       limit: this.#limit < 0 ? -1 : this.#limit - this.#yielded,
       original: this.#from === null
     }
@@ -388,7 +389,8 @@ export class GuestCursor {
   unforward(): Promise<void> {
     if (!(this.#source instanceof LocalSource)) return Promise.resolve()
     const closed = this.#drop()
-    if (!this.#port.retry || this.#snap !== undefined || (this.#blind && this.#yielded > 0)) this.#fail(connectionLost())
+    if (!this.#port.retry || this.#snap !== undefined || (this.#blind && this.#yielded > 0))
+      this.#fail(connectionLost())
     return closed
   }
 

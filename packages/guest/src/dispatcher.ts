@@ -48,7 +48,6 @@ type Link =
   | { readonly kind: 'attached'; readonly host: HostLink }
   | Forwarded
 
-
 /**
  * Where every operation of a guest goes, and the state that outlives any one connection.
  *
@@ -107,7 +106,8 @@ export class Dispatcher implements LinkOwner {
         return link.kind === 'forwarded' ? { db: link.store.db, sequencer: link.sequencer } : null
       },
       held: (order) => this.#pending.held(order),
-      home: () => (this.#link.kind === 'attached' ? this.#link.host : this.#link.kind === 'forwarded' ? this.#link : null),
+      home: () =>
+        this.#link.kind === 'attached' ? this.#link.host : this.#link.kind === 'forwarded' ? this.#link : null,
       features: () => {
         const host = this.host
         return host === null || host.peer === 'unknown' ? null : host.features

@@ -1,5 +1,12 @@
 import { DEFAULT_MAX_FRAME_SIZE, ENTRIES, type IteratorMode, KEYS, rangeBounds, VALUES } from '@rave-level/protocol'
-import { type Formats, type LocalStore, type MaintenanceCall, type MaintenanceTarget, maintenance, type WriteOp } from '@rave-level/store'
+import {
+  type Formats,
+  type LocalStore,
+  type MaintenanceCall,
+  type MaintenanceTarget,
+  maintenance,
+  type WriteOp
+} from '@rave-level/store'
 import ModuleError from 'module-error'
 import { AbstractLevel, type AbstractDatabaseOptions } from 'abstract-level'
 import { GuestChainedBatch } from './chained-batch.js'
@@ -60,7 +67,9 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
    */
   constructor(options?: GuestLevelOptions<K, V>, dispatcher?: Dispatcher, manifest?: object) {
     const { retry = true, maxFrameSize, timeout, stalledAfter, ...rest } = options ?? {}
-    const d = dispatcher ?? new Dispatcher({ retry, maxFrameSize: maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE, timeout, stalledAfter })
+    const d =
+      dispatcher ??
+      new Dispatcher({ retry, maxFrameSize: maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE, timeout, stalledAfter })
     super(
       {
         // All three formats, so that a forwarded database gets data as it is (see formats.ts).
@@ -122,7 +131,12 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
    * formats abstract-level chose), or for the host as bytes. With an explicit snapshot, only
    * where the snapshot lives (see {@link GuestSnapshot}).
    */
-  #read<T>(kind: number, data: unknown, options: ReadOptions, apply: (store: LocalStore, data: unknown, options: Formats) => Promise<T>): Promise<T> {
+  #read<T>(
+    kind: number,
+    data: unknown,
+    options: ReadOptions,
+    apply: (store: LocalStore, data: unknown, options: Formats) => Promise<T>
+  ): Promise<T> {
     const snap = options.snapshot as GuestSnapshot | undefined
     const local = this.#d.forwarded
     if (local !== null) {
@@ -133,7 +147,13 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
       return local.sequencer.read(async () => apply(local.store, owned, { ...options, snapshot: await snap.local() }))
     }
     const bytes = Array.isArray(data) ? data.map(toBytes) : toBytes(data)
-    return this.#d.request(kind, bytes, kind === GET || kind === GET_MANY ? options.valueEncoding : undefined, false, snap)
+    return this.#d.request(
+      kind,
+      bytes,
+      kind === GET || kind === GET_MANY ? options.valueEncoding : undefined,
+      false,
+      snap
+    )
   }
 
   // ---- classic-level's maintenance methods, wherever the database is ---------------------
@@ -177,16 +197,22 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
     if (this.status === 'opening') return this.deferAsync(() => this.#maintain(method, args))
     const name = typeof options === 'object' && options !== null ? options.keyEncoding : undefined
     const keyEncoding = name === undefined ? this.keyEncoding() : this.keyEncoding(name as 'utf8')
-    return this.#call({ method, start: toBytes(keyEncoding.encode(start as never)), end: toBytes(keyEncoding.encode(end as never)) }, method)
+    return this.#call(
+      { method, start: toBytes(keyEncoding.encode(start as never)), end: toBytes(keyEncoding.encode(end as never)) },
+      method
+    )
   }
 
   /** Run a maintenance call on the database, at hand or on the host, in issue order. */
   #call(call: MaintenanceCall, method: string): Promise<Uint8Array | undefined> {
     if (this.status !== 'open') {
-      return Promise.reject(new ModuleError(`Database is not open: cannot call ${method}()`, { code: 'LEVEL_DATABASE_NOT_OPEN' }))
+      return Promise.reject(
+        new ModuleError(`Database is not open: cannot call ${method}()`, { code: 'LEVEL_DATABASE_NOT_OPEN' })
+      )
     }
     const local = this.#d.forwarded
-    if (local !== null) return local.sequencer.read(() => maintenance(local.store.db as unknown as MaintenanceTarget, call))
+    if (local !== null)
+      return local.sequencer.read(() => maintenance(local.store.db as unknown as MaintenanceTarget, call))
     return this.#d.request(CALL, call)
   }
 
@@ -203,7 +229,8 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
   _getSync(key: unknown, options: ReadOptions): unknown {
     const local = this.#d.forwarded
     const db = local?.store.db as { getSync?: (key: unknown, options: object) => unknown } | undefined
-    if (typeof db?.getSync !== 'function') throw notSupported('getSync() needs the database at hand: it works on the leader only')
+    if (typeof db?.getSync !== 'function')
+      throw notSupported('getSync() needs the database at hand: it works on the leader only')
     const snap = options.snapshot as GuestSnapshot | undefined
     if (snap === undefined) return db.getSync(key, options)
     const refusal = snap.refusal(local)
@@ -247,7 +274,9 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
           : { type: 'del', key: toBytes(key), keyEncoding: 'buffer' }
     }
     const sync = options?.sync === true
-    return local !== null ? local.sequencer.write(ops, sync ? SYNC : undefined) : this.#d.request(BATCH, ops, undefined, sync)
+    return local !== null
+      ? local.sequencer.write(ops, sync ? SYNC : undefined)
+      : this.#d.request(BATCH, ops, undefined, sync)
   }
 
   _chainedBatch(): GuestChainedBatch {

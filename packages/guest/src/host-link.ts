@@ -29,7 +29,6 @@ import {
 } from './requests.js'
 import type { GuestSnapshot } from './snapshot.js'
 
-
 /** Where iterator messages of one host iterator id go: a cursor, or a key collector. */
 export interface Route {
   onData(seq: number, data: Uint8Array[]): void

@@ -183,6 +183,9 @@ export class LocalSource implements Source {
     if (mode === KEYS) return fromBytes(item as Uint8Array, keyFormat)
     if (mode === VALUES) return fromBytes(item as Uint8Array, valueFormat)
     const [key, value] = item as [Uint8Array | undefined, Uint8Array | undefined]
-    return [key === undefined ? undefined : fromBytes(key, keyFormat), value === undefined ? undefined : fromBytes(value, valueFormat)]
+    return [
+      key === undefined ? undefined : fromBytes(key, keyFormat),
+      value === undefined ? undefined : fromBytes(value, valueFormat)
+    ]
   }
 }

@@ -93,7 +93,8 @@ export class Pending {
     for (let i = 0; i < sent.length; i++) {
       const req = sent[i] as Request
       if (oversized?.has(i)) this.refuse(req, tooLargeToReceive())
-      else if (this.#map.delete(req.order)) req.answer(error === undefined ? { value: values?.[i]?.value } : { error, message })
+      else if (this.#map.delete(req.order))
+        req.answer(error === undefined ? { value: values?.[i]?.value } : { error, message })
     }
   }
 

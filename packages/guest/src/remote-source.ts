@@ -60,7 +60,13 @@ export class RemoteSource implements Source, Route {
         seq: 0,
         // Always send limit, keys, values and reverse: many-level's decoder fills absent
         // numbers and booleans with 0 and false.
-        options: { keys: askKeys, values: shape.wantValues, ...rangeBounds(start.range), limit: start.limit, reverse: shape.reverse },
+        options: {
+          keys: askKeys,
+          values: shape.wantValues,
+          ...rangeBounds(start.range),
+          limit: start.limit,
+          reverse: shape.reverse
+        },
         consumed: 0,
         snapshot
       })

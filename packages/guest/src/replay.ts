@@ -1,5 +1,17 @@
 import { type LocalStore, type MaintenanceTarget, maintenance, type Sequencer } from '@rave-level/store'
-import { BATCH, CALL, DEL, GET, GET_MANY, HAS, HAS_MANY, PUT, type Request, SNAPSHOT, SNAPSHOT_CLOSE } from './requests.js'
+import {
+  BATCH,
+  CALL,
+  DEL,
+  GET,
+  GET_MANY,
+  HAS,
+  HAS_MANY,
+  PUT,
+  type Request,
+  SNAPSHOT,
+  SNAPSHOT_CLOSE
+} from './requests.js'
 import type { GuestSnapshot, LocalSnapshot } from './snapshot.js'
 
 /** What a local database needs for snapshots (classic-level's `snapshot()`). */
@@ -25,7 +37,11 @@ const SYNC = Object.freeze({ sync: true })
  * Apply an operation made for a host (keys and values as bytes) to a local database instead,
  * in sequence: what was waiting when the guest started forwarding.
  */
-export async function replay(local: { store: LocalStore; sequencer: Sequencer }, req: Request, home: object): Promise<any> {
+export async function replay(
+  local: { store: LocalStore; sequencer: Sequencer },
+  req: Request,
+  home: object
+): Promise<any> {
   const { store, sequencer } = local
   const a = req.a
   const sync = req.sync ? SYNC : undefined
@@ -43,15 +59,22 @@ export async function replay(local: { store: LocalStore; sequencer: Sequencer },
     case CALL:
       return sequencer.read(() => maintenance(store.db as unknown as MaintenanceTarget, a))
     case PUT:
-      return sequencer.write([{ type: 'put', key: a, value: req.b, keyEncoding: 'buffer', valueEncoding: 'buffer' } as any], sync)
+      return sequencer.write(
+        [{ type: 'put', key: a, value: req.b, keyEncoding: 'buffer', valueEncoding: 'buffer' } as any],
+        sync
+      )
     case DEL:
       return sequencer.write([{ type: 'del', key: a, keyEncoding: 'buffer' } as any], sync)
     case BATCH:
       return sequencer.write(a, sync)
     case GET:
-      return sequencer.read(async () => store.get(a, await withSnapshot(req, { keyEncoding: 'buffer', valueEncoding: req.b })))
+      return sequencer.read(async () =>
+        store.get(a, await withSnapshot(req, { keyEncoding: 'buffer', valueEncoding: req.b }))
+      )
     case GET_MANY:
-      return sequencer.read(async () => store.getMany(a, await withSnapshot(req, { keyEncoding: 'buffer', valueEncoding: req.b })))
+      return sequencer.read(async () =>
+        store.getMany(a, await withSnapshot(req, { keyEncoding: 'buffer', valueEncoding: req.b }))
+      )
     case HAS:
       return sequencer.read(async () => store.has(a, await withSnapshot(req, BUFFER_KEY)))
     case HAS_MANY:

@@ -110,7 +110,8 @@ export class Watchdog {
     const link = target.link()
     const host = link !== null && 'host' in link ? link.host : null
     // A tick much later than due: this process's event loop was blocked (or starved).
-    if (host !== null && host.owedSince !== 0 && late > this.#tickMs) host.owedSince = Math.min(now, host.owedSince + late)
+    if (host !== null && host.owedSince !== 0 && late > this.#tickMs)
+      host.owedSince = Math.min(now, host.owedSince + late)
     if (!this.#busy || link === null) return
     if ('detachedSince' in link) {
       const waited = now - Math.max(link.detachedSince, this.#since)
@@ -144,6 +145,7 @@ export class Watchdog {
       this.#stalled = true
       target.stalled({ reason: 'unresponsive', elapsed: quiet })
     }
-    if (quiet >= this.#timeout) target.expire(timedOut(`The leader did not answer for ${quiet} ms`), now - this.#timeout, 0)
+    if (quiet >= this.#timeout)
+      target.expire(timedOut(`The leader did not answer for ${quiet} ms`), now - this.#timeout, 0)
   }
 }

@@ -222,7 +222,13 @@ const viaSocket =
  * the first `cuts` connections die after a seeded number of bytes. With `forwardTo`, forward
  * to that database instead of making the last connection.
  */
-function churn(guest: ResumableGuest, r: Random, cuts: number, connector: Connector, forwardTo?: MemoryLevel<string, string>) {
+function churn(
+  guest: ResumableGuest,
+  r: Random,
+  cuts: number,
+  connector: Connector,
+  forwardTo?: MemoryLevel<string, string>
+) {
   const state = { lost: 0, stopped: false, stop: () => (state.stopped = true) }
   const connect = () => {
     if (state.stopped) return
@@ -266,7 +272,9 @@ async function scenario(
       (async () => {
         const expected = await consume(twin, spec, prng(specSeed + 1))
         const actual = await consume(guest, spec, prng(specSeed + 1))
-        expect(actual, `iterator ${i}: ${spec.mode} ${JSON.stringify(spec.options)} seek ${spec.seekFirst}`).toEqual(expected)
+        expect(actual, `iterator ${i}: ${spec.mode} ${JSON.stringify(spec.options)} seek ${spec.seekFirst}`).toEqual(
+          expected
+        )
       })()
     )
   }

@@ -47,7 +47,12 @@ describe('forward()', () => {
               writes.push(guest.del(k))
             } else if (x < 0.7) {
               model = `b${i}`
-              writes.push(guest.batch([{ type: 'del', key: k }, { type: 'put', key: k, value: model }]))
+              writes.push(
+                guest.batch([
+                  { type: 'del', key: k },
+                  { type: 'put', key: k, value: model }
+                ])
+              )
             } else {
               const expected = model
               const at = i

@@ -2,7 +2,15 @@ import { clearRanges, iteratorCases, scenario, writeCrudSequence } from '@rave-l
 import { MemoryLevel } from 'memory-level'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { ResumableGuest } from '../dist/index.js'
-import { type AnyHost, connectedGuest, connectSocket, ManyLevelHost, MemoryLevel1, memoryHost, serve } from './helpers.js'
+import {
+  type AnyHost,
+  connectedGuest,
+  connectSocket,
+  ManyLevelHost,
+  MemoryLevel1,
+  memoryHost,
+  serve
+} from './helpers.js'
 
 const { KEYS, LIMITS, RANGES, SEEKS } = scenario
 type IterMode = (typeof scenario.MODES)[number]

@@ -12,7 +12,12 @@ describe('closing settles everything', () => {
     const { host } = memoryHost()
     const guest = new ResumableGuest()
     await guest.open()
-    const ops = [guest.put('a', '1'), guest.get('a'), guest.getMany(['a']), guest.batch([{ type: 'put', key: 'b', value: '2' }])]
+    const ops = [
+      guest.put('a', '1'),
+      guest.get('a'),
+      guest.getMany(['a']),
+      guest.batch([{ type: 'put', key: 'b', value: '2' }])
+    ]
     const it = guest.iterator()
     const read = it.next()
     const closed = guest.close()
@@ -28,7 +33,13 @@ describe('closing settles everything', () => {
   it('finishes operations issued before close(): without a host they reject after timeout', async () => {
     const guest = new ResumableGuest({ timeout: 100 })
     await guest.open()
-    const ops = [guest.put('a', '1'), guest.get('a'), guest.getMany(['a']), guest.batch([{ type: 'del', key: 'a' }]), guest.clear()]
+    const ops = [
+      guest.put('a', '1'),
+      guest.get('a'),
+      guest.getMany(['a']),
+      guest.batch([{ type: 'del', key: 'a' }]),
+      guest.clear()
+    ]
     const it = guest.iterator()
     const read = it.next()
     await guest.close()

@@ -21,7 +21,14 @@ describe('retry: false', () => {
     const guest = new ResumableGuest({ retry: false })
     const link = silentHost(guest)
     await guest.open()
-    const ops = [guest.put('a', '1'), guest.get('a'), guest.getMany(['a', 'b']), guest.del('a'), guest.batch([]), guest.clear()]
+    const ops = [
+      guest.put('a', '1'),
+      guest.get('a'),
+      guest.getMany(['a', 'b']),
+      guest.del('a'),
+      guest.batch([]),
+      guest.clear()
+    ]
     const lost = once(guest, 'disconnect')
     link.cut()
     await lost

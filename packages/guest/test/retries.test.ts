@@ -95,4 +95,3 @@ describe('retries', () => {
     rmSync(dir, { recursive: true, force: true })
   })
 })
-

@@ -13,9 +13,16 @@ import {
   PROTOCOL_ERROR,
   READONLY,
   RpcStream,
-  TOO_MANY_ITERATORS,
+  TOO_MANY_ITERATORS
 } from '@rave-level/protocol'
-import { type LocalStore, type MaintenanceTarget, maintenance, type SequencedWrite, Sequencer, type WriteOp } from '@rave-level/store'
+import {
+  type LocalStore,
+  type MaintenanceTarget,
+  maintenance,
+  type SequencedWrite,
+  Sequencer,
+  type WriteOp
+} from '@rave-level/store'
 import { type DbRangeOptions, dbRangeOptions, ENCODINGS, wireRange } from './db-options.js'
 import { Admission } from './admission.js'
 import { HostIterator, type IteratorOwner, type IteratorSource } from './host-iterator.js'
@@ -160,27 +167,40 @@ export class Connection implements IteratorOwner {
         // thread pool instead of one per key): they come in one chunk, in one read group.
         const { id, key } = message
         this.#admission.begin(1, bytes)
-        this.#sequencer.read(() => this.#settings.store.get(key, this.#options(message.snapshot)) as Promise<Uint8Array | undefined>).then(
-          // abstract-level 3 yields undefined; many-level 2 guests expect an error (see README).
-          (value) => this.#done(id, value === undefined ? NOT_FOUND : undefined, value, 1, bytes),
-          (err) => this.#done(id, err, undefined, 1, bytes)
-        )
+        this.#sequencer
+          .read(() => this.#settings.store.get(key, this.#options(message.snapshot)) as Promise<Uint8Array | undefined>)
+          .then(
+            // abstract-level 3 yields undefined; many-level 2 guests expect an error (see README).
+            (value) => this.#done(id, value === undefined ? NOT_FOUND : undefined, value, 1, bytes),
+            (err) => this.#done(id, err, undefined, 1, bytes)
+          )
         break
       }
       case Input.getMany: {
         const { id, keys } = message
         const n = Math.max(1, keys.length)
         this.#admission.begin(n, bytes)
-        this.#sequencer.read(() => this.#settings.store.getMany(keys, this.#options(message.snapshot)) as Promise<(Uint8Array | undefined)[]>).then(
-          (values) => this.#doneMany(id, undefined, values, n, bytes),
-          (err: unknown) => this.#doneMany(id, err, undefined, n, bytes)
-        )
+        this.#sequencer
+          .read(
+            () =>
+              this.#settings.store.getMany(keys, this.#options(message.snapshot)) as Promise<(Uint8Array | undefined)[]>
+          )
+          .then(
+            (values) => this.#doneMany(id, undefined, values, n, bytes),
+            (err: unknown) => this.#doneMany(id, err, undefined, n, bytes)
+          )
         break
       }
       case Input.put:
         if (settings.readonly) this.#replies.callback(message.id, READONLY)
         else if (message.value === undefined) this.#replies.callback(message.id, INVALID_VALUE)
-        else this.#write(message.id, [{ type: 'put', key: message.key, value: message.value, ...ENCODINGS }], message.sync, bytes)
+        else
+          this.#write(
+            message.id,
+            [{ type: 'put', key: message.key, value: message.value, ...ENCODINGS }],
+            message.sync,
+            bytes
+          )
         break
       case Input.del:
         if (settings.readonly) this.#replies.callback(message.id, READONLY)
@@ -201,10 +221,12 @@ export class Connection implements IteratorOwner {
         }
         const options = dbRangeOptions(wireRange(message.options), message.options)
         this.#admission.begin(1, bytes)
-        this.#sequencer.exclusive(async () => this.db.clear({ ...options, ...this.#options(message.snapshot) })).then(
-          () => this.#done(id, undefined, undefined, 1, bytes),
-          (err) => this.#done(id, err, undefined, 1, bytes)
-        )
+        this.#sequencer
+          .exclusive(async () => this.db.clear({ ...options, ...this.#options(message.snapshot) }))
+          .then(
+            () => this.#done(id, undefined, undefined, 1, bytes),
+            (err) => this.#done(id, err, undefined, 1, bytes)
+          )
         break
       }
       case Input.iterator:
@@ -216,10 +238,12 @@ export class Connection implements IteratorOwner {
       case Input.snapshot: {
         const { id, snapshot } = message
         this.#admission.begin(1, bytes)
-        this.#sequencer.read(async () => this.#snapshots.open(snapshot)).then(
-          () => this.#done(id, undefined, undefined, 1, bytes),
-          (err) => this.#done(id, err, undefined, 1, bytes)
-        )
+        this.#sequencer
+          .read(async () => this.#snapshots.open(snapshot))
+          .then(
+            () => this.#done(id, undefined, undefined, 1, bytes),
+            (err) => this.#done(id, err, undefined, 1, bytes)
+          )
         break
       }
       case Input.snapshotClose: {
@@ -234,10 +258,12 @@ export class Connection implements IteratorOwner {
       case Input.call: {
         const { id } = message
         this.#admission.begin(1, bytes)
-        this.#sequencer.read(() => maintenance(this.db, message)).then(
-          (value) => this.#done(id, undefined, value, 1, bytes),
-          (err) => this.#done(id, err, undefined, 1, bytes)
-        )
+        this.#sequencer
+          .read(() => maintenance(this.db, message))
+          .then(
+            (value) => this.#done(id, undefined, value, 1, bytes),
+            (err) => this.#done(id, err, undefined, 1, bytes)
+          )
         break
       }
       case Input.iteratorAck:
@@ -304,13 +330,15 @@ export class Connection implements IteratorOwner {
     this.#iterators.set(id, it)
     this.#settings.stats.iterators++
     this.#admission.begin(1, 0)
-    this.#sequencer.read(() => this.#createIterator(it, message.snapshot)).then(
-      () => this.#admission.end(1, 0),
-      (err) => {
-        it.fail(err)
-        this.#admission.end(1, 0)
-      }
-    )
+    this.#sequencer
+      .read(() => this.#createIterator(it, message.snapshot))
+      .then(
+        () => this.#admission.end(1, 0),
+        (err) => {
+          it.fail(err)
+          this.#admission.end(1, 0)
+        }
+      )
   }
 
   #createIterator(it: HostIterator, snapshot: number | undefined): Promise<void> {

@@ -121,7 +121,8 @@ export class HostIterator {
     if (this.#closed) return
     const db = this.#owner.db
     const options = snapshot === undefined ? this.#options : { ...this.#options, snapshot }
-    this.#it = this.#mode === ENTRIES ? db.iterator(options) : this.#mode === KEYS ? db.keys(options) : db.values(options)
+    this.#it =
+      this.#mode === ENTRIES ? db.iterator(options) : this.#mode === KEYS ? db.keys(options) : db.values(options)
     if (this.#pendingSeek !== null) this.#applySeek()
     else this.#pump()
   }

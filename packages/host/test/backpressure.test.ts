@@ -116,13 +116,22 @@ describe('bounded memory', () => {
 
   it('sends a guest that stops consuming an iterator at most two batches more', async () => {
     const db = new MemoryLevel<Buffer, Buffer>({ keyEncoding: 'buffer', valueEncoding: 'buffer' })
-    await db.batch(Array.from({ length: 5000 }, (_, i) => ({ type: 'put' as const, key: b(`k${String(i).padStart(5, '0')}`), value: VALUE })))
+    await db.batch(
+      Array.from({ length: 5000 }, (_, i) => ({
+        type: 'put' as const,
+        key: b(`k${String(i).padStart(5, '0')}`),
+        value: VALUE
+      }))
+    )
     const h = await socketHost(db, {})
     const client = rawClient(h.path)
     await once(client.socket, 'connect')
     const conn = await h.first()
     // Open 20 iterators and acknowledge the first item of each, then never again.
-    for (let id = 1; id <= 20; id++) client.socket.write(encodeInput(Input.iterator, { id, seq: 0, options: { keys: true, values: true, limit: -1 }, consumed: 0 }))
+    for (let id = 1; id <= 20; id++)
+      client.socket.write(
+        encodeInput(Input.iterator, { id, seq: 0, options: { keys: true, values: true, limit: -1 }, consumed: 0 })
+      )
     await until(() => client.data === 20)
     for (let id = 1; id <= 20; id++) client.socket.write(encodeInput(Input.iteratorAck, { id, seq: 0, consumed: 1 }))
     await until(() => client.data >= 60)
@@ -146,7 +155,10 @@ describe('bounded memory', () => {
     await once(client.socket, 'connect')
     client.socket.pause()
     const conn = await h.first()
-    for (let id = 1; id <= 300; id++) client.socket.write(encodeInput(Input.iterator, { id, seq: 0, options: { keys: true, values: true, limit: -1 }, consumed: 0 }))
+    for (let id = 1; id <= 300; id++)
+      client.socket.write(
+        encodeInput(Input.iterator, { id, seq: 0, options: { keys: true, values: true, limit: -1 }, consumed: 0 })
+      )
     await until(() => h.host.iterators === 300)
     // Each iterator sends its first item unasked, and then nothing until it is acknowledged.
     await until(() => produced(conn) >= 300 * VALUE.length)
@@ -186,7 +198,13 @@ describe('bounded memory', () => {
             expected.set(++id, model.get(key))
             c.send(Input.get, { id, key: b(key) })
         }
-        if (i % 50 === 0) c.send(Input.iterator, { id: 10_000 + i, seq: 0, options: { keys: true, values: false, limit: 1 }, consumed: 0 })
+        if (i % 50 === 0)
+          c.send(Input.iterator, {
+            id: 10_000 + i,
+            seq: 0,
+            options: { keys: true, values: false, limit: 1 },
+            consumed: 0
+          })
       }
       await c.reply(id)
       for (const [getId, value] of expected) {

@@ -43,10 +43,28 @@ describe('LevelHost', () => {
     const c = new WireClient(new LevelHost(db))
     // All in one tick, so the valid writes form one group commit around the invalid ones.
     c.send(Input.put, { id: 1, key: b('a'), value: b('1') })
-    c.send(Input.batch, { id: 2, ops: [{ type: 'put', key: b('x'), value: b('x') }, { type: 'nope', key: b('y') }] })
-    c.send(Input.batch, { id: 3, ops: [{ type: 'put', key: b('x'), value: b('x') }, { type: 'put', key: b('z') }] })
+    c.send(Input.batch, {
+      id: 2,
+      ops: [
+        { type: 'put', key: b('x'), value: b('x') },
+        { type: 'nope', key: b('y') }
+      ]
+    })
+    c.send(Input.batch, {
+      id: 3,
+      ops: [
+        { type: 'put', key: b('x'), value: b('x') },
+        { type: 'put', key: b('z') }
+      ]
+    })
     c.send(Input.put, { id: 4, key: b('x') })
-    c.send(Input.batch, { id: 5, ops: [{ type: 'del', key: b('a') }, { type: 'put', key: b('b'), value: b('2') }] })
+    c.send(Input.batch, {
+      id: 5,
+      ops: [
+        { type: 'del', key: b('a') },
+        { type: 'put', key: b('b'), value: b('2') }
+      ]
+    })
     c.send(Input.put, { id: 6, key: b('c'), value: b('3') })
     c.send(Input.batch, { id: 7, ops: [] })
     expect((await c.reply(1)).error).toBeUndefined()
@@ -213,7 +231,13 @@ describe('LevelHost', () => {
 describe('iterator flow control', () => {
   async function setup(n: number) {
     const db = new MemoryLevel()
-    await db.batch(Array.from({ length: n }, (_, i) => ({ type: 'put' as const, key: `k${String(i).padStart(6, '0')}`, value: 'v'.repeat(100) })))
+    await db.batch(
+      Array.from({ length: n }, (_, i) => ({
+        type: 'put' as const,
+        key: `k${String(i).padStart(6, '0')}`,
+        value: 'v'.repeat(100)
+      }))
+    )
     const host = new LevelHost(db)
     return { db, host, c: new WireClient(host) }
   }
@@ -250,7 +274,12 @@ describe('iterator flow control', () => {
 
   it('honours limit and reverse, and tags data with the seek generation', async () => {
     const { c } = await setup(50)
-    c.send(Input.iterator, { id: 1, seq: 0, options: { ...iteratorOptions, keys: true, values: false, reverse: true, limit: 3 }, consumed: 0 })
+    c.send(Input.iterator, {
+      id: 1,
+      seq: 0,
+      options: { ...iteratorOptions, keys: true, values: false, reverse: true, limit: 3 },
+      consumed: 0
+    })
     c.send(Input.iteratorSeek, { id: 1, seq: 1, target: b('k000010') })
     await until(() => c.iteratorMessages(1).length === 1)
     expect(c.iteratorMessages(1)[0]?.message).toEqual({ id: 1, seq: 1, data: [b('k000010')] })
@@ -265,7 +294,11 @@ describe('iterator flow control', () => {
     c.send(Input.iteratorAck, { id: 1, seq: 0, consumed: 1 })
     c.send(Input.iteratorSeek, { id: 1, seq: 2, target: b('k000040') })
     await until(() => c.iteratorMessages(1).some((f) => f.message.seq === 2))
-    expect(c.iteratorMessages(1).filter((f) => f.message.seq === 2)[0]?.message).toEqual({ id: 1, seq: 2, data: [b('k000040')] })
+    expect(c.iteratorMessages(1).filter((f) => f.message.seq === 2)[0]?.message).toEqual({
+      id: 1,
+      seq: 2,
+      data: [b('k000040')]
+    })
     c.destroy()
   })
 

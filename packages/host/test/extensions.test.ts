@@ -57,7 +57,12 @@ describe('Hello', () => {
     await until(() => c.received.length > 0)
     expect(c.received[0]).toEqual({
       tag: Output.hello,
-      message: { version: 1, features: ['heartbeat', 'messages', 'frame-limit', 'sync', 'snapshots', 'call'], maxFrameSize: 1234, pid: process.pid }
+      message: {
+        version: 1,
+        features: ['heartbeat', 'messages', 'frame-limit', 'sync', 'snapshots', 'call'],
+        maxFrameSize: 1234,
+        pid: process.pid
+      }
     })
     c.destroy()
   })
@@ -142,7 +147,15 @@ describe('replies over the guest frame limit', () => {
       for (const v of part.values) values.push(v.value)
     }
     expect(oversized).toEqual([2])
-    expect(values).toEqual([Buffer.alloc(300, 0), Buffer.alloc(300, 1), undefined, undefined, Buffer.alloc(300, 2), Buffer.alloc(300, 3), Buffer.alloc(300, 4)])
+    expect(values).toEqual([
+      Buffer.alloc(300, 0),
+      Buffer.alloc(300, 1),
+      undefined,
+      undefined,
+      Buffer.alloc(300, 2),
+      Buffer.alloc(300, 3),
+      Buffer.alloc(300, 4)
+    ])
     // The answer to the first getMany came in parts, before the second (in order).
     expect(c.received.findIndex((f) => f.tag === Output.getManyCallback)).toBeGreaterThan(
       c.received.findLastIndex((f) => f.tag === Output.getManyPart)
@@ -167,7 +180,9 @@ describe('replies over the guest frame limit', () => {
       }
       return c.iteratorMessages(1).some((f) => f.tag === Output.iteratorError)
     })
-    const keys = data().flatMap((f) => (f.message as any).data.filter((_: unknown, i: number) => i % 2 === 0).map(String))
+    const keys = data().flatMap((f) =>
+      (f.message as any).data.filter((_: unknown, i: number) => i % 2 === 0).map(String)
+    )
     expect(keys).toEqual(['k0', 'k1', 'k2', 'k3', 'k4', 'k5'])
     expect(c.iteratorMessages(1).at(-1)?.message).toMatchObject({ error: 'LEVEL_FRAME_TOO_LARGE' })
     c.destroy()

@@ -129,7 +129,10 @@ it('ignores valid but nonsensical messages without dropping the connection', asy
     [Input.iteratorClose, { id: 1 }],
     [Input.iteratorAck, { id: 1, seq: 0, consumed: 1 }],
     [Input.iterator, { id: 2, seq: 9, options: { ...it, limit: -5 }, consumed: 2 ** 53 - 1 }],
-    [Input.iterator, { id: 3, seq: 0, options: { ...it, limit: 2 ** 40 }, consumed: 0, bookmark: b('k5'), seek: b('k7') }],
+    [
+      Input.iterator,
+      { id: 3, seq: 0, options: { ...it, limit: 2 ** 40 }, consumed: 0, bookmark: b('k5'), seek: b('k7') }
+    ],
     [Input.iterator, { id: 4, seq: 0, options: { keys: false, values: false, gt: b('z'), lt: b('a') }, consumed: 0 }],
     [Input.iterator, { id: 5, seq: 0, options: {}, consumed: 0 }],
     [Input.iteratorAck, { id: 5, seq: 12345, consumed: 99 }],
@@ -157,7 +160,12 @@ it('ignores valid but nonsensical messages without dropping the connection', asy
 
 it('survives thousands of connections opened and dropped over a unix socket, some mid-frame', async () => {
   const server = await serve(host)
-  const valid = encodeInput(Input.iterator, { id: 1, seq: 0, options: { keys: true, values: true, limit: -1 }, consumed: 0 })
+  const valid = encodeInput(Input.iterator, {
+    id: 1,
+    seq: 0,
+    options: { keys: true, values: true, limit: -1 },
+    consumed: 0
+  })
   const put = encodeInput(Input.put, { id: 1, key: b('churn'), value: Buffer.alloc(100) })
   const one = (i: number) =>
     new Promise<void>((resolve) => {
@@ -209,7 +217,8 @@ it('does not grow the heap with the number of hostile connections', async () => 
     faults.length = 0
     await attack(garbageRound())
     const c = new WireClient(host)
-    for (let id = 1; id <= 50; id++) c.send(Input.iterator, { id, seq: 0, options: { keys: true, values: true, limit: -1 }, consumed: 0 })
+    for (let id = 1; id <= 50; id++)
+      c.send(Input.iterator, { id, seq: 0, options: { keys: true, values: true, limit: -1 }, consumed: 0 })
     for (let id = 1; id <= 200; id++) c.send(Input.get, { id, key: b(`k${id}`) })
     await c.reply(200)
     c.destroy()

@@ -131,7 +131,11 @@ describe.each(flavours)('many-level 2 guest against LevelHost over $name', (flav
     const before = guest.get('k0').catch((err: any) => err.code)
     const put = guest.put('k0', 'late')
     const after = guest.get('k0')
-    expect([await before, await put, await after]).toEqual([await twin.get('k0') ?? 'LEVEL_NOT_FOUND', undefined, 'late'])
+    expect([await before, await put, await after]).toEqual([
+      (await twin.get('k0')) ?? 'LEVEL_NOT_FOUND',
+      undefined,
+      'late'
+    ])
     await guest.close()
   })
 })

@@ -12,7 +12,10 @@ const KEYS = ['a', 'aa', 'ab', 'b']
  * Open one iterator on a host stream with a raw Iterator message and consume it to the end,
  * acknowledging every batch as a guest does. Returns the keys received.
  */
-async function drain(hostStream: ReturnType<LevelHost['createRpcStream']>, message: IteratorMessage): Promise<string[]> {
+async function drain(
+  hostStream: ReturnType<LevelHost['createRpcStream']>,
+  message: IteratorMessage
+): Promise<string[]> {
   const keys: string[] = []
   let done = false
   const client: RpcStream = new RpcStream({
@@ -58,7 +61,11 @@ describe.each(flavours)('bookmark resume over $name', (flavour) => {
     expect(await drain(host.createRpcStream(), resume('b', false))).toEqual([])
     // The bookmark replaces the bound on its side and keeps the other one.
     expect(await drain(host.createRpcStream(), resume('b', true, { gte: b('aa') }))).toEqual(['ab', 'aa'])
-    expect(await drain(host.createRpcStream(), resume('b', true, { lt: b('c'), lte: b('z') }))).toEqual(['ab', 'aa', 'a'])
+    expect(await drain(host.createRpcStream(), resume('b', true, { lt: b('c'), lte: b('z') }))).toEqual([
+      'ab',
+      'aa',
+      'a'
+    ])
     expect(await drain(host.createRpcStream(), resume('a', false, { gte: b('a'), lt: b('b') }))).toEqual(['aa', 'ab'])
     expect(await drain(host.createRpcStream(), resume('', false))).toEqual(KEYS)
     expect(await drain(host.createRpcStream(), resume('', true))).toEqual([])

@@ -59,7 +59,8 @@ export class WireClient {
   iteratorMessages(id: number): IteratorFrame[] {
     return this.received.filter(
       (f): f is IteratorFrame =>
-        (f.tag === Output.iteratorData || f.tag === Output.iteratorEnd || f.tag === Output.iteratorError) && f.message.id === id
+        (f.tag === Output.iteratorData || f.tag === Output.iteratorEnd || f.tag === Output.iteratorError) &&
+        f.message.id === id
     )
   }
 

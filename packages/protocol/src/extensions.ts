@@ -17,7 +17,14 @@ export const EXTENSION_VERSION = 1
  *   `Get`, `GetMany` and `Iterator`);
  * - `call`: classic-level's maintenance methods (`Call`).
  */
-export const FEATURES: readonly string[] = Object.freeze(['heartbeat', 'messages', 'frame-limit', 'sync', 'snapshots', 'call'])
+export const FEATURES: readonly string[] = Object.freeze([
+  'heartbeat',
+  'messages',
+  'frame-limit',
+  'sync',
+  'snapshots',
+  'call'
+])
 
 /** The start of an output frame: its tag, `id` and, for iterator messages, `seq`. */
 export interface FrameHead {

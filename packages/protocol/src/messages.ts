@@ -65,28 +65,11 @@ export const schemas = {
     { no: 3, name: 'value', type: 'bytes' },
     message
   ]),
-  IteratorData: schema('IteratorData', [
-    id,
-    seq,
-    { no: 3, name: 'data', type: 'bytes', repeated: true }
-  ]),
-  IteratorAck: schema('IteratorAck', [
-    id,
-    seq,
-    { no: 3, name: 'consumed', type: 'uint', required: true }
-  ]),
-  IteratorSeek: schema('IteratorSeek', [
-    id,
-    seq,
-    { no: 3, name: 'target', type: 'bytes', required: true }
-  ]),
+  IteratorData: schema('IteratorData', [id, seq, { no: 3, name: 'data', type: 'bytes', repeated: true }]),
+  IteratorAck: schema('IteratorAck', [id, seq, { no: 3, name: 'consumed', type: 'uint', required: true }]),
+  IteratorSeek: schema('IteratorSeek', [id, seq, { no: 3, name: 'target', type: 'bytes', required: true }]),
   IteratorEnd: schema('IteratorEnd', [id, seq]),
-  IteratorError: schema('IteratorError', [
-    id,
-    seq,
-    { no: 3, name: 'error', type: 'string', required: true },
-    message
-  ]),
+  IteratorError: schema('IteratorError', [id, seq, { no: 3, name: 'error', type: 'string', required: true }, message]),
   IteratorClose: schema('IteratorClose', [id]),
   GetMany: schema('GetMany', [id, { no: 2, name: 'keys', type: 'bytes', repeated: true }, snapshot]),
   GetManyCallback: schema('GetManyCallback', [

@@ -56,7 +56,11 @@ export class RpcStream extends Duplex {
   constructor(options: RpcStreamOptions) {
     const hwm = options.highWaterMark ?? 1024 * 1024
     super({ readableHighWaterMark: hwm, writableHighWaterMark: 64 * 1024, allowHalfOpen: false })
-    this.#decoder = new FrameDecoder(options.onFrame, options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE, options.onOversize)
+    this.#decoder = new FrameDecoder(
+      options.onFrame,
+      options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE,
+      options.onOversize
+    )
     this.#holdInput = options.holdInput ?? true
     this.#onOutputDrain = options.onOutputDrain
   }

@@ -14,7 +14,17 @@ const inputs: [number, string, any][] = [
   [Input.put, 'Put', { id: 2, key: b('k'), value: b('v') }],
   [Input.put, 'Put', { id: 3, key: b(''), value: b('') }],
   [Input.del, 'Delete', { id: 0xffffffff, key: b('\u00ff\u0000') }],
-  [Input.batch, 'Batch', { id: 4, ops: [{ type: 'put', key: b('a'), value: b('1') }, { type: 'del', key: b('b') }] }],
+  [
+    Input.batch,
+    'Batch',
+    {
+      id: 4,
+      ops: [
+        { type: 'put', key: b('a'), value: b('1') },
+        { type: 'del', key: b('b') }
+      ]
+    }
+  ],
   [Input.batch, 'Batch', { id: 5, ops: [] }],
   [Input.clear, 'Clear', { id: 6, options: { gt: b('a'), lte: b('z'), limit: -1, reverse: true } }],
   [Input.clear, 'Clear', { id: 7, options: { limit: 12345 } }],
@@ -68,7 +78,9 @@ function normalize(v: any): any {
   if (Array.isArray(v)) return v.map(normalize)
   if (v && typeof v === 'object') {
     const o: any = {}
-    for (const [k, x] of Object.entries(v)) if (x !== undefined && x !== null && x !== false && x !== '' && x !== 0 && !(Array.isArray(x) && x.length === 0)) o[k] = normalize(x)
+    for (const [k, x] of Object.entries(v))
+      if (x !== undefined && x !== null && x !== false && x !== '' && x !== 0 && !(Array.isArray(x) && x.length === 0))
+        o[k] = normalize(x)
     return o
   }
   return v
@@ -167,8 +179,12 @@ describe('codec validation', () => {
   })
 
   it('rejects wrong wire types and groups', () => {
-    expect(() => decodeInput(Buffer.from([Input.get, 0x0a, 0x00]))).toThrow(expect.objectContaining({ code: 'LEVEL_PROTOCOL_ERROR' }))
-    expect(() => decodeInput(Buffer.from([Input.get, 0x08, 0x01, 0x1b]))).toThrow(expect.objectContaining({ code: 'LEVEL_PROTOCOL_ERROR' }))
+    expect(() => decodeInput(Buffer.from([Input.get, 0x0a, 0x00]))).toThrow(
+      expect.objectContaining({ code: 'LEVEL_PROTOCOL_ERROR' })
+    )
+    expect(() => decodeInput(Buffer.from([Input.get, 0x08, 0x01, 0x1b]))).toThrow(
+      expect.objectContaining({ code: 'LEVEL_PROTOCOL_ERROR' })
+    )
   })
 
   it('rejects overlong varints', () => {

@@ -82,7 +82,11 @@ describe('FrameDecoder', () => {
     for (const size of [1, 3, 7, 64, 4096, stream.length]) {
       const frames: number[] = []
       const heads: [Buffer, number][] = []
-      const d = new FrameDecoder((f) => frames.push(f[0] as number), 1000, (head, length) => heads.push([head, length]))
+      const d = new FrameDecoder(
+        (f) => frames.push(f[0] as number),
+        1000,
+        (head, length) => heads.push([head, length])
+      )
       let buffered = 0
       for (let i = 0; i < stream.length; i += size) {
         d.push(stream.subarray(i, i + size))
@@ -173,8 +177,14 @@ describe('RpcStream', () => {
   it('reports an oversized incoming frame to onOversize and goes on', () => {
     const heads: number[] = []
     const got: number[] = []
-    const rpc = new RpcStream({ onFrame: (f) => got.push(f.length), maxFrameSize: 100, onOversize: (head) => heads.push(head[0] as number) })
-    rpc.write(Buffer.concat([encodeInput(Input.put, { id: 1, key: Buffer.alloc(200), value: Buffer.alloc(1) }), frame(2)]))
+    const rpc = new RpcStream({
+      onFrame: (f) => got.push(f.length),
+      maxFrameSize: 100,
+      onOversize: (head) => heads.push(head[0] as number)
+    })
+    rpc.write(
+      Buffer.concat([encodeInput(Input.put, { id: 1, key: Buffer.alloc(200), value: Buffer.alloc(1) }), frame(2)])
+    )
     expect(heads).toEqual([Input.put])
     expect(got.length).toBe(1)
     expect(rpc.destroyed).toBe(false)

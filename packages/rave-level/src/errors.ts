@@ -28,7 +28,11 @@ export function openFailure(cause: Error): ModuleError {
  * @internal
  */
 export function isLasting(err: unknown): boolean {
-  for (let e = err as { code?: unknown; message?: unknown; cause?: unknown } | undefined; e != null; e = e.cause as typeof e) {
+  for (
+    let e = err as { code?: unknown; message?: unknown; cause?: unknown } | undefined;
+    e != null;
+    e = e.cause as typeof e
+  ) {
     if (typeof e.code === 'string' && LASTING_CODES.has(e.code)) return true
     if (typeof e.message === 'string' && LASTING_MESSAGE.test(e.message)) return true
   }
@@ -61,5 +65,8 @@ export function unreachable(waited: number, endpoint: string | undefined, failur
 export function explainNotOpen(err: unknown, failure: Error | undefined): unknown {
   const e = err as { code?: unknown; cause?: unknown; message?: unknown }
   if (failure === undefined || e?.code !== 'LEVEL_DATABASE_NOT_OPEN' || e.cause != null) return err
-  return new ModuleError(`${String(e.message)}: ${failure.message}`, { code: 'LEVEL_DATABASE_NOT_OPEN', cause: failure })
+  return new ModuleError(`${String(e.message)}: ${failure.message}`, {
+    code: 'LEVEL_DATABASE_NOT_OPEN',
+    cause: failure
+  })
 }

@@ -282,7 +282,8 @@ export class RaveLevel<K = string, V = string> extends GuestLevel<K, V> {
         else reject(err)
       }
       const onRole = () => done()
-      const onTimeout = (err: ModuleError) => done(this.#openFailure !== undefined ? openFailure(this.#openFailure) : err)
+      const onTimeout = (err: ModuleError) =>
+        done(this.#openFailure !== undefined ? openFailure(this.#openFailure) : err)
       election.on('leader', onRole)
       election.on('follower', onRole)
       election.on('timeout', onTimeout)

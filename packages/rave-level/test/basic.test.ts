@@ -165,7 +165,12 @@ describe('open and close', () => {
     for (let i = 0; i < 10; i++) {
       const location = tempDir()
       const db = new RaveLevel(location)
-      const puts = Array.from({ length: 20 }, (_, j) => db.put(`k${j}`, 'v').then(() => 'ok', (err) => err.code))
+      const puts = Array.from({ length: 20 }, (_, j) =>
+        db.put(`k${j}`, 'v').then(
+          () => 'ok',
+          (err) => err.code
+        )
+      )
       await once(db, 'leader')
       await db.close()
       const results = await Promise.all(puts)

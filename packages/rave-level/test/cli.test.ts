@@ -22,7 +22,8 @@ const ENTRIES: [string, string][] = [
 const lines = (text: string) => text.split('\n').slice(0, -1)
 const jsonLines = (text: string) => lines(text).map((line) => JSON.parse(line))
 /** Run the CLI with each of `argsList` at once (runs that only parse arguments). */
-const inParallel = (argsList: string[][]) => Promise.all(argsList.map(async (args) => [args, await runCli(args)] as const))
+const inParallel = (argsList: string[][]) =>
+  Promise.all(argsList.map(async (args) => [args, await runCli(args)] as const))
 
 describe('with a leader in another process', () => {
   let location: string
@@ -32,7 +33,10 @@ describe('with a leader in another process', () => {
     location = path.join(tempDir(), 'db')
     leader = new Peer(location)
     await leader.event('leader')
-    await leader.call('batch', ENTRIES.map(([key, value]) => ({ type: 'put', key, value })))
+    await leader.call(
+      'batch',
+      ENTRIES.map(([key, value]) => ({ type: 'put', key, value }))
+    )
   })
   afterAll(cleanup)
 
@@ -87,12 +91,30 @@ describe('with a leader in another process', () => {
     expect(all).toMatchObject({ code: 0, stderr: '' })
     expect(lines(all.stdout)).toEqual(ENTRIES.map(([key, value]) => `${key}\t${value}`))
     const cases: [string[], string[]][] = [
-      [['--gt', 'b'], ['user:1', 'user:2', 'user:3', 'user;', 'z']],
-      [['--gte', 'b', '--lt', 'user:3'], ['b', 'user:1', 'user:2']],
-      [['--lte', 'b'], ['a', 'b']],
-      [['--prefix', 'user:'], ['user:1', 'user:2', 'user:3']],
-      [['--prefix', 'user:', '--reverse'], ['user:3', 'user:2', 'user:1']],
-      [['--limit', '2', '--reverse'], ['z', 'user;']],
+      [
+        ['--gt', 'b'],
+        ['user:1', 'user:2', 'user:3', 'user;', 'z']
+      ],
+      [
+        ['--gte', 'b', '--lt', 'user:3'],
+        ['b', 'user:1', 'user:2']
+      ],
+      [
+        ['--lte', 'b'],
+        ['a', 'b']
+      ],
+      [
+        ['--prefix', 'user:'],
+        ['user:1', 'user:2', 'user:3']
+      ],
+      [
+        ['--prefix', 'user:', '--reverse'],
+        ['user:3', 'user:2', 'user:1']
+      ],
+      [
+        ['--limit', '2', '--reverse'],
+        ['z', 'user;']
+      ],
       [['--limit', '0'], []],
       [['--prefix', 'nothing'], []]
     ]
@@ -101,8 +123,14 @@ describe('with a leader in another process', () => {
       const [flags, keys] = cases[i] as [string[], string[]]
       expect({ flags, code, keys: lines(stdout) }).toEqual({ flags, code: 0, keys })
     }
-    expect(lines((await runCli(['ls', location, '--values', '--prefix', 'user:'])).stdout)).toEqual(['Ada', 'Grace', 'Linus'])
-    expect(jsonLines((await runCli(['ls', location, '--json', '--lt', 'b'])).stdout)).toEqual([{ key: 'a', value: '1' }])
+    expect(lines((await runCli(['ls', location, '--values', '--prefix', 'user:'])).stdout)).toEqual([
+      'Ada',
+      'Grace',
+      'Linus'
+    ])
+    expect(jsonLines((await runCli(['ls', location, '--json', '--lt', 'b'])).stdout)).toEqual([
+      { key: 'a', value: '1' }
+    ])
     expect(jsonLines((await runCli(['ls', location, '--json', '--keys', '--lte', 'b'])).stdout)).toEqual([
       { key: 'a' },
       { key: 'b' }
@@ -130,7 +158,10 @@ describe('with a leader in another process', () => {
 
     expect(await runCli(['clear', location, '--prefix', 'user:', '--yes'])).toEqual({ code: 0, stdout: '', stderr: '' })
     expect((await leader.call('entries', {})).map(([key]: [string]) => key)).toEqual(['a', 'b', 'user;', 'z'])
-    expect(await runCli(['clear', location, '--gte', 'user', '--yes', '--json'])).toMatchObject({ code: 0, stdout: '{"ok":true}\n' })
+    expect(await runCli(['clear', location, '--gte', 'user', '--yes', '--json'])).toMatchObject({
+      code: 0,
+      stdout: '{"ok":true}\n'
+    })
     expect((await leader.call('entries', {})).map(([key]: [string]) => key)).toEqual(['a', 'b'])
     await reset()
   })
@@ -151,21 +182,42 @@ describe('with a leader in another process', () => {
 
   it('encodings: hex, base64 and json keys and values', async () => {
     // "hi" in hex, "hello" in base64: stored as the same bytes the utf8 text would be.
-    expect((await runCli(['put', location, '6869', 'aGVsbG8=', '--key-encoding', 'hex', '--value-encoding', 'base64'])).code).toBe(0)
+    expect(
+      (await runCli(['put', location, '6869', 'aGVsbG8=', '--key-encoding', 'hex', '--value-encoding', 'base64'])).code
+    ).toBe(0)
     expect(await leader.call('get', 'hi')).toBe('hello')
     expect((await runCli(['get', location, 'hi', '--value-encoding', 'hex'])).stdout).toBe('68656c6c6f\n')
     expect((await runCli(['get', location, 'aGk=', '--key-encoding', 'base64'])).stdout).toBe('hello\n')
 
     // json: the argument is parsed, stored as JSON text, and printed as a value with --json.
-    expect((await runCli(['put', location, '["order",7]', '{ "qty": 2 }', '--key-encoding', 'json', '--value-encoding', 'json'])).code).toBe(0)
+    expect(
+      (
+        await runCli([
+          'put',
+          location,
+          '["order",7]',
+          '{ "qty": 2 }',
+          '--key-encoding',
+          'json',
+          '--value-encoding',
+          'json'
+        ])
+      ).code
+    ).toBe(0)
     expect(await leader.call('get', '["order",7]')).toBe('{"qty":2}')
-    expect(await runCli(['get', location, '["order",7]', '--key-encoding', 'json', '--value-encoding', 'json', '--json'])).toEqual({
+    expect(
+      await runCli(['get', location, '["order",7]', '--key-encoding', 'json', '--value-encoding', 'json', '--json'])
+    ).toEqual({
       code: 0,
       stdout: '{"key":["order",7],"value":{"qty":2}}\n',
       stderr: ''
     })
-    expect((await runCli(['get', location, '["order",7]', '--key-encoding', 'json', '--value-encoding', 'json'])).stdout).toBe('{"qty":2}\n')
-    expect(lines((await runCli(['ls', location, '--keys', '--key-encoding', 'hex', '--prefix', '6869'])).stdout)).toEqual(['6869'])
+    expect(
+      (await runCli(['get', location, '["order",7]', '--key-encoding', 'json', '--value-encoding', 'json'])).stdout
+    ).toBe('{"qty":2}\n')
+    expect(
+      lines((await runCli(['ls', location, '--keys', '--key-encoding', 'hex', '--prefix', '6869'])).stdout)
+    ).toEqual(['6869'])
 
     // A stored value that is not JSON fails to decode (exit 1); arguments that are invalid are usage errors (exit 2).
     const undecodable = await runCli(['get', location, 'user:1', '--value-encoding', 'json'])
@@ -198,7 +250,11 @@ describe('with a leader in another process', () => {
     ]
     for (const [args, result] of await inParallel(usage)) {
       expect({ args, code: result.code, stdout: result.stdout }).toEqual({ args, code: 2, stdout: '' })
-      if (args.length > 0) expect({ args, stderr: lines(result.stderr) }).toEqual({ args, stderr: [expect.stringMatching(/^rave-level: /)] })
+      if (args.length > 0)
+        expect({ args, stderr: lines(result.stderr) }).toEqual({
+          args,
+          stderr: [expect.stringMatching(/^rave-level: /)]
+        })
     }
     const commands = ['get', 'put', 'del', 'ls', 'count', 'clear', 'status']
     for (const [[command], help] of await inParallel(commands.map((command) => [command, '--help']))) {
@@ -211,7 +267,10 @@ describe('with a leader in another process', () => {
   })
 
   it('ls into a reader that goes away (EPIPE) exits quietly', async () => {
-    await leader.call('batch', Array.from({ length: 20_000 }, (_, i) => ({ type: 'put', key: `many/${i}`, value: 'x'.repeat(50) })))
+    await leader.call(
+      'batch',
+      Array.from({ length: 20_000 }, (_, i) => ({ type: 'put', key: `many/${i}`, value: 'x'.repeat(50) }))
+    )
     const child = spawn(process.execPath, [CLI, 'ls', location], { stdio: ['ignore', 'pipe', 'pipe'] })
     let stderr = ''
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
@@ -230,10 +289,17 @@ describe('with no process holding it', () => {
   it('refuses a location without a database, and creates one only with --create', async () => {
     const dir = tempDir()
     const location = path.join(dir, 'db')
-    for (const args of [['get', location, 'a'], ['ls', location], ['put', location, 'a', '1'], ['status', location]]) {
+    for (const args of [
+      ['get', location, 'a'],
+      ['ls', location],
+      ['put', location, 'a', '1'],
+      ['status', location]
+    ]) {
       const result = await runCli(args)
       expect({ args, code: result.code, stdout: result.stdout }).toEqual({ args, code: 1, stdout: '' })
-      expect(result.stderr).toBe(`rave-level: LEVEL_DATABASE_NOT_OPEN: No database at ${location}: it does not exist; pass --create to create one\n`)
+      expect(result.stderr).toBe(
+        `rave-level: LEVEL_DATABASE_NOT_OPEN: No database at ${location}: it does not exist; pass --create to create one\n`
+      )
     }
     expect(fs.existsSync(location)).toBe(false)
     // A folder that is not a LevelDB database is left alone too.

@@ -31,7 +31,7 @@ const pool = []
 // Before tape starts, the suite calls the factory only to read db.supports.
 let started = false
 let replenishing = null
-function replenish () {
+function replenish() {
   if (replenishing === null) {
     replenishing = fill().finally(() => {
       replenishing = null
@@ -39,7 +39,7 @@ function replenish () {
   }
   return replenishing
 }
-async function fill () {
+async function fill() {
   while (pool.length < 16) {
     const loc = location()
     const leader = new RaveLevel(loc)
@@ -51,7 +51,7 @@ async function fill () {
 let followers = 0
 let notFollowers = 0
 
-function factory (options) {
+function factory(options) {
   if (role === 'leader') return new RaveLevel(location(), options)
   const entry = pool.shift()
   if (entry === undefined) {
@@ -74,7 +74,7 @@ function factory (options) {
   return db
 }
 
-function test (name, ...rest) {
+function test(name, ...rest) {
   if (isExcluded(name)) return
   // Refill the leader pool between tests: tape runs tests one by one, in order.
   if (role === 'follower') {

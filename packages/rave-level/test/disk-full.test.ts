@@ -52,7 +52,14 @@ describe('a full disk', () => {
     await expect(db.put('during', 'x')).rejects.toMatchObject({ code: 'LEVEL_IO_ERROR' })
     // Freeing space is enough: no process restarts. The leader notices within moments.
     fs.rmSync(filler)
-    await until(() => db.put('after', '2').then(() => true, () => false), 10_000)
+    await until(
+      () =>
+        db.put('after', '2').then(
+          () => true,
+          () => false
+        ),
+      10_000
+    )
     expect(await db.get('after')).toBe('2')
     expect(await db.get('before')).toBe('1')
     expect(await leader.call('put', 'leader-after', '3')).toBe(null)
@@ -74,7 +81,10 @@ describe('a full disk', () => {
     const faults: any[] = []
     db.on('error', (err) => faults.push(err))
     const err = await db.open().catch((e) => e)
-    expect(err).toMatchObject({ code: 'LEVEL_DATABASE_NOT_OPEN', message: expect.stringMatching(/No space left on device/) })
+    expect(err).toMatchObject({
+      code: 'LEVEL_DATABASE_NOT_OPEN',
+      message: expect.stringMatching(/No space left on device/)
+    })
     expect(faults.map((f) => [f.code, f.stage])).toEqual([['LEVEL_ELECTION_FAULT', 'acquire']])
   })
 })

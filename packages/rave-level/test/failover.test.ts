@@ -25,7 +25,11 @@ function open<K = string, V = string>(location: string, options?: object) {
 async function leaderChild(location: string, entries: [string, string][] = []) {
   const leader = new Peer(location)
   await leader.event('leader')
-  if (entries.length > 0) await leader.call('batch', entries.map(([key, value]) => ({ type: 'put', key, value })))
+  if (entries.length > 0)
+    await leader.call(
+      'batch',
+      entries.map(([key, value]) => ({ type: 'put', key, value }))
+    )
   return leader
 }
 
@@ -92,9 +96,12 @@ function iterate(db: Source, kind: Kind, options: RangeOptions) {
 /** Compare long lists by their first difference (a diff of thousands of lines helps no one). */
 function expectSame(got: unknown[], want: unknown[]) {
   let at = -1
-  for (let i = 0; i < Math.max(got.length, want.length) && at === -1; i++) if (!isDeepStrictEqual(got[i], want[i])) at = i
+  for (let i = 0; i < Math.max(got.length, want.length) && at === -1; i++)
+    if (!isDeepStrictEqual(got[i], want[i])) at = i
   const around = (list: unknown[]) => list.slice(Math.max(0, at - 2), at + 3)
-  expect(at === -1 ? undefined : { at, got: around(got), want: around(want), lengths: [got.length, want.length] }).toBeUndefined()
+  expect(
+    at === -1 ? undefined : { at, got: around(got), want: around(want), lengths: [got.length, want.length] }
+  ).toBeUndefined()
 }
 
 // The follower here is the only process left after the kill, so it becomes the leader: its
@@ -242,7 +249,9 @@ describe('writes across SIGKILLs', () => {
         expect(last).toBeGreaterThanOrEqual(acks[acks.length - 1].i)
         const keys = await db.keys({ gte: `${p.pid}/`, lt: `${p.pid}/~` }).all()
         expect(keys.length).toBeGreaterThanOrEqual(last + 1)
-        expect(keys.slice(0, last + 1)).toEqual(Array.from({ length: last + 1 }, (_, i) => `${p.pid}/${String(i).padStart(6, '0')}`))
+        expect(keys.slice(0, last + 1)).toEqual(
+          Array.from({ length: last + 1 }, (_, i) => `${p.pid}/${String(i).padStart(6, '0')}`)
+        )
       }
       acked += acks.length
     }
@@ -262,8 +271,14 @@ describe('retry: false', () => {
     // Freeze the leader so that the next operation is surely pending, then kill it.
     leader.child.kill('SIGSTOP')
     // Capture the outcomes at once: they settle when the kill lands, before we await them.
-    const put = db.put('x', 'y').then(() => 'resolved', (err) => err)
-    const pending = it.all().then(() => 'resolved', (err) => err)
+    const put = db.put('x', 'y').then(
+      () => 'resolved',
+      (err) => err
+    )
+    const pending = it.all().then(
+      () => 'resolved',
+      (err) => err
+    )
     await new Promise((r) => setTimeout(r, 50))
     await leader.kill()
     expect(await put).toMatchObject({ code: 'LEVEL_CONNECTION_LOST' })
@@ -358,7 +373,10 @@ describe('a database that cannot be opened', () => {
     expect(Date.now() - started).toBeLessThan(10_000)
     expect(err).toMatchObject({ code: 'LEVEL_DATABASE_NOT_OPEN' })
     expect(err.message).toMatch(/MANIFEST|Corruption|No such file/i)
-    await expect(db.open()).rejects.toMatchObject({ code: 'LEVEL_DATABASE_NOT_OPEN', message: expect.stringMatching(/MANIFEST|Corruption|No such file/i) })
+    await expect(db.open()).rejects.toMatchObject({
+      code: 'LEVEL_DATABASE_NOT_OPEN',
+      message: expect.stringMatching(/MANIFEST|Corruption|No such file/i)
+    })
     // No retrying, so no stream of 'error' events (the rejection is the report).
     await new Promise((resolve) => setTimeout(resolve, 300))
     expect(faults.length).toBeLessThanOrEqual(1)

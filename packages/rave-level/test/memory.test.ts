@@ -32,7 +32,9 @@ async function flood(followers: number) {
   const before = await leader.call('rss')
   const peak = await peakRss(leader, Promise.all(peers.map((p, i) => p.call('flood', `f${i}`, 100_000, 1024))))
   const growth = (peak - before) / MiB
-  console.log(`leader RSS with ${followers} flooding follower(s): ${(before / MiB).toFixed(1)} MiB before, peak +${growth.toFixed(1)} MiB`)
+  console.log(
+    `leader RSS with ${followers} flooding follower(s): ${(before / MiB).toFixed(1)} MiB before, peak +${growth.toFixed(1)} MiB`
+  )
   return growth
 }
 

@@ -106,7 +106,12 @@ export type Cmd =
   | OpenCmd
   | { c: 'read'; slot: number; how: ReadHow; size: number; kill: Omit<Kill, 'at' | 'lead'> | null }
   /** Open an iterator and read it in steps; with `kill`, the leader goes during read number `at`. */
-  | { c: 'scan'; open: OpenCmd; reads: { how: ReadHow; size: number }[]; kill: (Omit<Kill, 'lead'> & { at: number }) | null }
+  | {
+      c: 'scan'
+      open: OpenCmd
+      reads: { how: ReadHow; size: number }[]
+      kill: (Omit<Kill, 'lead'> & { at: number }) | null
+    }
   | { c: 'seek'; slot: number; target: string }
   | { c: 'close'; slot: number }
   | { c: 'kill'; how: Ending; after: Takeover; lead: WhenLeader }
@@ -152,17 +157,27 @@ const writeOp: fc.Arbitrary<Op> = fc.oneof(
       scratch: fc.boolean()
     })
   },
-  { weight: 3, arbitrary: fc.record({ t: fc.constant('clear' as const), range: bounds, reverse: fc.boolean(), limit }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({ t: fc.constant('clear' as const), range: bounds, reverse: fc.boolean(), limit })
+  },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('bulk' as const), key, n: fc.constantFrom(100, 500, 2000) }) }
 )
 const readOp: fc.Arbitrary<Op> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ t: fc.constant('get' as const), key, enc }) },
-  { weight: 2, arbitrary: fc.record({ t: fc.constant('getMany' as const), keys: fc.array(key, { maxLength: 4 }), enc }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ t: fc.constant('getMany' as const), keys: fc.array(key, { maxLength: 4 }), enc })
+  },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('has' as const), key }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('hasMany' as const), keys: fc.array(key, { maxLength: 4 }) }) }
 )
 const invalidOp: fc.Arbitrary<Op> = fc.record({ t: fc.constant('invalid' as const), what: fc.constantFrom(...INVALID) })
-const anyOp = fc.oneof({ weight: 10, arbitrary: writeOp }, { weight: 6, arbitrary: readOp }, { weight: 1, arbitrary: invalidOp })
+const anyOp = fc.oneof(
+  { weight: 10, arbitrary: writeOp },
+  { weight: 6, arbitrary: readOp },
+  { weight: 1, arbitrary: invalidOp }
+)
 const pipelineOps = fc.array(anyOp, { minLength: 2, maxLength: 8 })
 const slot = fc.nat({ max: SLOTS - 1 })
 const takeover = fc.constantFrom<Takeover>('self', 'spawn', 'racer')
@@ -192,10 +207,13 @@ export const command: fc.Arbitrary<Cmd> = fc.oneof(
       fc.record({
         c: fc.constant('pipeline' as const),
         ops: fc.constant(ops),
-        kill: fc.option(fc.record({ at: fc.nat({ max: ops.length }), delay, how: ending, after: takeover, lead: whenLeader }), {
-          nil: null,
-          freq: 8
-        })
+        kill: fc.option(
+          fc.record({ at: fc.nat({ max: ops.length }), delay, how: ending, after: takeover, lead: whenLeader }),
+          {
+            nil: null,
+            freq: 8
+          }
+        )
       })
     )
   },
@@ -226,7 +244,10 @@ export const command: fc.Arbitrary<Cmd> = fc.oneof(
   },
   { weight: 5, arbitrary: fc.record({ c: fc.constant('seek' as const), slot, target: bound }) },
   { weight: 2, arbitrary: fc.record({ c: fc.constant('close' as const), slot }) },
-  { weight: 2, arbitrary: fc.record({ c: fc.constant('kill' as const), how: ending, after: takeover, lead: whenLeader }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ c: fc.constant('kill' as const), how: ending, after: takeover, lead: whenLeader })
+  },
   { weight: 1, arbitrary: fc.record({ c: fc.constant('reopen' as const), ops: fc.array(anyOp, { maxLength: 6 }) }) },
   { weight: 3, arbitrary: fc.constant({ c: 'standby' as const }) }
 )
@@ -316,7 +337,11 @@ export function issue(db: any, op: Op, scratch: Scratch | null): unknown {
         return db.clear({ ...rangeOf(op.range, 'utf8'), reverse: op.reverse, limit: op.limit })
       case 'bulk':
         return db.batch(
-          Array.from({ length: op.n }, (_, i) => ({ type: 'put', key: `${op.key}${String(i).padStart(4, '0')}`, value: 'v' }))
+          Array.from({ length: op.n }, (_, i) => ({
+            type: 'put',
+            key: `${op.key}${String(i).padStart(4, '0')}`,
+            value: 'v'
+          }))
         )
       case 'get':
         return db.get(data(op.key, op.enc), encodings(op.enc))
@@ -452,7 +477,8 @@ export function without(cmd: Cmd, features: readonly Feature[]): Cmd {
     case 'op':
       return { ...cmd, op: op(cmd.op) }
     case 'pipeline': {
-      const kill = cmd.kill !== null && features.includes('close-in-flight') ? { ...cmd.kill, lead: 'stay' as const } : cmd.kill
+      const kill =
+        cmd.kill !== null && features.includes('close-in-flight') ? { ...cmd.kill, lead: 'stay' as const } : cmd.kill
       return { ...cmd, ops: cmd.ops.map(op), kill }
     }
     case 'reopen':

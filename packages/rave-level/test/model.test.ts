@@ -96,7 +96,9 @@ const SEED = env.MODEL_SEED !== undefined ? Number(env.MODEL_SEED) : (Date.now()
 const PATH = env.MODEL_PATH || undefined
 // A JSON array of commands, or a file holding one: run just that sequence, once.
 const SEQUENCE: Cmd[] | undefined = env.MODEL_SEQUENCE
-  ? JSON.parse(env.MODEL_SEQUENCE.trimStart().startsWith('[') ? env.MODEL_SEQUENCE : fs.readFileSync(env.MODEL_SEQUENCE, 'utf8'))
+  ? JSON.parse(
+      env.MODEL_SEQUENCE.trimStart().startsWith('[') ? env.MODEL_SEQUENCE : fs.readFileSync(env.MODEL_SEQUENCE, 'utf8')
+    )
   : undefined
 // An upper bound: runs stop counting once the targets are met (see the property).
 const MAX_RUNS = Number(env.MODEL_RUNS ?? Math.ceil(TARGET_OPS / 40) + 10)
@@ -156,7 +158,7 @@ async function pause(us: number): Promise<void> {
 function diff(got: Outcome, want: Outcome): string {
   if (!('ok' in got) || !('ok' in want)) return `RaveLevel ${show(got)}, classic-level ${show(want)}`
   const text = (hex: string) => Buffer.from(hex.slice(4), 'hex').toString('latin1')
-  const map = (o: Outcome) => new Map(((o as { ok: [string, string][] }).ok).map(([k, v]) => [text(k), text(v)]))
+  const map = (o: Outcome) => new Map((o as { ok: [string, string][] }).ok.map(([k, v]) => [text(k), text(v)]))
   const [g, w] = [map(got), map(want)]
   const missing = [...w.keys()].filter((k) => !g.has(k))
   const extra = [...g.keys()].filter((k) => !w.has(k))
@@ -401,7 +403,10 @@ class ModelRun {
     if (slot == null) return
     this.#slots[index] = null
     this.counts.ops++
-    const t = this.#wait(outcome(() => slot.t.close()), 'iterator close()')
+    const t = this.#wait(
+      outcome(() => slot.t.close()),
+      'iterator close()'
+    )
     const o = await outcome(() => slot.o.close())
     this.#check('iterator close()', await t, o)
   }
@@ -493,7 +498,10 @@ class ModelRun {
     this.#check('close()', await this.#wait(closing, 'close()'), { ok: undefined })
     if (handover && leading) {
       // The waiting child takes over; only then does the fresh instance start, as a follower.
-      await this.#wait(until(() => this.#children.some(leads)), 'a waiting child to take over')
+      await this.#wait(
+        until(() => this.#children.some(leads)),
+        'a waiting child to take over'
+      )
       this.counts.handovers++
       this.counts.takeoversByProcess++
     } else {
@@ -555,91 +563,95 @@ class ModelRun {
   }
 }
 
-it('answers as classic-level does, operation for operation, across SIGKILLs of the leader', async () => {
-  const started = Date.now()
-  const totals = zero()
-  const replaying = PATH !== undefined
-  let failedAt: number | null = null
-  let shrinkRuns = 0
-  const printTotals = () => {
-    const secs = ((Date.now() - started) / 1000).toFixed(1)
-    console.log(
-      `model totals: ${totals.runs} runs, ${totals.ops} operations, ${totals.kills} SIGKILLs and ${totals.leaderCloses} closes of the leader` +
-        ` (${totals.killsInFlight} with operations in flight, ${totals.killsMidIterator} with an iterator mid-way),` +
-        ` takeovers ${totals.takeoversByProcess} by another process and ${totals.takeoversByT} by the instance under test,` +
-        ` ${totals.handovers} handovers by closing the leading instance, ${totals.reopens} reopens,` +
-        ` ${totals.leaderStays} kills skipped while the instance under test led,` +
-        ` ${totals.seeksOutOfRange} seeks out of range; ${secs} s; seed ${SEED}`
-    )
-  }
+it(
+  'answers as classic-level does, operation for operation, across SIGKILLs of the leader',
+  async () => {
+    const started = Date.now()
+    const totals = zero()
+    const replaying = PATH !== undefined
+    let failedAt: number | null = null
+    let shrinkRuns = 0
+    const printTotals = () => {
+      const secs = ((Date.now() - started) / 1000).toFixed(1)
+      console.log(
+        `model totals: ${totals.runs} runs, ${totals.ops} operations, ${totals.kills} SIGKILLs and ${totals.leaderCloses} closes of the leader` +
+          ` (${totals.killsInFlight} with operations in flight, ${totals.killsMidIterator} with an iterator mid-way),` +
+          ` takeovers ${totals.takeoversByProcess} by another process and ${totals.takeoversByT} by the instance under test,` +
+          ` ${totals.handovers} handovers by closing the leading instance, ${totals.reopens} reopens,` +
+          ` ${totals.leaderStays} kills skipped while the instance under test led,` +
+          ` ${totals.seeksOutOfRange} seeks out of range; ${secs} s; seed ${SEED}`
+      )
+    }
 
-  /** Run one sequence; count it unless it is a shrink run. */
-  const runOnce = async (cmds: Cmd[]): Promise<void> => {
-    const run = new ModelRun(cmds)
-    try {
-      await run.execute()
-    } catch (err) {
-      failedAt ??= Date.now()
-      throw err
-    } finally {
-      await cleanup()
-      if (failedAt === null) {
-        run.counts.runs = 1
-        for (const k of COUNTERS) totals[k] += run.counts[k]
-        const secs = Math.round((Date.now() - started) / 1000)
-        console.log(
-          `model run ${totals.runs}: ${cmds.length} commands, ${run.counts.ops} ops, ${run.counts.kills} kills` +
-            ` | total ${totals.ops} ops, ${totals.kills} kills, ${secs} s`
-        )
+    /** Run one sequence; count it unless it is a shrink run. */
+    const runOnce = async (cmds: Cmd[]): Promise<void> => {
+      const run = new ModelRun(cmds)
+      try {
+        await run.execute()
+      } catch (err) {
+        failedAt ??= Date.now()
+        throw err
+      } finally {
+        await cleanup()
+        if (failedAt === null) {
+          run.counts.runs = 1
+          for (const k of COUNTERS) totals[k] += run.counts[k]
+          const secs = Math.round((Date.now() - started) / 1000)
+          console.log(
+            `model run ${totals.runs}: ${cmds.length} commands, ${run.counts.ops} ops, ${run.counts.kills} kills` +
+              ` | total ${totals.ops} ops, ${totals.kills} kills, ${secs} s`
+          )
+        }
       }
     }
-  }
 
-  if (SEQUENCE !== undefined) {
-    // A sequence written out (e.g. from a report, or edited by hand) runs once, as it is.
-    console.log(`model: the ${SEQUENCE.length} commands of MODEL_SEQUENCE`)
-    try {
-      await runOnce(SEQUENCE)
-    } finally {
-      printTotals()
-    }
-    return
-  }
-
-  const mode = replaying ? `replaying path ${PATH}` : `until ${TARGET_OPS} operations and ${TARGET_KILLS} kills`
-  console.log(`model: seed ${SEED}, ${mode}`)
-  if (EXCLUDE.length > 0) console.log(`model: DIAGNOSIS, NOT A FULL RUN: without ${EXCLUDE.join(', ')}`)
-  const commands = EXCLUDE.length === 0 ? command : command.map((c) => without(c, EXCLUDE))
-  const sequence = fc.noBias(fc.array(commands, { minLength: 1, maxLength: MAX_COMMANDS, size: 'max' }))
-  const property = fc.asyncProperty(sequence, async (cmds) => {
-    if (failedAt !== null) {
-      // Shrinking: each try is a whole run with real processes. Past the budget, the smallest
-      // failure so far is reported (the remaining candidates pass without running).
-      if (Date.now() - failedAt > SHRINK_MS) return
-      shrinkRuns++
-    } else if (!replaying && totals.ops >= TARGET_OPS && totals.kills >= TARGET_KILLS) {
+    if (SEQUENCE !== undefined) {
+      // A sequence written out (e.g. from a report, or edited by hand) runs once, as it is.
+      console.log(`model: the ${SEQUENCE.length} commands of MODEL_SEQUENCE`)
+      try {
+        await runOnce(SEQUENCE)
+      } finally {
+        printTotals()
+      }
       return
     }
-    await runOnce(cmds)
-  })
-  const details = await fc.check(property, { seed: SEED, path: PATH, numRuns: MAX_RUNS })
-  printTotals()
-  if (details.failed) {
-    const cmds = (details.counterexample?.[0] ?? []) as Cmd[]
-    const exclude = EXCLUDE.length > 0 ? ` MODEL_EXCLUDE=${EXCLUDE.join(',')}` : ''
-    const report = [
-      `model FAILED: seed ${details.seed}, path ${details.counterexamplePath}, after ${details.numRuns} runs;` +
-        ` shrunk ${details.numShrinks} times in ${shrinkRuns} shrink runs`,
-      `replay: MODEL_SEED=${details.seed} MODEL_PATH=${details.counterexamplePath} MODEL_OPS=${TARGET_OPS}${exclude} pnpm exec vitest run test/model.test.ts`,
-      `error: ${details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance)}`,
-      `counterexample (${cmds.length} commands; MODEL_SEQUENCE=<this JSON array> runs it as it is):`,
-      `[${cmds.map((c) => JSON.stringify(c)).join(',\n ')}]`
-    ].join('\n')
-    console.log(report)
-    throw new Error(report)
-  }
-  if (!replaying) {
-    expect(totals.ops).toBeGreaterThanOrEqual(TARGET_OPS)
-    expect(totals.kills).toBeGreaterThanOrEqual(TARGET_KILLS)
-  }
-}, TIMEOUT)
+
+    const mode = replaying ? `replaying path ${PATH}` : `until ${TARGET_OPS} operations and ${TARGET_KILLS} kills`
+    console.log(`model: seed ${SEED}, ${mode}`)
+    if (EXCLUDE.length > 0) console.log(`model: DIAGNOSIS, NOT A FULL RUN: without ${EXCLUDE.join(', ')}`)
+    const commands = EXCLUDE.length === 0 ? command : command.map((c) => without(c, EXCLUDE))
+    const sequence = fc.noBias(fc.array(commands, { minLength: 1, maxLength: MAX_COMMANDS, size: 'max' }))
+    const property = fc.asyncProperty(sequence, async (cmds) => {
+      if (failedAt !== null) {
+        // Shrinking: each try is a whole run with real processes. Past the budget, the smallest
+        // failure so far is reported (the remaining candidates pass without running).
+        if (Date.now() - failedAt > SHRINK_MS) return
+        shrinkRuns++
+      } else if (!replaying && totals.ops >= TARGET_OPS && totals.kills >= TARGET_KILLS) {
+        return
+      }
+      await runOnce(cmds)
+    })
+    const details = await fc.check(property, { seed: SEED, path: PATH, numRuns: MAX_RUNS })
+    printTotals()
+    if (details.failed) {
+      const cmds = (details.counterexample?.[0] ?? []) as Cmd[]
+      const exclude = EXCLUDE.length > 0 ? ` MODEL_EXCLUDE=${EXCLUDE.join(',')}` : ''
+      const report = [
+        `model FAILED: seed ${details.seed}, path ${details.counterexamplePath}, after ${details.numRuns} runs;` +
+          ` shrunk ${details.numShrinks} times in ${shrinkRuns} shrink runs`,
+        `replay: MODEL_SEED=${details.seed} MODEL_PATH=${details.counterexamplePath} MODEL_OPS=${TARGET_OPS}${exclude} pnpm exec vitest run test/model.test.ts`,
+        `error: ${details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance)}`,
+        `counterexample (${cmds.length} commands; MODEL_SEQUENCE=<this JSON array> runs it as it is):`,
+        `[${cmds.map((c) => JSON.stringify(c)).join(',\n ')}]`
+      ].join('\n')
+      console.log(report)
+      throw new Error(report)
+    }
+    if (!replaying) {
+      expect(totals.ops).toBeGreaterThanOrEqual(TARGET_OPS)
+      expect(totals.kills).toBeGreaterThanOrEqual(TARGET_KILLS)
+    }
+  },
+  TIMEOUT
+)

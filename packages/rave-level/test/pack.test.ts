@@ -65,7 +65,9 @@ it('the packed packages install with npm; the README snippet runs with import an
     expect(JSON.stringify(manifest.dependencies ?? {})).not.toContain('workspace:')
     // npm shows the README on the package's page, where relative links lead nowhere.
     const readme = await fromTarball(files[i] as string, 'README.md')
-    const relative = [...readme.matchAll(/\]\(([^)]+)\)/g)].map((m) => m[1]).filter((url) => !/^(?:https?:|#|mailto:)/.test(url as string))
+    const relative = [...readme.matchAll(/\]\(([^)]+)\)/g)]
+      .map((m) => m[1])
+      .filter((url) => !/^(?:https?:|#|mailto:)/.test(url as string))
     expect({ package: manifest.name, relative }).toEqual({ package: manifest.name, relative: [] })
   }
 
@@ -113,15 +115,25 @@ it('the packed packages install with npm; the README snippet runs with import an
   fs.writeFileSync(path.join(project, 'surface.cjs'), surface)
   expect(JSON.parse((await run(process.execPath, ['surface.cjs'], { cwd: project })).stdout)).toEqual({
     exports: ['RaveLevel'],
-    own: ['approximateSize', 'close', 'compactRange', 'deferAsync', 'getProperty', 'leaderPid', 'location', 'open', 'role'],
+    own: [
+      'approximateSize',
+      'close',
+      'compactRange',
+      'deferAsync',
+      'getProperty',
+      'leaderPid',
+      'location',
+      'open',
+      'role'
+    ],
     plumbing: []
   })
 
   const cli = path.join(project, 'node_modules', '.bin', 'rave-level')
   expect((await run(cli, ['--version'], { cwd: project })).stdout).toBe(`${versions.get('rave-level')}\n`)
-  expect((await run(cli, ['get', './db', 'example', '--value-encoding', 'json', '--json'], { cwd: project })).stdout).toBe(
-    '{"key":"example","value":{"hello":"world"}}\n'
-  )
+  expect(
+    (await run(cli, ['get', './db', 'example', '--value-encoding', 'json', '--json'], { cwd: project })).stdout
+  ).toBe('{"key":"example","value":{"hello":"world"}}\n')
   await run(cli, ['put', './new-db', 'k', 'v', '--create'], { cwd: project })
   expect((await run(cli, ['ls', './new-db'], { cwd: project })).stdout).toBe('k\tv\n')
 }, 240_000)

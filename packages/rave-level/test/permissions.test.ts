@@ -20,10 +20,18 @@ describe('a database that cannot be opened', () => {
     await owner.open()
     await owner.close()
     fs.chmodSync(path.dirname(location), 0o755)
-    const out = execFileSync('runuser', ['-u', 'nobody', '--', process.execPath, fixture, location], { encoding: 'utf8' })
+    const out = execFileSync('runuser', ['-u', 'nobody', '--', process.execPath, fixture, location], {
+      encoding: 'utf8'
+    })
     const result = JSON.parse(out)
-    expect(result.open).toMatchObject({ code: 'LEVEL_DATABASE_NOT_OPEN', message: expect.stringMatching(/Permission denied/) })
-    expect(result.put).toMatchObject({ code: 'LEVEL_DATABASE_NOT_OPEN', message: expect.stringMatching(/Permission denied/) })
+    expect(result.open).toMatchObject({
+      code: 'LEVEL_DATABASE_NOT_OPEN',
+      message: expect.stringMatching(/Permission denied/)
+    })
+    expect(result.put).toMatchObject({
+      code: 'LEVEL_DATABASE_NOT_OPEN',
+      message: expect.stringMatching(/Permission denied/)
+    })
     expect(result.ms).toBeLessThan(5000)
   })
 
@@ -33,7 +41,10 @@ describe('a database that cannot be opened', () => {
     const db = new RaveLevel(location, { timeout: 30_000 })
     defer(() => db.close())
     const started = Date.now()
-    await expect(db.open()).rejects.toMatchObject({ code: 'LEVEL_DATABASE_NOT_OPEN', message: expect.stringMatching(/EEXIST|ENOTDIR|not a directory/i) })
+    await expect(db.open()).rejects.toMatchObject({
+      code: 'LEVEL_DATABASE_NOT_OPEN',
+      message: expect.stringMatching(/EEXIST|ENOTDIR|not a directory/i)
+    })
     expect(Date.now() - started).toBeLessThan(5000)
   })
 })

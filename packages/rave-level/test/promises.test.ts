@@ -236,7 +236,10 @@ describe('a follower that floods', () => {
       // A tick, without letting I/O in: the requests pile up faster than the leader answers.
       await new Promise((resolve) => process.nextTick(resolve))
     }
-    const results = await Promise.race([Promise.all(ops), new Promise<unknown[]>((resolve) => setTimeout(resolve, 40_000, []))])
+    const results = await Promise.race([
+      Promise.all(ops),
+      new Promise<unknown[]>((resolve) => setTimeout(resolve, 40_000, []))
+    ])
     expect(results.length).toBe(110_000)
     expect(results.filter((v) => typeof v === 'string' && v.length === 1024).length).toBe(100_000)
   }, 120_000)
@@ -254,7 +257,10 @@ describe('a follower whose requests fill the socket', () => {
     const value = 'w'.repeat(2048)
     for (let i = 0; i < 4000; i++) ops.push(db.put(`w${i}`, value))
     for (let i = 0; i < 300; i++) ops.push(db.get(`k/${String(i % 50).padStart(6, '0')}`))
-    const settled = await Promise.race([Promise.all(ops).then(() => 'settled'), new Promise((resolve) => setTimeout(resolve, 30_000, 'stuck'))])
+    const settled = await Promise.race([
+      Promise.all(ops).then(() => 'settled'),
+      new Promise((resolve) => setTimeout(resolve, 30_000, 'stuck'))
+    ])
     expect(settled).toBe('settled')
   }, 60_000)
 })
@@ -293,7 +299,10 @@ describe('the endpoint record', () => {
     const location = tempDir()
     // A record left by an earlier leader that listened elsewhere.
     const real = fs.realpathSync(location)
-    fs.writeFileSync(path.join(location, 'rave-level.endpoint'), `${JSON.stringify({ endpoint: '/tmp/rl-gone.sock', location: real })}\n`)
+    fs.writeFileSync(
+      path.join(location, 'rave-level.endpoint'),
+      `${JSON.stringify({ endpoint: '/tmp/rl-gone.sock', location: real })}\n`
+    )
     await leaderChild(location)
     const record = JSON.parse(fs.readFileSync(path.join(location, 'rave-level.endpoint'), 'utf8'))
     expect(record.endpoint).toBe(path.join(real, 'rave-level.sock'))

@@ -34,7 +34,11 @@ export function runCli(args: string[], options: { input?: string; cwd?: string }
  * `answer` is typed once `prompt` has appeared. Resolves with the exit code and everything the
  * terminal showed.
  */
-export function runCliOnTty(args: string[], prompt: string, answer: string): Promise<{ code: number | null; screen: string }> {
+export function runCliOnTty(
+  args: string[],
+  prompt: string,
+  answer: string
+): Promise<{ code: number | null; screen: string }> {
   const command = [process.execPath, CLI, ...args].map((arg) => `'${arg.replaceAll("'", `'\\''`)}'`).join(' ')
   return new Promise((resolve, reject) => {
     const child = spawn('script', ['-qec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] })

@@ -25,7 +25,7 @@ interface EndpointRecord {
   location: string
 }
 
-function sameLocation (a: string, b: string, platform: string): boolean {
+function sameLocation(a: string, b: string, platform: string): boolean {
   return platform === 'win32' ? a.toLowerCase() === b.toLowerCase() : a === b
 }
 
@@ -34,7 +34,7 @@ function sameLocation (a: string, b: string, platform: string): boolean {
  * open (a follower reading the previous endpoint, an antivirus scanner) can fail with `EPERM`,
  * `EACCES` or `EBUSY` for a few milliseconds; POSIX rename never does, so it is not retried.
  */
-async function renameOver (from: string, to: string): Promise<void> {
+async function renameOver(from: string, to: string): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     try {
       await fsp.rename(from, to)
@@ -74,7 +74,11 @@ async function renameOver (from: string, to: string): Promise<void> {
  *   `\\.\pipe\` name of at most 256 characters without further backslashes).
  * @throws File system errors (such as `ENOENT` when the location does not exist) as they are.
  */
-export async function publishEndpoint (location: string, endpoint: string, options?: PublishEndpointOptions): Promise<void> {
+export async function publishEndpoint(
+  location: string,
+  endpoint: string,
+  options?: PublishEndpointOptions
+): Promise<void> {
   assertLocation(location)
   const platform = options?.platform ?? process.platform
 
@@ -103,7 +107,7 @@ export async function publishEndpoint (location: string, endpoint: string, optio
  * Opened non-blocking and checked to be a regular file of bounded size, so that a FIFO or a
  * huge file planted in its place can neither hang nor exhaust the reader.
  */
-async function readRecord (file: string): Promise<EndpointRecord | undefined> {
+async function readRecord(file: string): Promise<EndpointRecord | undefined> {
   let handle: fsp.FileHandle
 
   try {
@@ -160,7 +164,7 @@ async function readRecord (file: string): Promise<EndpointRecord | undefined> {
  * @throws `LEVEL_SOCKET_UNAVAILABLE`
  *   from the `socketPath()` fallback, as rejections.
  */
-export async function readEndpoint (location: string, options?: SocketPathOptions): Promise<string> {
+export async function readEndpoint(location: string, options?: SocketPathOptions): Promise<string> {
   assertLocation(location)
   const resolved = resolveOptions(options)
   const real = realLocation(location)

@@ -18,7 +18,7 @@ const SHORT_SUN_PATH = new Set<string>(['darwin', 'freebsd', 'openbsd', 'netbsd'
  * @param platform A `process.platform` value other than `win32`.
  * @returns 103 on darwin, freebsd, openbsd and netbsd; 107 elsewhere.
  */
-export function maxSocketPathBytes (platform: string): number {
+export function maxSocketPathBytes(platform: string): number {
   return SHORT_SUN_PATH.has(platform) ? 103 : 107
 }
 
@@ -31,7 +31,7 @@ export function maxSocketPathBytes (platform: string): number {
  * @param endpoint The candidate, of any type (it may come from a file written by someone else).
  * @param platform A `process.platform` value.
  */
-export function isValidEndpoint (endpoint: unknown, platform: string): endpoint is string {
+export function isValidEndpoint(endpoint: unknown, platform: string): endpoint is string {
   if (typeof endpoint !== 'string' || endpoint === '' || /[\0\r\n]/.test(endpoint)) {
     return false
   }

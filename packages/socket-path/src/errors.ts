@@ -29,7 +29,10 @@ export interface SocketPathError extends ModuleError {
  * @param reason Which rule refused.
  * @param cause The underlying error, when wrapping one.
  */
-export function socketPathError (message: string, reason: SocketUnavailableReason, cause?: Error): SocketPathError {
-  const err = new ModuleError(message, cause === undefined ? { code: SOCKET_UNAVAILABLE } : { code: SOCKET_UNAVAILABLE, cause })
+export function socketPathError(message: string, reason: SocketUnavailableReason, cause?: Error): SocketPathError {
+  const err = new ModuleError(
+    message,
+    cause === undefined ? { code: SOCKET_UNAVAILABLE } : { code: SOCKET_UNAVAILABLE, cause }
+  )
   return Object.assign(err, { reason })
 }

@@ -18,7 +18,7 @@ export interface PrivateDirInput {
  * the user, with no permission bits for group or others. Anything else could let another user
  * plant or hijack a socket that our followers then trust with their data.
  */
-function unsafeReason (stats: fs.Stats, uid: number | undefined): string | undefined {
+function unsafeReason(stats: fs.Stats, uid: number | undefined): string | undefined {
   if (!stats.isDirectory()) {
     return stats.isSymbolicLink() ? 'it is a symbolic link' : 'it is not a directory'
   }
@@ -42,7 +42,7 @@ function unsafeReason (stats: fs.Stats, uid: number | undefined): string | undef
  * `<tmpdir>/rave-level-<uid>` (`<tmpdir>/rave-level` where there is no uid). An unsafe or
  * unusable `XDG_RUNTIME_DIR` is skipped silently, as the XDG spec asks of applications.
  */
-export function privateSocketDir (input: PrivateDirInput): string {
+export function privateSocketDir(input: PrivateDirInput): string {
   const runtime = input.env['XDG_RUNTIME_DIR']
 
   if (runtime !== undefined && path.isAbsolute(runtime) && !runtime.includes('\0')) {
@@ -74,7 +74,7 @@ export function privateSocketDir (input: PrivateDirInput): string {
  *   or is accessible by group or others.
  * @throws `LEVEL_SOCKET_UNAVAILABLE` (reason `'unavailable'`) when it cannot be created or inspected.
  */
-export function ensurePrivateDir (dir: string, uid: number | undefined): void {
+export function ensurePrivateDir(dir: string, uid: number | undefined): void {
   try {
     fs.mkdirSync(dir, { mode: 0o700 })
   } catch (err) {

@@ -21,10 +21,13 @@ import path from 'node:path'
  *
  * @param location A non-empty path without NUL bytes.
  */
-export function realLocation (location: string): string {
-  let head = process.platform === 'win32'
-    ? path.resolve(location)
-    : path.isAbsolute(location) ? location : process.cwd() + '/' + location
+export function realLocation(location: string): string {
+  let head =
+    process.platform === 'win32'
+      ? path.resolve(location)
+      : path.isAbsolute(location)
+        ? location
+        : process.cwd() + '/' + location
   const missing: string[] = []
 
   for (;;) {

@@ -44,7 +44,7 @@ const POSIX_HASH_LENGTH = 32
  *
  * @param location The value the caller passed as a location.
  */
-export function assertLocation (location: unknown): asserts location is string {
+export function assertLocation(location: unknown): asserts location is string {
   if (typeof location !== 'string' || location === '') {
     throw new TypeError('The first argument "location" must be a non-empty string')
   }
@@ -59,7 +59,7 @@ export function assertLocation (location: unknown): asserts location is string {
  *
  * @param options The caller's options, possibly `undefined`.
  */
-export function resolveOptions (options: SocketPathOptions | undefined): ResolvedSocketPathOptions {
+export function resolveOptions(options: SocketPathOptions | undefined): ResolvedSocketPathOptions {
   if (options === undefined || options === null) options = {}
   if (typeof options !== 'object') throw new TypeError('The "options" argument must be an object')
 
@@ -83,7 +83,7 @@ export function resolveOptions (options: SocketPathOptions | undefined): Resolve
   return { platform, tmpdir: tmpdir ?? os.tmpdir(), env, uid, hashed }
 }
 
-function sha256 (text: string): string {
+function sha256(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex')
 }
 
@@ -91,7 +91,7 @@ function sha256 (text: string): string {
  * The endpoint computed from a real location (see `realLocation()`) and resolved options.
  * Shared by {@link socketPath} and `readEndpoint()`; throws what {@link socketPath} throws.
  */
-export function endpointFor (real: string, options: ResolvedSocketPathOptions): string {
+export function endpointFor(real: string, options: ResolvedSocketPathOptions): string {
   if (options.platform === 'win32') {
     // Hash rather than embed: a pipe name must not contain a backslash after the prefix and
     // Windows paths are case-insensitive, so fold case before hashing.
@@ -150,7 +150,7 @@ export function endpointFor (real: string, options: ResolvedSocketPathOptions): 
  * @throws `LEVEL_SOCKET_UNAVAILABLE` (reason `'unavailable'`) when the private directory cannot be created.
  * @throws `LEVEL_SOCKET_UNAVAILABLE` (reason `'too-long'`) when even the hashed path would exceed the limit.
  */
-export function socketPath (location: string, options?: SocketPathOptions): string {
+export function socketPath(location: string, options?: SocketPathOptions): string {
   assertLocation(location)
   const resolved = resolveOptions(options)
   return endpointFor(realLocation(location), resolved)

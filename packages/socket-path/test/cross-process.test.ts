@@ -18,18 +18,20 @@ beforeAll(() => {
 })
 
 afterEach(async () => {
-  await Promise.all(children.splice(0).map(async (child) => {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = once(child, 'exit')
-      child.kill()
-      await exited
-    }
-  }))
+  await Promise.all(
+    children.splice(0).map(async (child) => {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = once(child, 'exit')
+        child.kill()
+        await exited
+      }
+    })
+  )
   roots.cleanup()
 })
 
 /** A private runtime directory and temporary directory for one peer. */
-function environment (root: string, name: string): NodeJS.ProcessEnv {
+function environment(root: string, name: string): NodeJS.ProcessEnv {
   const runtime = path.join(root, `run-${name}`)
   const tmpdir = path.join(root, `tmp-${name}`)
   fs.mkdirSync(runtime, { mode: 0o700 })
@@ -37,14 +39,14 @@ function environment (root: string, name: string): NodeJS.ProcessEnv {
   return { ...process.env, XDG_RUNTIME_DIR: runtime, TMPDIR: tmpdir }
 }
 
-function start (role: 'lead' | 'follow', location: string, env: NodeJS.ProcessEnv): ChildProcess {
+function start(role: 'lead' | 'follow', location: string, env: NodeJS.ProcessEnv): ChildProcess {
   const child = fork(peer, [role, location], { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   children.push(child)
   return child
 }
 
 /** The peer's first message, or an error if it exits (and its IPC channel closes) without sending one. */
-async function message<T> (child: ChildProcess): Promise<T> {
+async function message<T>(child: ChildProcess): Promise<T> {
   const [value] = await Promise.race([once(child, 'message'), once(child, 'close').then(() => [undefined])])
   if (value === undefined) throw new Error(`peer exited with ${child.exitCode ?? child.signalCode} before reporting`)
   return value as T
@@ -57,12 +59,12 @@ describe.skipIf(process.platform === 'win32')('processes with different TMPDIR a
     fs.mkdirSync(location, { recursive: true })
 
     const leader = start('lead', location, environment(root, 'a'))
-    const led = await message<{ endpoint: string, pid: number }>(leader)
+    const led = await message<{ endpoint: string; pid: number }>(leader)
 
     expect(led.endpoint.startsWith(path.join(root, 'run-a', 'rave-level') + '/')).toBe(true)
 
     const follower = start('follow', path.relative(process.cwd(), location), environment(root, 'b'))
-    const followed = await message<{ endpoint: string, own: string, reply: string }>(follower)
+    const followed = await message<{ endpoint: string; own: string; reply: string }>(follower)
 
     // Without the record the follower would have looked in its own runtime directory.
     expect(followed.own.startsWith(path.join(root, 'run-b', 'rave-level') + '/')).toBe(true)
@@ -77,9 +79,9 @@ describe.skipIf(process.platform === 'win32')('processes with different TMPDIR a
     fs.mkdirSync(location)
 
     const leader = start('lead', location, environment(root, 'a'))
-    const led = await message<{ endpoint: string, pid: number }>(leader)
+    const led = await message<{ endpoint: string; pid: number }>(leader)
     const follower = start('follow', location, environment(root, 'b'))
-    const followed = await message<{ endpoint: string, own: string, reply: string }>(follower)
+    const followed = await message<{ endpoint: string; own: string; reply: string }>(follower)
 
     expect(led.endpoint).toBe(path.join(location, 'rave-level.sock'))
     expect(followed.own).toBe(led.endpoint)

@@ -11,7 +11,7 @@ afterEach(() => roots.cleanup())
 const FILE = 'rave-level.endpoint'
 
 describe.skipIf(process.platform === 'win32')('publishEndpoint() and readEndpoint()', () => {
-  function setup (kind: 'short' | 'long' = 'long') {
+  function setup(kind: 'short' | 'long' = 'long') {
     const root = roots.create()
     const location = kind === 'short' ? path.join(root, 'db') : longLocation(root, 150, 'x')
     fs.mkdirSync(location, { recursive: true })
@@ -126,7 +126,11 @@ describe.skipIf(process.platform === 'win32')('publishEndpoint() and readEndpoin
       '"/tmp/x.sock"\n',
       '[]\n',
       // Invalid UTF-8 inside an otherwise valid endpoint.
-      Buffer.concat([Buffer.from('{"endpoint":"/tmp/x'), Buffer.from([0xff, 0xfe]), Buffer.from(record('.sock').slice(13))]),
+      Buffer.concat([
+        Buffer.from('{"endpoint":"/tmp/x'),
+        Buffer.from([0xff, 0xfe]),
+        Buffer.from(record('.sock').slice(13))
+      ]),
       record('/tmp/x.sock') + ' '.repeat(70 * 1024) + '\n'
     ]
 
@@ -148,7 +152,7 @@ describe.skipIf(process.platform === 'win32')('publishEndpoint() and readEndpoin
     expect(await readEndpoint(location, options)).toBe(socketPath(location, options))
   })
 
-  it('validates against the reader\'s platform', async () => {
+  it("validates against the reader's platform", async () => {
     const { location, options } = setup('short')
     const pipe = '\\\\.\\pipe\\rave-level-abc'
     const darwinTooLong = '/' + 'x'.repeat(104)
@@ -159,7 +163,9 @@ describe.skipIf(process.platform === 'win32')('publishEndpoint() and readEndpoin
 
     await publishEndpoint(location, darwinTooLong, { platform: 'linux' })
     expect(await readEndpoint(location, { ...options, platform: 'linux' })).toBe(darwinTooLong)
-    expect(await readEndpoint(location, { ...options, platform: 'darwin' })).toBe(path.join(location, 'rave-level.sock'))
+    expect(await readEndpoint(location, { ...options, platform: 'darwin' })).toBe(
+      path.join(location, 'rave-level.sock')
+    )
   })
 
   it('rejects invalid arguments with a TypeError', async () => {
@@ -168,7 +174,9 @@ describe.skipIf(process.platform === 'win32')('publishEndpoint() and readEndpoin
     await expect(publishEndpoint('', '/tmp/x.sock')).rejects.toBeInstanceOf(TypeError)
     await expect(publishEndpoint(42 as unknown as string, '/tmp/x.sock')).rejects.toBeInstanceOf(TypeError)
     for (const endpoint of ['', 'x.sock', '/tmp/a\0b', '/' + 'x'.repeat(107), 42, '\\\\.\\pipe\\a\\b']) {
-      await expect(publishEndpoint(location, endpoint as string, { platform: 'linux' })).rejects.toBeInstanceOf(TypeError)
+      await expect(publishEndpoint(location, endpoint as string, { platform: 'linux' })).rejects.toBeInstanceOf(
+        TypeError
+      )
     }
     for (const endpoint of ['\\\\.\\pipe\\a\\b', '\\\\.\\pipe\\', '\\\\.\\pipe\\' + 'x'.repeat(256), '/tmp/x.sock']) {
       await expect(publishEndpoint(location, endpoint, { platform: 'win32' })).rejects.toBeInstanceOf(TypeError)

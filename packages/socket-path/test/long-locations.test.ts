@@ -13,18 +13,20 @@ afterEach(async () => {
   roots.cleanup()
 })
 
-async function serve (endpoint: string, name: string): Promise<void> {
+async function serve(endpoint: string, name: string): Promise<void> {
   const server = net.createServer((socket) => socket.end(name))
   servers.push(server)
   server.listen(endpoint)
   await once(server, 'listening')
 }
 
-async function ask (endpoint: string): Promise<string> {
+async function ask(endpoint: string): Promise<string> {
   const socket = net.connect(endpoint)
   let reply = ''
   socket.setEncoding('utf8')
-  socket.on('data', (chunk: string) => { reply += chunk })
+  socket.on('data', (chunk: string) => {
+    reply += chunk
+  })
   await once(socket, 'end')
   socket.destroy()
   return reply

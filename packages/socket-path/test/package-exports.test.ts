@@ -19,7 +19,7 @@ beforeAll(() => {
 })
 
 /** A scratch project whose node_modules links to this package, as an install would. */
-function scratchProject (): string {
+function scratchProject(): string {
   const project = path.join(roots.create(), 'project')
   fs.mkdirSync(path.join(project, 'node_modules', '@rave-level'), { recursive: true })
   fs.writeFileSync(path.join(project, 'package.json'), '{"name":"scratch","private":true}\n')
@@ -46,7 +46,7 @@ const probe = (load: string) => `
   }))
 `
 
-function run (project: string, args: string[]): unknown {
+function run(project: string, args: string[]): unknown {
   const result = spawnSync(process.execPath, args, { cwd: project, encoding: 'utf8' })
   expect(result.stderr).toBe('')
   expect(result.status).toBe(0)
@@ -75,8 +75,15 @@ describe('the built package', () => {
 
   it('resolves require and import to the CJS and ESM builds', () => {
     const project = scratchProject()
-    const cjs = spawnSync(process.execPath, ['-p', "require.resolve('@rave-level/socket-path')"], { cwd: project, encoding: 'utf8' })
-    const esm = spawnSync(process.execPath, ['--input-type=module', '-e', "console.log(import.meta.resolve('@rave-level/socket-path'))"], { cwd: project, encoding: 'utf8' })
+    const cjs = spawnSync(process.execPath, ['-p', "require.resolve('@rave-level/socket-path')"], {
+      cwd: project,
+      encoding: 'utf8'
+    })
+    const esm = spawnSync(
+      process.execPath,
+      ['--input-type=module', '-e', "console.log(import.meta.resolve('@rave-level/socket-path'))"],
+      { cwd: project, encoding: 'utf8' }
+    )
 
     expect(fs.realpathSync(cjs.stdout.trim())).toBe(path.join(packageRoot, 'dist', 'index.cjs'))
     expect(fs.realpathSync(fileURLToPath(esm.stdout.trim()))).toBe(path.join(packageRoot, 'dist', 'index.js'))

@@ -121,7 +121,15 @@ describe('input validation', () => {
   })
 
   it('throws a TypeError for malformed options', () => {
-    for (const options of [42, { platform: 7 }, { platform: '' }, { tmpdir: '' }, { env: null }, { uid: -1 }, { uid: 1.5 }]) {
+    for (const options of [
+      42,
+      { platform: 7 },
+      { platform: '' },
+      { tmpdir: '' },
+      { env: null },
+      { uid: -1 },
+      { uid: 1.5 }
+    ]) {
       expect(() => socketPath('/tmp/x', options as object)).toThrow(TypeError)
     }
   })

@@ -8,7 +8,7 @@ const roots = new TempRoots()
 afterEach(() => roots.cleanup())
 
 describe.skipIf(process.platform === 'win32')('the private socket directory', () => {
-  function setup () {
+  function setup() {
     const root = roots.create()
     const location = longLocation(root, 150, 'x')
     const dir = path.join(root, `rave-level-${currentUid()}`)
@@ -50,8 +50,13 @@ describe.skipIf(process.platform === 'win32')('the private socket directory', ()
       fs.mkdirSync(dir)
       fs.chmodSync(dir, mode)
 
-      expect(() => socketPath(location, options)).toThrow(expect.objectContaining({ code: 'LEVEL_SOCKET_UNAVAILABLE', reason: 'unsafe' }))
-      await expect(readEndpoint(location, options)).rejects.toMatchObject({ code: 'LEVEL_SOCKET_UNAVAILABLE', reason: 'unsafe' })
+      expect(() => socketPath(location, options)).toThrow(
+        expect.objectContaining({ code: 'LEVEL_SOCKET_UNAVAILABLE', reason: 'unsafe' })
+      )
+      await expect(readEndpoint(location, options)).rejects.toMatchObject({
+        code: 'LEVEL_SOCKET_UNAVAILABLE',
+        reason: 'unsafe'
+      })
       // Refused, not repaired.
       expect(fs.statSync(dir).mode & 0o777).toBe(mode)
     })
@@ -61,8 +66,13 @@ describe.skipIf(process.platform === 'win32')('the private socket directory', ()
     const { location, dir, options } = setup()
     fs.writeFileSync(dir, '')
 
-    expect(() => socketPath(location, options)).toThrow(expect.objectContaining({ code: 'LEVEL_SOCKET_UNAVAILABLE', reason: 'unsafe' }))
-    await expect(readEndpoint(location, options)).rejects.toMatchObject({ code: 'LEVEL_SOCKET_UNAVAILABLE', reason: 'unsafe' })
+    expect(() => socketPath(location, options)).toThrow(
+      expect.objectContaining({ code: 'LEVEL_SOCKET_UNAVAILABLE', reason: 'unsafe' })
+    )
+    await expect(readEndpoint(location, options)).rejects.toMatchObject({
+      code: 'LEVEL_SOCKET_UNAVAILABLE',
+      reason: 'unsafe'
+    })
   })
 
   it('refuses a symlink to a safe directory in place of the directory', () => {
@@ -71,7 +81,9 @@ describe.skipIf(process.platform === 'win32')('the private socket directory', ()
     fs.mkdirSync(elsewhere, { mode: 0o700 })
     fs.symlinkSync(elsewhere, dir)
 
-    expect(() => socketPath(location, options)).toThrow(expect.objectContaining({ code: 'LEVEL_SOCKET_UNAVAILABLE', reason: 'unsafe' }))
+    expect(() => socketPath(location, options)).toThrow(
+      expect.objectContaining({ code: 'LEVEL_SOCKET_UNAVAILABLE', reason: 'unsafe' })
+    )
   })
 
   it('refuses a directory owned by another user', () => {
@@ -79,7 +91,9 @@ describe.skipIf(process.platform === 'win32')('the private socket directory', ()
     // The directory is created by us, so it is owned by someone other than `uid`.
     const uid = currentUid() + 1
 
-    expect(() => socketPath(location, { ...options, uid })).toThrow(expect.objectContaining({ code: 'LEVEL_SOCKET_UNAVAILABLE', reason: 'unsafe' }))
+    expect(() => socketPath(location, { ...options, uid })).toThrow(
+      expect.objectContaining({ code: 'LEVEL_SOCKET_UNAVAILABLE', reason: 'unsafe' })
+    )
     expect(fs.statSync(path.join(root, `rave-level-${uid}`)).uid).toBe(currentUid())
   })
 
@@ -90,16 +104,22 @@ describe.skipIf(process.platform === 'win32')('the private socket directory', ()
     fs.mkdirSync(path.join(runtime, 'rave-level'))
     fs.chmodSync(path.join(runtime, 'rave-level'), 0o770)
 
-    expect(() => socketPath(location, { ...options, env: { XDG_RUNTIME_DIR: runtime } }))
-      .toThrow(expect.objectContaining({ code: 'LEVEL_SOCKET_UNAVAILABLE', reason: 'unsafe' }))
+    expect(() => socketPath(location, { ...options, env: { XDG_RUNTIME_DIR: runtime } })).toThrow(
+      expect.objectContaining({ code: 'LEVEL_SOCKET_UNAVAILABLE', reason: 'unsafe' })
+    )
   })
 
   it('reports a temporary directory that does not exist', async () => {
     const { root, location, options } = setup()
     const tmpdir = path.join(root, 'missing')
 
-    expect(() => socketPath(location, { ...options, tmpdir })).toThrow(expect.objectContaining({ code: 'LEVEL_SOCKET_UNAVAILABLE', reason: 'unavailable' }))
-    await expect(readEndpoint(location, { ...options, tmpdir })).rejects.toMatchObject({ code: 'LEVEL_SOCKET_UNAVAILABLE', reason: 'unavailable' })
+    expect(() => socketPath(location, { ...options, tmpdir })).toThrow(
+      expect.objectContaining({ code: 'LEVEL_SOCKET_UNAVAILABLE', reason: 'unavailable' })
+    )
+    await expect(readEndpoint(location, { ...options, tmpdir })).rejects.toMatchObject({
+      code: 'LEVEL_SOCKET_UNAVAILABLE',
+      reason: 'unavailable'
+    })
   })
 
   it('refuses, without creating anything, when even the hashed path is too long', async () => {
@@ -107,8 +127,13 @@ describe.skipIf(process.platform === 'win32')('the private socket directory', ()
     const tmpdir = path.join(root, 't'.repeat(60))
     fs.mkdirSync(tmpdir)
 
-    expect(() => socketPath(location, { ...options, tmpdir })).toThrow(expect.objectContaining({ code: 'LEVEL_SOCKET_UNAVAILABLE', reason: 'too-long' }))
-    await expect(readEndpoint(location, { ...options, tmpdir })).rejects.toMatchObject({ code: 'LEVEL_SOCKET_UNAVAILABLE', reason: 'too-long' })
+    expect(() => socketPath(location, { ...options, tmpdir })).toThrow(
+      expect.objectContaining({ code: 'LEVEL_SOCKET_UNAVAILABLE', reason: 'too-long' })
+    )
+    await expect(readEndpoint(location, { ...options, tmpdir })).rejects.toMatchObject({
+      code: 'LEVEL_SOCKET_UNAVAILABLE',
+      reason: 'too-long'
+    })
     expect(fs.readdirSync(tmpdir)).toEqual([])
   })
 

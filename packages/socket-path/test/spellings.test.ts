@@ -11,7 +11,7 @@ afterEach(() => roots.cleanup())
  * The same location spelled through a symlinked alias, relatively, with `.`/`..` segments and
  * redundant separators. `real` must be the canonical spelling.
  */
-function spellings (root: string, real: string): string[] {
+function spellings(root: string, real: string): string[] {
   const alias = path.join(root, 'alias')
   fs.symlinkSync(path.join(root, 'real'), alias)
   const viaAlias = real.replace(path.join(root, 'real'), alias)
@@ -35,9 +35,10 @@ describe.skipIf(process.platform === 'win32')('one location, many spellings', ()
         it(`${platform}: ${kind} location that ${exists ? 'exists' : 'does not exist yet'}`, () => {
           const root = roots.create()
           fs.mkdirSync(path.join(root, 'real'))
-          const real = kind === 'short'
-            ? path.join(root, 'real', 'new', 'db')
-            : longLocation(path.join(root, 'real', 'new'), 150, 'x')
+          const real =
+            kind === 'short'
+              ? path.join(root, 'real', 'new', 'db')
+              : longLocation(path.join(root, 'real', 'new'), 150, 'x')
           if (exists) fs.mkdirSync(real, { recursive: true })
 
           const options = { platform, tmpdir: root, env: {} }

@@ -12,7 +12,7 @@ export class TempRoots {
   #roots: string[] = []
 
   /** Create a fresh root with mode `0o700` and return its real path. */
-  create (): string {
+  create(): string {
     const prefix = process.platform === 'win32' ? path.join(os.tmpdir(), 'rl-') : '/tmp/rl-'
     const root = fs.realpathSync(fs.mkdtempSync(prefix))
     this.#roots.push(root)
@@ -20,7 +20,7 @@ export class TempRoots {
   }
 
   /** Remove every root created so far. */
-  cleanup (): void {
+  cleanup(): void {
     for (const root of this.#roots.splice(0)) {
       fs.rmSync(root, { recursive: true, force: true })
     }
@@ -31,7 +31,7 @@ export class TempRoots {
  * A path under `root` of exactly `bytes` ASCII bytes ending in `last`, made of segments short
  * enough for any file system. Nothing is created.
  */
-export function longLocation (root: string, bytes: number, last: string): string {
+export function longLocation(root: string, bytes: number, last: string): string {
   let location = root
 
   while (bytes - location.length > 60) {
@@ -45,6 +45,6 @@ export function longLocation (root: string, bytes: number, last: string): string
 }
 
 /** The current user's uid; these tests only run where there are uids. */
-export function currentUid (): number {
+export function currentUid(): number {
   return process.getuid!()
 }

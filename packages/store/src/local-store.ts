@@ -170,7 +170,9 @@ export class LocalStore implements BatchTarget {
   has(key: unknown, options: Formats): Promise<boolean> {
     if (this.db.supports.has !== true) return this.get(key, options).then((v) => v !== undefined)
     const direct = this.#reader(options)
-    return direct !== null ? direct._has(key, options) : (this.db.has as NonNullable<ForwardTarget['has']>)(key, options)
+    return direct !== null
+      ? direct._has(key, options)
+      : (this.db.has as NonNullable<ForwardTarget['has']>)(key, options)
   }
 
   hasMany(keys: unknown[], options: Formats): Promise<boolean[]> {

@@ -18,7 +18,13 @@ export interface WriteOptions {
 
 type Group =
   | { kind: 'read'; pending: number; started: boolean; waiters: ((err?: Error) => void)[] }
-  | { kind: 'write'; ops: SequencedWrite[]; settle: ((err: Error | undefined) => void)[]; started: boolean; sync: boolean }
+  | {
+      kind: 'write'
+      ops: SequencedWrite[]
+      settle: ((err: Error | undefined) => void)[]
+      started: boolean
+      sync: boolean
+    }
   | { kind: 'exclusive'; run: () => Promise<void>; reject: (err: Error) => void; started: boolean }
 
 /**
@@ -88,7 +94,9 @@ export class Sequencer {
       return p
     }
     if (group.started) return run()
-    return new Promise<void>((resolve, reject) => group.waiters.push((err) => (err === undefined ? resolve() : reject(err)))).then(run)
+    return new Promise<void>((resolve, reject) =>
+      group.waiters.push((err) => (err === undefined ? resolve() : reject(err)))
+    ).then(run)
   }
 
   /** Apply `ops` in one batch with adjacent writes, after all earlier reads settled. */

@@ -22,7 +22,11 @@ describe('LocalStore', () => {
     // Buffers: the format memory-level stores natively, so the private API is equivalent.
     const b = (s: string) => Buffer.from(s)
     const text = (v: unknown) => (v === undefined ? undefined : Buffer.from(v as Uint8Array).toString())
-    const values = await Promise.all([store.get(b('a'), bytes), store.get(b('missing'), bytes), store.get(b('b'), bytes)])
+    const values = await Promise.all([
+      store.get(b('a'), bytes),
+      store.get(b('missing'), bytes),
+      store.get(b('b'), bytes)
+    ])
     expect(values.map(text)).toEqual(['1', undefined, '2'])
     expect(calls.map((keys) => keys.map(text))).toEqual([['a', 'missing', 'b']])
     // Another tick, another read.

@@ -121,4 +121,9 @@ export async function writeCrudSequence(db) {
 }
 
 /** Ranges the interop tests clear, one after the other, until the database is empty. */
-export const clearRanges = Object.freeze([{ gt: 'k3', lt: 'k6' }, { gte: 'k6', limit: 1 }, { reverse: true, limit: 1 }, {}])
+export const clearRanges = Object.freeze([
+  { gt: 'k3', lt: 'k6' },
+  { gte: 'k6', limit: 1 },
+  { reverse: true, limit: 1 },
+  {}
+])

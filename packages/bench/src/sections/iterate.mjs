@@ -52,7 +52,10 @@ export function report(samples, config) {
     table(
       'iterate, fraction of classic-level (per round, then median [min-max])',
       ['ours follower', 'upstream follower', 'ours leader'],
-      MODES.map((mode) => [mode, ...['ours follower', 'upstream follower', 'ours leader'].map((s) => cell(of(s)(mode), times))])
+      MODES.map((mode) => [
+        mode,
+        ...['ours follower', 'upstream follower', 'ours leader'].map((s) => cell(of(s)(mode), times))
+      ])
     )
   ]
 }

@@ -47,11 +47,14 @@ export async function run(config, { boundsOnly = false } = {}) {
     slice({ worker, role }, op, chunk, subject) {
       const from = chunk * size
       const count = Math.min(size, n - from)
-      return subject === 'ping-pong' ? worker.call('pingPong', { count }) : worker.call('slice', { op, prefix: 's', from, count, role })
+      return subject === 'ping-pong'
+        ? worker.call('pingPong', { count })
+        : worker.call('slice', { op, prefix: 's', from, count, role })
     }
   })
   // The ping-pong over the whole round: its phases handled equal counts, so the harmonic mean.
-  for (const round of samples['ping-pong']) round.roundTrips = OPS.length / OPS.reduce((sum, op) => sum + 1 / round[op], 0)
+  for (const round of samples['ping-pong'])
+    round.roundTrips = OPS.length / OPS.reduce((sum, op) => sum + 1 / round[op], 0)
   return samples
 }
 

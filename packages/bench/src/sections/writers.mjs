@@ -35,7 +35,14 @@ async function measure(name, config, processes) {
   const window = mode === 'sequential' ? 1 : config.window
   const results = await Promise.all(
     writers.map((writer, w) =>
-      writer.call('write', { prefix: `w${w}-`, window, startAt: String(startAt), countFrom: String(countFrom), endAt: String(endAt), role: 'follower' })
+      writer.call('write', {
+        prefix: `w${w}-`,
+        window,
+        startAt: String(startAt),
+        countFrom: String(countFrom),
+        endAt: String(endAt),
+        role: 'follower'
+      })
     )
   )
   for (const writer of writers) await writer.call('close')
@@ -48,7 +55,10 @@ async function measure(name, config, processes) {
 export async function run(config) {
   const pools = {}
   const processes = (impl) =>
-    (pools[impl] ??= Promise.all(Array.from({ length: WRITERS + 1 }, spawn)).then(([leader, ...followers]) => ({ leader, followers })))
+    (pools[impl] ??= Promise.all(Array.from({ length: WRITERS + 1 }, spawn)).then(([leader, ...followers]) => ({
+      leader,
+      followers
+    })))
   const subjects = IMPLS.flatMap((impl) => MODES.flatMap((mode) => COUNTS.map((count) => subject(impl, mode, count))))
   try {
     return await interleave('writers', config.rounds, subjects, (name) => measure(name, config, processes))
@@ -68,9 +78,16 @@ export function report(samples, config) {
   for (const mode of MODES) {
     for (const count of COUNTS) {
       const [ours, upstream] = IMPLS.map((impl) => aggregate(samples, impl, mode, count))
-      rows.push([`${mode}, ${count} writer${count > 1 ? 's' : ''}`, cell(ours, rate), cell(upstream, rate), cell(ratios(ours, upstream), times)])
+      rows.push([
+        `${mode}, ${count} writer${count > 1 ? 's' : ''}`,
+        cell(ours, rate),
+        cell(upstream, rate),
+        cell(ratios(ours, upstream), times)
+      ])
     }
-    const [ours, upstream] = IMPLS.map((impl) => ratios(aggregate(samples, impl, mode, WRITERS), aggregate(samples, impl, mode, 1)))
+    const [ours, upstream] = IMPLS.map((impl) =>
+      ratios(aggregate(samples, impl, mode, WRITERS), aggregate(samples, impl, mode, 1))
+    )
     rows.push([`${mode}, ${WRITERS} / 1`, cell(ours, times), cell(upstream, times), ''])
   }
   const lines = [
@@ -82,6 +99,7 @@ export function report(samples, config) {
   ]
   const late = Math.max(...Object.values(samples).flatMap((runs) => runs.map((result) => result.late)))
   // A writer that starts after the counting does overlaps the others less than the figure says.
-  if (late > config.writeMs / 4) lines.push(`note: a writer started up to ${late.toFixed(0)} ms late, into the counted interval`)
+  if (late > config.writeMs / 4)
+    lines.push(`note: a writer started up to ${late.toFixed(0)} ms late, into the counted interval`)
   return lines
 }

@@ -41,7 +41,10 @@ export async function withDatabase<T>(
     timeout: flags.timeout
   })
   db.on('stalled', (info) => {
-    const what = info.reason === 'locked' ? `the lock is held but nothing answers at ${info.endpoint}` : 'the leader does not answer'
+    const what =
+      info.reason === 'locked'
+        ? `the lock is held but nothing answers at ${info.endpoint}`
+        : 'the leader does not answer'
     notice(`waiting: ${what} (${info.elapsed} ms, giving up after ${flags.timeout} ms)`)
   })
   try {

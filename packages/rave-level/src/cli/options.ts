@@ -31,7 +31,12 @@ export function addCommonOptions(command: Command, encodings: EncodingFlags): Co
   return command
     .option('--json', 'print one JSON object per line (errors too, on stderr)')
     .option('--create', 'create the database if the location holds none (default: refuse)')
-    .option('--timeout <ms>', 'how long to wait for a leader while the lock is held by a process that does not serve', integer(1), 10_000)
+    .option(
+      '--timeout <ms>',
+      'how long to wait for a leader while the lock is held by a process that does not serve',
+      integer(1),
+      10_000
+    )
 }
 
 /** Add `--gt/--gte/--lt/--lte/--prefix/--limit/--reverse`. */

@@ -13,7 +13,10 @@ const BATCH = 1000
  * Read `iterator` in batches and hand each batch to `each` until the iterator is done or
  * `each` returns `false`. The iterator is closed in every case.
  */
-export async function scan<T>(iterator: BatchIterator<T>, each: (batch: T[]) => Promise<boolean> | boolean): Promise<void> {
+export async function scan<T>(
+  iterator: BatchIterator<T>,
+  each: (batch: T[]) => Promise<boolean> | boolean
+): Promise<void> {
   try {
     for (;;) {
       const batch = await iterator.nextv(BATCH)

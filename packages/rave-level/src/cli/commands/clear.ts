@@ -32,7 +32,9 @@ export function clearCommand(io: CliIo): Command {
         const range = rangeOptions(flags, flags.keyEncoding)
         const ask = flags.yes !== true
         if (ask && io.stdin.isTTY !== true) {
-          throw new UsageError('clear deletes data: pass --yes to confirm (stdin is not a terminal, so there is nobody to ask)')
+          throw new UsageError(
+            'clear deletes data: pass --yes to confirm (stdin is not a terminal, so there is nobody to ask)'
+          )
         }
         return async ({ db, out, notice }) => {
           if (ask) {

@@ -6,7 +6,9 @@ import { addCommonOptions, type CommonFlags } from '../options.js'
 export function delCommand(io: CliIo): Command {
   const command = new Command('del')
     .summary('delete a key')
-    .description('Delete <key>. Deleting a missing key is not an error, as in LevelDB. Prints nothing (with --json: {"ok":true}).')
+    .description(
+      'Delete <key>. Deleting a missing key is not an error, as in LevelDB. Prints nothing (with --json: {"ok":true}).'
+    )
     .argument('<location>', 'database directory')
     .argument('<key>', 'the key, in --key-encoding')
   return addCommonOptions(command, 'key')

@@ -12,7 +12,10 @@ export function getCommand(io: CliIo): Command {
     .argument('<location>', 'database directory')
     .argument('<key>', 'the key, in --key-encoding')
   return addCommonOptions(command, 'key-and-value')
-    .addHelpText('after', '\nExamples:\n  rave-level get ./db user:1\n  rave-level get ./db 00ff --key-encoding hex --value-encoding json --json')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  rave-level get ./db user:1\n  rave-level get ./db 00ff --key-encoding hex --value-encoding json --json'
+    )
     .action((location: string, keyText: string, flags: CommonFlags) =>
       runCommand(io, command, location, flags, ({ key }) => {
         const bytes = key(keyText)
@@ -22,7 +25,10 @@ export function getCommand(io: CliIo): Command {
             throw new ModuleError(`Key not found: ${keyText}`, { code: 'LEVEL_NOT_FOUND' })
           }
           const shown = decodeBytes(flags.valueEncoding, value)
-          await out.result({ key: decodeBytes(flags.keyEncoding, bytes), value: shown }, formatBytes(flags.valueEncoding, value))
+          await out.result(
+            { key: decodeBytes(flags.keyEncoding, bytes), value: shown },
+            formatBytes(flags.valueEncoding, value)
+          )
         }
       })
     )

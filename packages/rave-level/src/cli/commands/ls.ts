@@ -24,7 +24,10 @@ export function lsCommand(io: CliIo): Command {
   return addRangeOptions(command)
     .option('--keys', 'keys only')
     .option('--values', 'values only')
-    .addHelpText('after', '\nExamples:\n  rave-level ls ./db --prefix user: --limit 10\n  rave-level ls ./db --gte a --lt b --reverse --json')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  rave-level ls ./db --prefix user: --limit 10\n  rave-level ls ./db --gte a --lt b --reverse --json'
+    )
     .action((location: string, flags: LsFlags) =>
       runCommand(io, command, location, flags, () => {
         if (flags.keys && flags.values) throw new UsageError('--keys and --values exclude each other')

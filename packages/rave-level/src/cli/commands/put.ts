@@ -11,7 +11,10 @@ export function putCommand(io: CliIo): Command {
     .argument('<key>', 'the key, in --key-encoding')
     .argument('<value>', 'the value, in --value-encoding (with json: any JSON text)')
   return addCommonOptions(command, 'key-and-value')
-    .addHelpText('after', `\nExamples:\n  rave-level put ./db user:1 Ada\n  rave-level put ./db order:7 '{"qty":2}' --value-encoding json`)
+    .addHelpText(
+      'after',
+      `\nExamples:\n  rave-level put ./db user:1 Ada\n  rave-level put ./db order:7 '{"qty":2}' --value-encoding json`
+    )
     .action((location: string, keyText: string, valueText: string, flags: CommonFlags) =>
       runCommand(io, command, location, flags, ({ key, value }) => {
         const entry = [key(keyText), value(valueText)] as const

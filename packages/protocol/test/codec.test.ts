@@ -193,8 +193,8 @@ describe('codec validation', () => {
   })
 
   it('skips unknown fields', () => {
-    // Get{id:1,key:'a'} + unknown field 15 (varint) + unknown field 14 (bytes)
-    const frame = Buffer.from([Input.get, 0x08, 0x01, 0x12, 0x01, 0x61, 0x78, 0x05, 0x72, 0x01, 0x00])
+    // Get{id:1,key:'a'} + unknown field 13 (varint) + unknown field 12 (bytes)
+    const frame = Buffer.from([Input.get, 0x08, 0x01, 0x12, 0x01, 0x61, 0x68, 0x05, 0x62, 0x01, 0x00])
     const { message } = decodeInput(frame) as any
     expect(message.id).toBe(1)
     expect(Buffer.from(message.key).toString()).toBe('a')

@@ -297,7 +297,7 @@ export class Dispatcher implements LinkOwner {
     if (db == null || typeof db.batch !== 'function' || typeof db.iterator !== 'function') {
       throw new TypeError("The first argument 'db' must be an abstract-level database")
     }
-    const store = new LocalStore(db)
+    const store = LocalStore.of(db)
     const link: Forwarded = { kind: 'forwarded', store, sequencer: new Sequencer(store) }
     const prev = this.#link
     const waiting = this.#inOrder()

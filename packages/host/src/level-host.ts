@@ -83,7 +83,7 @@ export class LevelHost extends EventEmitter<LevelHostEvents> {
     const highWaterMark = positive(options.highWaterMark, DEFAULT_HIGH_WATER_MARK, 'highWaterMark')
     this.#settings = {
       db: db as unknown as HostDatabase,
-      store: new LocalStore(db as unknown as ForwardTarget),
+      store: LocalStore.of(db as unknown as ForwardTarget),
       readonly,
       maxFrameSize: positive(options.maxFrameSize, DEFAULT_MAX_FRAME_SIZE, 'maxFrameSize'),
       highWaterMark,

@@ -102,9 +102,71 @@ export class LocalStore implements BatchTarget {
     return direct
   }
 
-  /** Apply `operations` as one batch. `options.sync` reaches the database (LevelDB's fsync). */
+  /**
+   * The store of `db`, shared by everyone who writes to it in this process (a host's
+   * connections and a forwarding guest), so that their writes are committed together and in one
+   * order.
+   */
+  static of(db: ForwardTarget): LocalStore {
+    let store = stores.get(db)
+    if (store === undefined) {
+      store = new LocalStore(db)
+      stores.set(db, store)
+    }
+    return store
+  }
+
+  /**
+   * Apply `operations` as one batch. `options.sync` reaches the database (LevelDB's fsync).
+   *
+   * One batch is committed at a time: what arrives meanwhile, from any caller, is merged into the
+   * next one (a group commit across connections). So writes are applied in the order of their
+   * calls here, which is the order they settle in, and each caller's operations stay
+   * consecutive. A merged batch that fails fails every caller in it; a merged batch syncs if
+   * any caller asked.
+   */
   batch(operations: WriteOp[], options?: { sync?: boolean | undefined }): Promise<void> {
     const sync = options?.sync === true
+    if (!this.#committing) return this.#commit(operations, sync)
+    let next = this.#next
+    if (next === null) next = this.#next = { parts: [], settle: [], sync: false }
+    next.parts.push(operations)
+    if (sync) next.sync = true
+    const group = next
+    return new Promise<void>((resolve, reject) => group.settle.push([() => resolve(), reject]))
+  }
+
+  #committing = false
+  #next: WriteGroup | null = null
+
+  #commit(operations: WriteOp[], sync: boolean): Promise<void> {
+    this.#committing = true
+    let p: Promise<void>
+    try {
+      p = this.#apply(operations, sync)
+    } catch (err) {
+      p = Promise.reject(err)
+    }
+    const done = () => {
+      const next = this.#next
+      this.#next = null
+      this.#committing = false
+      if (next === null) return
+      const ops = next.parts.length === 1 ? (next.parts[0] as WriteOp[]) : next.parts.flat()
+      this.#commit(ops, next.sync).then(
+        () => {
+          for (const s of next.settle) s[0](undefined)
+        },
+        (err) => {
+          for (const s of next.settle) s[1](err)
+        }
+      )
+    }
+    p.then(done, done)
+    return p
+  }
+
+  #apply(operations: WriteOp[], sync: boolean): Promise<void> {
     const direct = this.#writer(operations)
     if (direct === null) return this.db.batch(operations, sync ? SYNC : undefined)
     if (operations.length === 1) {
@@ -193,6 +255,15 @@ const EMPTY = Object.freeze({})
 const SYNC = Object.freeze({ sync: true })
 
 type Settle = [(value: unknown) => void, (err: unknown) => void]
+
+/** Writes that arrived while a batch was being committed: the next batch. */
+interface WriteGroup {
+  parts: WriteOp[][]
+  settle: Settle[]
+  sync: boolean
+}
+
+const stores = new WeakMap<object, LocalStore>()
 
 /** Gets collected in one tick, to be read together. */
 interface GetBatch {

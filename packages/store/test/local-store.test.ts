@@ -74,4 +74,40 @@ describe('LocalStore', () => {
     expect(written).toEqual(['a'])
     await db.close()
   })
+
+  it('commits the writes of all its callers one batch at a time, merged, in call order', async () => {
+    const db = new MemoryLevel()
+    const batches: number[] = []
+    let fail = false
+    for (const m of ['_put', '_del', '_batch']) {
+      const original = (db as any)[m].bind(db)
+      ;(db as any)[m] = (...args: any[]) => {
+        batches.push(m === '_batch' ? args[0].length : 1)
+        return fail ? Promise.reject(new Error('failed')) : original(...args)
+      }
+    }
+    // Everyone writing to one database shares its store.
+    const store = LocalStore.of(db as any)
+    expect(LocalStore.of(db as any)).toBe(store)
+    const b = (s: string) => Buffer.from(s)
+    const put = (key: string, value: string) => ({ type: 'put' as const, key: b(key), value: b(value), ...bytes })
+    const writes = [store.batch([put('k', '0')])]
+    // Ten callers (ten connections, say) while the first batch is committed.
+    for (let i = 1; i <= 10; i++) writes.push(store.batch([put('k', String(i)), put(`k${i}`, 'x')]))
+    await Promise.all(writes)
+    expect(batches).toEqual([1, 20])
+    expect(await db.get('k')).toBe('10')
+    // A merged batch that fails fails each caller in it; the next one is committed afresh.
+    const first = store.batch([put('a', '1')])
+    const failing = store.batch([put('x', '1')])
+    const sharing = store.batch([put('b', '1')])
+    fail = true
+    await first
+    await expect(failing).rejects.toThrow('failed')
+    await expect(sharing).rejects.toThrow('failed')
+    fail = false
+    await store.batch([put('c', '1')])
+    expect(await db.get('c')).toBe('1')
+    await db.close()
+  })
 })

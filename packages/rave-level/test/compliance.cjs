@@ -1,7 +1,8 @@
 'use strict'
 
 // The abstract-level 3 compliance suite against RaveLevel, as leader or as follower:
-//   node test/compliance.cjs leader|follower
+//   node test/compliance.cjs leader|follower [noretry]
+// (noretry: with retry: false, which fails operations on a lost leader instead of replaying them)
 // Tests that contradict RaveLevel's documented contract are excluded by name (see README.md).
 
 const fs = require('node:fs')
@@ -12,7 +13,11 @@ const suite = require('abstract-level/test')
 const { RaveLevel } = require('../dist/index.cjs')
 
 const role = process.argv[2]
-if (role !== 'leader' && role !== 'follower') throw new Error('Usage: compliance.js leader|follower')
+const retry = process.argv[3] !== 'noretry'
+if ((role !== 'leader' && role !== 'follower') || (process.argv[3] !== undefined && retry)) {
+  throw new Error('Usage: compliance.cjs leader|follower [noretry]')
+}
+const open = (loc, options) => new RaveLevel(loc, retry ? options : { ...options, retry: false })
 
 // A RaveLevel cannot be reopened after close() (LEVEL_NOT_SUPPORTED, per the original README),
 // and it opens itself with createIfMissing semantics only. These tests close and reopen a db.
@@ -52,19 +57,19 @@ let followers = 0
 let notFollowers = 0
 
 function factory(options) {
-  if (role === 'leader') return new RaveLevel(location(), options)
+  if (role === 'leader') return open(location(), options)
   const entry = pool.shift()
   if (entry === undefined) {
     if (started) throw new Error('Leader pool empty: a test created more than 16 databases')
     // Only to read the manifest, before any test runs: no check on its role.
     const loc = location()
     const leader = new RaveLevel(loc)
-    const db = new RaveLevel(loc, options)
+    const db = open(loc, options)
     db.once('closed', () => leader.close())
     return db
   }
   replenish()
-  const db = new RaveLevel(entry.loc, options)
+  const db = open(entry.loc, options)
   // Taking over once the pooled leader closed is legitimate; while it is open, it is a bug.
   db.once('leader', () => {
     if (entry.leader.status === 'open') notFollowers++
@@ -86,7 +91,7 @@ function test(name, ...rest) {
   tape(name, ...rest)
 }
 
-console.log(`# RaveLevel as ${role}; excluded: ${[...excluded.keys()].join('; ')}`)
+console.log(`# RaveLevel as ${role}, retry ${retry ? 'on' : 'off'}; excluded: ${[...excluded.keys()].join('; ')}`)
 suite({ test, factory })
 
 tape('every follower followed', (t) => {

@@ -49,6 +49,13 @@ export class RpcStream extends Duplex {
   #scheduled = false
   #held: ((err?: Error | null) => void) | null = null
   #inputPaused = false
+  /**
+   * The readable side asked for data (`_read()`) and we have pushed nothing since. Node asks
+   * once and then waits for a push, so until one comes our output is not "full", whatever
+   * `readableLength` says (it asks while the chunk it is taking still counts): holding input
+   * then, with nothing to push, would wait forever.
+   */
+  #readWanted = false
   readonly #holdInput: boolean
   readonly #onOutputDrain: (() => void) | undefined
   readonly #flush = () => this.#flushNow()
@@ -108,7 +115,7 @@ export class RpcStream extends Duplex {
   }
 
   #outputFull(): boolean {
-    return this.#holdInput && this.bufferedOutput >= this.readableHighWaterMark
+    return this.#holdInput && !this.#readWanted && this.bufferedOutput >= this.readableHighWaterMark
   }
 
   #flushNow(): void {
@@ -117,6 +124,7 @@ export class RpcStream extends Duplex {
     const chunk = this.#out.length === 1 ? (this.#out[0] as Buffer) : Buffer.concat(this.#out, this.#outLength)
     this.#out = []
     this.#outLength = 0
+    this.#readWanted = false
     // Below the high-water mark the readable side asks for nothing more, so resume input here.
     if (this.push(chunk)) this.#drained()
   }
@@ -147,6 +155,7 @@ export class RpcStream extends Duplex {
   }
 
   override _read(): void {
+    this.#readWanted = true
     this.#drained()
   }
 

@@ -96,7 +96,16 @@ export class GuestCursor {
   #failed: Error | null = null
   #closed = false
   #waiter: Waiter | null = null
-  readonly #onAbort = () => this.abort(aborted(this.#signal?.reason))
+  /**
+   * The signal aborted: this read and every later one fail (abstract-level checks the signal
+   * before each read too), and the source goes at once, so that a host releases its iterator
+   * without waiting for close().
+   */
+  readonly #onAbort = () => {
+    if (this.#closed || this.#failed !== null) return
+    this.#fail(aborted(this.#signal?.reason))
+    void this.#drop()
+  }
   readonly #owner = { ready: () => this.#serve() }
 
   constructor(port: CursorPort, mode: IteratorMode, options: CursorOptions, order: number) {
@@ -120,6 +129,8 @@ export class GuestCursor {
     for (const k of ['gt', 'gte', 'lt', 'lte'] as const) if (options[k] != null) this.#rangeInput[k] = own(options[k])
     this.#signal = options.signal ?? null
     this.#snap = options.snapshot as GuestSnapshot | undefined
+    if (this.#signal?.aborted) this.#failed = aborted(this.#signal.reason)
+    else this.#signal?.addEventListener('abort', this.#onAbort, { once: true })
   }
 
   /** Open a source right away if there is one, so the first entry is on its way. */
@@ -196,7 +207,6 @@ export class GuestCursor {
     return new Promise<unknown[]>((resolve, reject) => {
       this.#waiter = { size, items, resolve, reject, time: Date.now(), remote }
       if (remote) this.#port.waiting(1)
-      this.#signal?.addEventListener('abort', this.#onAbort, { once: true })
     })
   }
 
@@ -204,7 +214,6 @@ export class GuestCursor {
     const waiter = this.#waiter
     if (waiter === null) return
     this.#waiter = null
-    this.#signal?.removeEventListener('abort', this.#onAbort)
     if (waiter.remote) this.#port.waiting(-1)
     if (result instanceof Error) waiter.reject(result)
     else waiter.resolve(result)
@@ -346,6 +355,7 @@ export class GuestCursor {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    this.#signal?.removeEventListener('abort', this.#onAbort)
     this.#settle(notOpen())
     this.#port.forget(this)
     await this.#drop()

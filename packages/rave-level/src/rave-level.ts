@@ -11,6 +11,7 @@ import type { AbstractBatchOperation, AbstractDatabaseOptions, AbstractOpenOptio
 import ModuleError from 'module-error'
 import { explainNotOpen, isLasting, notReopenable, openFailure, unreachable } from './errors.js'
 import { acquire, type LeaderDb } from './leader-db.js'
+import { destroy, repair } from './offline.js'
 
 /**
  * Options of {@link RaveLevel}: those of `abstract-level` (`keyEncoding`, `valueEncoding`, ...),
@@ -129,6 +130,29 @@ export class RaveLevel<K = string, V = string> extends GuestLevel<K, V> {
   #healing = false
 
   /**
+   * Delete the database at `location` and everything rave-level keeps next to it, as
+   * `ClassicLevel.destroy()` does (the directory goes too once empty).
+   *
+   * @throws `LEVEL_LOCKED` (with classic-level's error as `cause`) while any process, this one
+   * included, has the database open; classic-level's errors otherwise.
+   */
+  static destroy(location: string): Promise<void> {
+    return destroy(location)
+  }
+
+  /**
+   * Repair the database at `location`, as `ClassicLevel.repair()` does. Run it while no process
+   * uses the database: LevelDB's repair takes no lock, so this only checks that none holds it
+   * when it starts.
+   *
+   * @throws `LEVEL_LOCKED` (with classic-level's error as `cause`) while any process has the
+   * database open; classic-level's errors otherwise.
+   */
+  static repair(location: string): Promise<void> {
+    return repair(location)
+  }
+
+  /**
    * @param location Directory of the database, as with `classic-level`. Created recursively.
    * @param options See {@link RaveLevelOptions}.
    * @throws `TypeError` when `location` is not a non-empty string; `RangeError` unless `timeout` and
@@ -186,6 +210,19 @@ export class RaveLevel<K = string, V = string> extends GuestLevel<K, V> {
   get leaderPid(): number | undefined {
     const role = this.role
     return role === 'leader' ? process.pid : role === 'follower' ? this.#leaderPid : undefined
+  }
+
+  /**
+   * Diagnostics, for tests and tools (not part of the API): the counters of the host serving
+   * followers while this instance leads (`connections`, `iterators`, `snapshots`), else
+   * `undefined`. Reached through `Symbol.for('rave-level.host')`.
+   * @internal
+   */
+  get [Symbol.for('rave-level.host')](): { connections: number; iterators: number; snapshots: number } | undefined {
+    const db = this.#election?.resource
+    const host = db === undefined ? undefined : this.#hosts.get(db)
+    if (host === undefined) return db === undefined ? undefined : { connections: 0, iterators: 0, snapshots: 0 }
+    return { connections: host.connections, iterators: host.iterators, snapshots: host.snapshots }
   }
 
   /**

@@ -175,6 +175,57 @@ function leads(p: Peer): boolean {
 }
 
 /** An open iterator on both sides. `out`: the oracle's was seeked out of range (modelled). */
+/**
+ * An oracle iterator whose `limit` counts the entries it yielded, as abstract-level documents
+ * it and RaveLevel does in both roles. classic-level 3 passes the limit to LevelDB's binding,
+ * which also counts the entries it read ahead into its cache: after a `seek()` drops that cache,
+ * it ends early (limit 5: one `nextv(1)`, one `next()` that read three ahead, a seek, and it
+ * yields one more entry where four more exist). The oracle iterates without a limit and applies
+ * it here; what a closed iterator does (reject) still comes from classic-level.
+ */
+function yieldLimited(it: any, limit: number) {
+  let yielded = 0
+  let closed = false
+  const left = () => limit - yielded
+  return {
+    async next() {
+      if (left() <= 0 && !closed) return undefined
+      const entry = await it.next()
+      if (entry !== undefined) yielded++
+      return entry
+    },
+    async nextv(size: number) {
+      if (left() <= 0 && !closed) return []
+      const entries = await it.nextv(closed ? size : Math.min(size, left()))
+      yielded += entries.length
+      return entries
+    },
+    async all() {
+      if (closed) return it.all()
+      const entries: unknown[] = []
+      try {
+        while (left() > 0) {
+          const more = await it.nextv(Math.min(1000, left()))
+          if (more.length === 0) break
+          yielded += more.length
+          entries.push(...more)
+        }
+      } finally {
+        closed = true
+        await it.close()
+      }
+      return entries
+    },
+    seek(target: unknown) {
+      return it.seek(target)
+    },
+    close() {
+      closed = true
+      return it.close()
+    }
+  }
+}
+
 interface Slot {
   readonly cmd: OpenCmd
   readonly t: any
@@ -310,7 +361,8 @@ class ModelRun {
       t = (this.#db as any)[cmd.kind](options())
     })
     const want = await outcome(() => {
-      o = (this.#oracle as any)[cmd.kind](options())
+      const oracle = (this.#oracle as any)[cmd.kind]({ ...options(), limit: -1 })
+      o = cmd.limit >= 0 ? yieldLimited(oracle, cmd.limit) : oracle
     })
     this.#check(`${cmd.kind}()`, made, want)
     if (t !== undefined && o !== undefined) this.#slots[cmd.slot] = { cmd, t, o, out: false, closed: false }

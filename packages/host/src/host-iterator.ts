@@ -230,23 +230,29 @@ export class HostIterator {
     } else if (items.length === 0) {
       this.#end()
     } else {
+      this.#sent += items.length
+      // Read the next batch before encoding this one, so that the database's thread reads while
+      // we encode (its frames still leave before anything of the next batch). Counted as one
+      // frame until we know. Not when the limit is reached: #pump would send the end at once,
+      // ahead of this batch. After the first item of a generation, wait for the guest instead.
+      this.#pendingAcks++
+      const early = !first && this.#limit - this.#base - this.#sent > 0
+      if (early) this.#pump()
       const data = this.#mode === ENTRIES ? flatten(items as [Uint8Array, Uint8Array][]) : (items as Uint8Array[])
       const { frames, error } = this.#encode(data, this.#mode === ENTRIES ? 2 : 1)
       let length = 0
       for (const frame of frames) length += frame.length
       const itemBytes = Math.ceil(length / items.length)
       if (itemBytes > this.#itemBytes) this.#itemBytes = itemBytes
-      this.#sent += items.length
-      this.#pendingAcks += frames.length
+      this.#pendingAcks += frames.length - 1
       for (const frame of frames) this.#send(frame)
       if (error !== undefined) {
         // A database that ignores the buffer encodings, or an entry too large for the guest:
         // what came before it was sent, and the guest learns why it ends there.
         this.fail(error)
-        return
+      } else if (!first && !early) {
+        this.#pump()
       }
-      // After the first item of a generation, wait for the guest to want more.
-      if (!first) this.#pump()
     }
   }
 

@@ -34,6 +34,7 @@ const MIN_HEARTBEAT = 10
 
 /** The part of an abstract-level 3 database the host calls, always with buffer encodings. */
 export interface HostDatabase extends IteratorSource, SnapshotSource, MaintenanceTarget {
+  readonly supports: IteratorSource['supports'] & SnapshotSource['supports']
   get(key: Uint8Array, options: typeof ENCODINGS): Promise<Uint8Array | undefined>
   getMany(keys: Uint8Array[], options: typeof ENCODINGS): Promise<(Uint8Array | undefined)[]>
   batch(operations: SequencedWrite[], options: typeof ENCODINGS): Promise<void>

@@ -4,7 +4,9 @@ import { cursor, readVarint, unzigzag, varintLength, writeVarint, zigzag } from 
 /**
  * A tiny proto2 codec driven by field tables. It covers exactly what the many-level schema
  * uses: varint (`uint32`, `sint32`/`sint64`, `bool`), `bytes`, `string` and nested messages,
- * optional, required and repeated. Decoded `bytes` are views into the frame (no copy).
+ * optional, required and repeated. Decoded `bytes` are views into the frame (no copy). A
+ * `bytes` field may be given a string to encode: its UTF-8 bytes (a host that read text from
+ * its database sends it without making a buffer of it first).
  */
 export type FieldType = 'uint' | 'sint' | 'bool' | 'bytes' | 'string' | Schema
 
@@ -54,7 +56,7 @@ function valueLength(type: FieldType, v: any): number {
     case 'bool':
       return 1
     case 'bytes': {
-      const n = (v as Uint8Array).byteLength
+      const n = typeof v === 'string' ? Buffer.byteLength(v) : (v as Uint8Array).byteLength
       return varintLength(n) + n
     }
     case 'string': {
@@ -99,21 +101,25 @@ function writeValue(buf: Buffer, o: number, type: FieldType, v: any): number {
       buf[o] = v ? 1 : 0
       return o + 1
     case 'bytes': {
+      if (typeof v === 'string') return writeString(buf, o, v)
       const b = v as Uint8Array
       o = writeVarint(buf, o, b.byteLength)
       buf.set(b, o)
       return o + b.byteLength
     }
-    case 'string': {
-      const n = Buffer.byteLength(v as string)
-      o = writeVarint(buf, o, n)
-      buf.write(v as string, o, n, 'utf8')
-      return o + n
-    }
+    case 'string':
+      return writeString(buf, o, v as string)
     default:
       o = writeVarint(buf, o, messageLength(type, v))
       return writeMessage(buf, o, type, v)
   }
+}
+
+function writeString(buf: Buffer, o: number, v: string): number {
+  const n = Buffer.byteLength(v)
+  o = writeVarint(buf, o, n)
+  buf.write(v, o, n, 'utf8')
+  return o + n
 }
 
 /** Write `msg` at offset `o`; returns the offset after it. */

@@ -197,10 +197,14 @@ export class RaveLevel<K = string, V = string> extends GuestLevel<K, V> {
     return this.#location
   }
 
-  /** `'leader'` while this instance serves the database, `'follower'` while it follows one, else `'electing'`. */
+  /**
+   * `'leader'` while this instance holds the database (from taking the lock, a moment before it
+   * serves followers and emits `'leader'`), `'follower'` while it follows one, else `'electing'`.
+   */
   get role(): 'leader' | 'follower' | 'electing' {
     const role = this.#election?.role
-    return role === 'leader' ? 'leader' : role === 'follower' ? 'follower' : 'electing'
+    if (role === 'leader' || (this.#election !== undefined && this.#d.forwarded !== null)) return 'leader'
+    return role === 'follower' ? 'follower' : 'electing'
   }
 
   /**
@@ -356,6 +360,13 @@ export class RaveLevel<K = string, V = string> extends GuestLevel<K, V> {
         try {
           const db = await acquire(location, signal, (err) => this.#onWriteError(err))
           this.#openFailure = undefined
+          // Holding the lock is what makes us the leader: our own operations (after a failover,
+          // those the dead leader left unanswered) go to the database now, while the election
+          // still listens and publishes the endpoint for followers. That is most of a failover
+          // spent otherwise (a record written to disk under load can take tens of ms). If serving
+          // fails, `release` takes them back before closing the database.
+          if (db !== undefined && this.#election === election && !signal.aborted && this.#d.forwarded === null)
+            this.#d.forward(db as never)
           return db
         } catch (err) {
           // Not a held lock: classic-level could not open the database. A lasting reason fails
@@ -365,7 +376,10 @@ export class RaveLevel<K = string, V = string> extends GuestLevel<K, V> {
           throw err
         }
       },
-      release: (db) => db.close(),
+      release: async (db) => {
+        if (this.#d.forwarded?.store.db === db) await this.#d.unforward()
+        await db.close()
+      },
       serve: (socket, db) => this.#serve(socket, db),
       follow: (socket) => this.#follow(socket),
       timeout: this.#timeout,
@@ -373,7 +387,7 @@ export class RaveLevel<K = string, V = string> extends GuestLevel<K, V> {
     })
     election.on('leader', (db) => {
       this.#silentEndpoint = undefined
-      this.#d.forward(db as never)
+      if (this.#d.forwarded?.store.db !== db) this.#d.forward(db as never)
       this.emit('leader')
     })
     election.on('follower', () => {

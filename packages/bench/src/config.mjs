@@ -53,13 +53,23 @@ export const USAGE = `usage: pnpm bench [options]   (pnpm bench -- --help for th
                     measure theirs anyway, since their fractions need them)
   --rounds n        rounds per section (failover and startup: --failovers n, --startups n)
   --json file       also write every sample, for a later look
+  --cpu-prof dir    run every worker process with node --cpu-prof, writing its profile to dir
+                    (leaders and followers alike: open them in Chrome DevTools or speedscope)
   --from file       print the report of a run saved with --json again, without measuring
   --help`
 
 /** Parse `argv` (without node and the script); throws a RangeError on anything unknown. */
 export function parse(argv) {
   const size = argv.includes('--smoke') ? 'smoke' : argv.includes('--quick') ? 'quick' : 'full'
-  const config = { size, ...SIZES[size], sections: SECTIONS, json: undefined, from: undefined, help: false }
+  const config = {
+    size,
+    ...SIZES[size],
+    sections: SECTIONS,
+    json: undefined,
+    from: undefined,
+    cpuProf: undefined,
+    help: false
+  }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]
     const next = () => {
@@ -70,6 +80,7 @@ export function parse(argv) {
     else if (arg === '--help' || arg === '-h') config.help = true
     else if (arg === '--json') config.json = next()
     else if (arg === '--from') config.from = next()
+    else if (arg === '--cpu-prof') config.cpuProf = next()
     else if (arg === '--only') config.sections = sections(next())
     else if (arg === '--rounds' || arg === '--failovers' || arg === '--startups') {
       const n = Number(next())

@@ -10,6 +10,13 @@ import { tempDir } from '@rave-level/test-utils'
 
 const WORKER = fileURLToPath(new URL('./worker.mjs', import.meta.url))
 const live = new Set()
+let execArgv = []
+
+/** Profile every worker forked from now on (`node --cpu-prof`), writing into `dir`. */
+export function profileInto(dir) {
+  fs.mkdirSync(dir, { recursive: true })
+  execArgv = ['--cpu-prof', `--cpu-prof-dir=${path.resolve(dir)}`]
+}
 let root
 let dirs = 0
 
@@ -33,7 +40,7 @@ export const removeLocation = (location) => fs.rmSync(location, { recursive: tru
  * worker dies first, or after `timeout` ms (a hung subject fails the run rather than stalling it).
  */
 export async function spawn() {
-  const child = fork(WORKER, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const child = fork(WORKER, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv })
   live.add(child)
   const pending = new Map()
   let ids = 0
@@ -71,10 +78,20 @@ export async function spawn() {
         child.send({ id, command, args })
       })
     },
-    /** SIGKILL (a no-op when it has exited already), resolved once it has exited. */
+    /**
+     * SIGKILL (a no-op when it has exited already), resolved once it has exited. While profiling,
+     * first a chance to exit by itself (a killed process writes no profile).
+     */
     async stop() {
       if (exited) return
       const gone = once(child, 'exit')
+      if (execArgv.length > 0 && child.connected) {
+        child.disconnect()
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5_000)
+        await gone
+        clearTimeout(timer)
+        return
+      }
       child.kill('SIGKILL')
       await gone
     }

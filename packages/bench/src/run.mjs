@@ -6,7 +6,7 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import { parse, USAGE } from './config.mjs'
-import { cleanUp } from './procs.mjs'
+import { cleanUp, profileInto } from './procs.mjs'
 import { judged, render } from './report.mjs'
 import * as failover from './sections/failover.mjs'
 import * as iterate from './sections/iterate.mjs'
@@ -35,6 +35,8 @@ if (config.from !== undefined) {
   console.log(render(JSON.parse(fs.readFileSync(config.from, 'utf8')), SECTIONS))
   process.exit(0)
 }
+
+if (config.cpuProf !== undefined) profileInto(config.cpuProf)
 
 process.on('SIGINT', () => {
   cleanUp()

@@ -1,12 +1,14 @@
-import { ENTRIES, type IteratorMode, inRange, KEYS, type KeyRange, narrow, VALUES } from '@rave-level/protocol'
+import type { IteratorMode } from '@rave-level/protocol'
 import type { ForwardTarget, Sequencer } from '@rave-level/store'
+import { CursorPosition } from './cursor-position.js'
 import { aborted, connectionLost, notOpen, notSupported } from './errors.js'
 import { own, toBytes } from './formats.js'
 import { LocalSource } from './local-source.js'
 import { type RangeInput, toRange } from './range.js'
 import { type RemotePort, RemoteSource } from './remote-source.js'
 import type { GuestSnapshot } from './snapshot.js'
-import type { Shape, Source, Start } from './source.js'
+import { type Shape, type Source, shapeOf } from './source.js'
+import { WaitingRead } from './waiting-read.js'
 
 /**
  * What a cursor needs from its guest. The guest owns the connection; a cursor only ever talks
@@ -47,22 +49,12 @@ export interface CursorOptions extends RangeInput {
   valueEncoding?: string
 }
 
-interface Waiter {
-  size: number
-  /** Items already taken for this read (they count as yielded). */
-  items: unknown[]
-  resolve: (items: unknown[]) => void
-  reject: (err: Error) => void
-  time: number
-  /** It counts as waiting for a host (see CursorPort.waiting). */
-  remote: boolean
-}
-
 /**
  * The resumable state of one iterator, independent of where its entries come from.
  *
- * The cursor remembers where the caller is: nothing read yet, just after the last key it
- * yielded, or at a seek target; plus how many entries it yielded. Whenever it needs a new
+ * The cursor remembers where the caller is ({@link CursorPosition}): nothing read yet, just
+ * after the last key it yielded, or at a seek target; plus how many entries it yielded. It owns
+ * where entries come from (its source) and the caller's waiting read. Whenever it needs a new
  * source (a new connection, `forward()`, a seek that the current source cannot serve) it opens
  * one on the original range NARROWED to that position, with the remaining limit. This works
  * against any many-level host: we never rely on the host's bookmark support (many-level 2
@@ -75,27 +67,17 @@ export class GuestCursor {
   readonly #shape: Shape
   /** Ask the host for keys whenever we may need to resume (always with retry). */
   readonly #askKeys: boolean
-  readonly #limit: number
-  readonly #range: KeyRange
   /** The range options as given, in the key format (copied). */
   readonly #rangeInput: RangeInput
   readonly #signal: AbortSignal | null
   /** Its explicit snapshot: it reads from it, or fails; it never moves to another. */
   readonly #snap: GuestSnapshot | undefined
-  // Position.
-  #from: Buffer | null = null
-  #fromInclusive = false
-  /** The last seek() target was out of range: at the end until the next seek(). */
-  #out = false
-  /** Entries were yielded without their keys, so the position is unknown. */
-  #blind = false
-  /** The caller has been told about the end (cleared by seek()). */
-  #atEnd = false
-  #yielded = 0
+  readonly #position: CursorPosition
   #source: RemoteSource | LocalSource | null = null
   #failed: Error | null = null
   #closed = false
-  #waiter: Waiter | null = null
+  /** The caller's read that waits for the source, if any. */
+  readonly #read: WaitingRead
   /**
    * The signal aborted: this read and every later one fail (abstract-level checks the signal
    * before each read too), and the source goes at once, so that a host releases its iterator
@@ -111,19 +93,10 @@ export class GuestCursor {
   constructor(port: CursorPort, mode: IteratorMode, options: CursorOptions, order: number) {
     this.order = order
     this.#port = port
-    const wantKeys = mode === KEYS || (mode === ENTRIES && options.keys !== false)
-    const wantValues = mode === VALUES || (mode === ENTRIES && options.values !== false)
-    this.#shape = {
-      mode,
-      wantKeys,
-      wantValues,
-      keyFormat: options.keyEncoding,
-      valueFormat: options.valueEncoding ?? 'utf8',
-      reverse: !!options.reverse
-    }
-    this.#askKeys = wantKeys || port.retry || !wantValues
-    this.#limit = options.limit
-    this.#range = toRange(options)
+    this.#read = new WaitingRead((delta) => port.waiting(delta))
+    this.#shape = shapeOf(mode, options)
+    this.#askKeys = this.#shape.wantKeys || port.retry || !this.#shape.wantValues
+    this.#position = new CursorPosition(toRange(options), this.#shape.reverse, options.limit)
     this.#rangeInput = {}
     // Copies: the caller may reuse its buffers, and a resumed or local source needs the range.
     for (const k of ['gt', 'gte', 'lt', 'lte'] as const) if (options[k] != null) this.#rangeInput[k] = own(options[k])
@@ -147,18 +120,19 @@ export class GuestCursor {
   nextv(size: number): Promise<unknown[]> {
     if (this.#failed !== null) return Promise.reject(this.#failed)
     if (this.#port.closing()) return Promise.reject(notOpen())
-    if (this.#out || this.#done()) return Promise.resolve([])
+    const position = this.#position
+    if (position.out || position.done()) return Promise.resolve([])
     const source = this.#source ?? this.#open()
     if (source === null) {
       if (this.#failed !== null) return Promise.reject(this.#failed)
       if (this.#port.lost()) return Promise.reject(this.#fail(connectionLost()))
-      return this.#wait(size, [], true)
+      return this.#read.wait(size, [], true)
     }
-    size = this.#cap(size)
+    size = position.cap(size)
     if (source instanceof LocalSource) {
       const batch = source.takeBatch(size)
       if (batch !== null) {
-        this.#yielded += batch.length
+        position.yielded(batch.length)
         return Promise.resolve(batch)
       }
     }
@@ -168,10 +142,10 @@ export class GuestCursor {
     if (source.available() === 0 && (source.ended || source.failure !== null)) {
       if (items.length > 0) return Promise.resolve(items)
       if (source.failure !== null) return Promise.reject(this.#fail(source.failure))
-      this.#atEnd = true
+      position.end()
       return Promise.resolve(items)
     }
-    const waiting = this.#wait(size, items, source instanceof RemoteSource)
+    const waiting = this.#read.wait(size, items, source instanceof RemoteSource)
     source.want(size - items.length)
     return waiting
   }
@@ -179,7 +153,8 @@ export class GuestCursor {
   /** The next item, or `undefined` at the end. */
   next(): Promise<unknown> {
     const source = this.#source
-    if (this.#failed === null && !this.#out && source !== null && source.available() > 0 && !this.#done()) {
+    const position = this.#position
+    if (this.#failed === null && !position.out && source !== null && source.available() > 0 && !position.done()) {
       const out: unknown[] = []
       this.#take(source, 1, out)
       return Promise.resolve(out[0])
@@ -187,41 +162,15 @@ export class GuestCursor {
     return this.nextv(1).then(first)
   }
 
-  #done(): boolean {
-    return this.#limit >= 0 && this.#yielded >= this.#limit
-  }
-
-  /** `size`, or what is left of the limit if less. */
-  #cap(size: number): number {
-    return this.#limit < 0 ? size : Math.min(size, this.#limit - this.#yielded)
-  }
-
   #take(source: Source, size: number, out: unknown[]): void {
     const before = out.length
     source.take(size, out)
-    this.#yielded += out.length - before
-  }
-
-  /** Wait for the source; `items` holds what was already taken for this read. */
-  #wait(size: number, items: unknown[], remote: boolean): Promise<unknown[]> {
-    return new Promise<unknown[]>((resolve, reject) => {
-      this.#waiter = { size, items, resolve, reject, time: Date.now(), remote }
-      if (remote) this.#port.waiting(1)
-    })
-  }
-
-  #settle(result: unknown[] | Error): void {
-    const waiter = this.#waiter
-    if (waiter === null) return
-    this.#waiter = null
-    if (waiter.remote) this.#port.waiting(-1)
-    if (result instanceof Error) waiter.reject(result)
-    else waiter.resolve(result)
+    this.#position.yielded(out.length - before)
   }
 
   /** Serve the waiting read, if any, from what the source has now. */
   #serve(): void {
-    const waiter = this.#waiter
+    const waiter = this.#read.current
     const source = this.#source
     if (waiter === null || source === null) return
     const items = waiter.items
@@ -229,20 +178,20 @@ export class GuestCursor {
       // The common case of a local read: one fetch, handed over without copying it item by item.
       const batch = source.takeBatch(waiter.size)
       if (batch !== null) {
-        this.#yielded += batch.length
-        this.#settle(batch)
+        this.#position.yielded(batch.length)
+        this.#read.settle(batch)
         return
       }
     }
     this.#take(source, waiter.size - items.length, items)
     if (items.length === waiter.size) {
-      this.#settle(items)
+      this.#read.settle(items)
     } else if (source.available() === 0 && (source.ended || source.failure !== null)) {
-      if (items.length > 0) this.#settle(items)
-      else if (source.failure !== null) this.#settle(this.#fail(source.failure))
+      if (items.length > 0) this.#read.settle(items)
+      else if (source.failure !== null) this.#read.settle(this.#fail(source.failure))
       else {
-        this.#atEnd = true
-        this.#settle(items)
+        this.#position.end()
+        this.#read.settle(items)
       }
     } else {
       source.want(waiter.size - items.length)
@@ -252,7 +201,7 @@ export class GuestCursor {
   // ---- Sources -------------------------------------------------------------------------
 
   #wantsData(): boolean {
-    return !this.#closed && this.#failed === null && !this.#out && !this.#atEnd && !this.#done()
+    return !this.#closed && this.#failed === null && this.#position.open()
   }
 
   /** Open a source where operations travel now, continuing where the caller is; or none. */
@@ -271,30 +220,21 @@ export class GuestCursor {
       // host iterator is opened once it was (the dispatcher resumes this cursor then).
       if (link === 'attached' && (snap.home !== port.home() || port.features() === null)) return null
     }
-    const start: Start = {
-      range:
-        this.#from === null ? this.#range : narrow(this.#range, this.#shape.reverse, this.#from, this.#fromInclusive),
-      limit: this.#limit < 0 ? -1 : this.#limit - this.#yielded,
-      original: this.#from === null
-    }
+    const position = this.#position
+    const start = position.start()
     if (link === 'attached') {
       this.#source = new RemoteSource(this.#owner, port, this.#shape, start, this.#askKeys, this.#snap?.id)
     } else {
       const local = port.local()
       if (local === null) return null
       this.#source = new LocalSource(this.#owner, local, this.#shape, start, this.#rangeInput, this.#snap, () =>
-        this.#limit < 0 ? -1 : this.#limit - this.#yielded
+        position.remaining()
       )
     }
     // A read that was waiting (for a host that went away, say) continues on it; it waits for
     // a host only if that is where it reads now.
-    const waiter = this.#waiter
-    if (waiter !== null) {
-      const remote = this.#source instanceof RemoteSource
-      if (waiter.remote !== remote) {
-        waiter.remote = remote
-        port.waiting(remote ? 1 : -1)
-      }
+    if (this.#read.current !== null) {
+      this.#read.move(this.#source instanceof RemoteSource)
       this.#serve()
     }
     return this.#source
@@ -311,12 +251,7 @@ export class GuestCursor {
     const source = this.#source
     if (source === null) return Promise.resolve()
     this.#source = null
-    const last = source.lastKey()
-    if (last === 'blind') this.#blind = true
-    else if (last !== null) {
-      this.#from = last
-      this.#fromInclusive = false
-    }
+    this.#position.leave(source.lastKey())
     return source instanceof RemoteSource ? source.close(quiet) : source.close()
   }
 
@@ -326,28 +261,23 @@ export class GuestCursor {
   seek(target: unknown): void {
     if (this.#closed || this.#failed !== null) return
     const bytes = toBytes(target)
-    this.#atEnd = false
     const source = this.#source
-    if (!inRange(this.#range, bytes)) {
+    const position = this.#position
+    if (!position.seek(bytes)) {
       // As memory-level and classic-level do: a target outside the range means the end, until
       // the next seek. An original source is kept for that (its snapshot too).
-      this.#out = true
       if (source?.original) source.discard()
       else if (source !== null) void this.#drop()
       return
     }
-    this.#out = false
-    this.#blind = false
     if (source?.original) {
       // The source has the original range (and snapshot): let it seek.
       source.seek(bytes)
-      this.#from = bytes
-      this.#fromInclusive = true
+      position.land(bytes)
       return
     }
     if (source !== null) void this.#drop()
-    this.#from = bytes
-    this.#fromInclusive = true
+    position.land(bytes)
     // A narrowed source cannot reach targets before its start: open a new one.
     this.start()
   }
@@ -356,7 +286,7 @@ export class GuestCursor {
     if (this.#closed) return
     this.#closed = true
     this.#signal?.removeEventListener('abort', this.#onAbort)
-    this.#settle(notOpen())
+    this.#read.settle(notOpen())
     this.#port.forget(this)
     await this.#drop()
   }
@@ -383,7 +313,7 @@ export class GuestCursor {
     if (!this.#port.retry && remote) {
       // It read from the host's snapshot; without retry it must not continue on another.
       this.#fail(connectionLost())
-    } else if (this.#blind && this.#yielded > 0) {
+    } else if (this.#position.unknown()) {
       // Without retry we did not ask for keys, so we cannot tell where to continue.
       this.#fail(connectionLost())
     } else if (this.#wantsData()) {
@@ -399,8 +329,7 @@ export class GuestCursor {
   unforward(): Promise<void> {
     if (!(this.#source instanceof LocalSource)) return Promise.resolve()
     const closed = this.#drop()
-    if (!this.#port.retry || this.#snap !== undefined || (this.#blind && this.#yielded > 0))
-      this.#fail(connectionLost())
+    if (!this.#port.retry || this.#snap !== undefined || this.#position.unknown()) this.#fail(connectionLost())
     return closed
   }
 
@@ -409,21 +338,17 @@ export class GuestCursor {
    * items returns them instead, so that nothing is skipped. Returns true if it rejected.
    */
   abort(err: Error): boolean {
-    const waiter = this.#waiter
-    if (waiter === null) return false
-    const rejected = waiter.items.length === 0
-    this.#settle(rejected ? err : waiter.items)
-    return rejected
+    return this.#read.abort(err)
   }
 
   /** When the waiting read started waiting (epoch ms), or -1 if none is waiting. */
   get waitingSince(): number {
-    return this.#waiter === null ? -1 : this.#waiter.time
+    return this.#read.since
   }
 
   #fail(err: Error): Error {
     this.#failed = err
-    this.#settle(err)
+    this.#read.settle(err)
     return err
   }
 }

@@ -1,4 +1,4 @@
-import type { IteratorMode, KeyRange } from '@rave-level/protocol'
+import { ENTRIES, type IteratorMode, KEYS, type KeyRange, VALUES } from '@rave-level/protocol'
 
 /**
  * Where a cursor's entries come from right now: a host iterator ({@link RemoteSource}) or an
@@ -49,6 +49,21 @@ export interface Shape {
   readonly keyFormat: string
   readonly valueFormat: string
   readonly reverse: boolean
+}
+
+/** The shape of a cursor of `mode` with abstract-level's iterator options. */
+export function shapeOf(
+  mode: IteratorMode,
+  options: { keys?: boolean; values?: boolean; keyEncoding: string; valueEncoding?: string; reverse: boolean }
+): Shape {
+  return {
+    mode,
+    wantKeys: mode === KEYS || (mode === ENTRIES && options.keys !== false),
+    wantValues: mode === VALUES || (mode === ENTRIES && options.values !== false),
+    keyFormat: options.keyEncoding,
+    valueFormat: options.valueEncoding ?? 'utf8',
+    reverse: !!options.reverse
+  }
 }
 
 /** Where a new source starts: the cursor's range narrowed to its position, and what is left of its limit. */

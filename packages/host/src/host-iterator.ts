@@ -6,8 +6,6 @@ import {
   type IteratorMessage,
   type IteratorMode,
   inRange,
-  KEYS,
-  VALUES,
   type KeyRange,
   modeOf,
   Output,
@@ -18,28 +16,9 @@ import {
 } from '@rave-level/protocol'
 import ModuleError from 'module-error'
 import { type DbRangeOptions, dbRangeOptions, wireRange } from './db-options.js'
+import { DbReader, type IteratorSource } from './db-reader.js'
 
-/** The part of an abstract-level 3 iterator (entries, keys or values) the host uses. */
-interface DbIterator {
-  nextv(size: number): Promise<unknown[]>
-  seek(target: Uint8Array, options: { keyEncoding: 'buffer' }): void
-  close(): Promise<void>
-}
-
-/** The part of an abstract-level 3 database an iterator needs. */
-export interface IteratorSource {
-  iterator(options: DbRangeOptions | TextOptions): DbIterator
-  keys(options: DbRangeOptions | TextOptions): DbIterator
-  values(options: DbRangeOptions | TextOptions): DbIterator
-  readonly supports: { readonly encodings?: { readonly utf8?: boolean } }
-}
-
-/** Options of an iterator that reads keys and values as text (see {@link HostIterator}). */
-type TextOptions = Omit<DbRangeOptions, 'keyEncoding' | 'valueEncoding'> & {
-  keyEncoding: 'utf8'
-  valueEncoding: 'utf8'
-  snapshot?: object
-}
+export type { IteratorSource } from './db-reader.js'
 
 /** What an iterator needs from its connection. */
 export interface IteratorOwner {
@@ -53,11 +32,7 @@ export interface IteratorOwner {
 
 /** Most items read (and sent) at once, whatever their size. */
 const MAX_ITEMS = 1000
-const SEEK_OPTIONS = Object.freeze({ keyEncoding: 'buffer' } as const)
 const NO_DATA: Uint8Array[] = []
-const noop = () => {}
-/** What a database puts in place of bytes that are not UTF-8 when it reads them as text. */
-const REPLACEMENT = '\uFFFD'
 
 /**
  * One guest iterator on the host: many-level 2's flow control. The first read after opening or
@@ -74,14 +49,8 @@ const REPLACEMENT = '\uFFFD'
  * `base` is what the guest had acknowledged consuming when the generation began. That may send
  * a few items more than the guest uses, never fewer; the guest stops at its limit.
  *
- * Text: a database such as classic-level makes a string of a key or value about three times
- * faster than a buffer, and reading buffers was most of what a follower's iteration waited
- * for. So where the database stores text natively and the range is UTF-8, keys and values are
- * read as strings and encoded as their UTF-8 bytes, which are the stored bytes exactly unless
- * the database had to replace something that is not UTF-8 (U+FFFD). At the first string that
- * holds U+FFFD, this iterator changes for good to a second database iterator that reads
- * buffers: created together with the first (so that it sees the same writes), positioned after
- * the last key sent, and from then on used alone.
+ * Reading the database (as text where it can, with an exact fallback to buffers) is its
+ * {@link DbReader}'s.
  */
 export class HostIterator {
   readonly id: number
@@ -91,14 +60,8 @@ export class HostIterator {
   readonly #range: KeyRange
   readonly #options: DbRangeOptions
   readonly #limit: number
-  #it: DbIterator | null = null
-  /** While reading text: the iterator that reads buffers, for when text will not do. */
-  #bytes: DbIterator | null = null
-  /** While reading text: the last key sent in this generation, or the seek that began it. */
-  #lastText: string | undefined
-  #seekTarget: Uint8Array | undefined
-  /** After changing to buffers: a key to drop if it comes first (it was sent already). */
-  #skip: Uint8Array | null = null
+  /** The database iterator(s): null until open, and once released. */
+  #reader: DbReader | null = null
   #consumed: number
   #base: number
   #sent = 0
@@ -146,20 +109,8 @@ export class HostIterator {
    */
   open(snapshot?: object): void {
     if (this.#closed) return
-    const db = this.#owner.db
     const options = snapshot === undefined ? this.#options : { ...this.#options, snapshot }
-    if (this.#mode !== VALUES && db.supports.encodings?.utf8 === true && isText(this.#range)) {
-      // Both now, before anything else runs: they see the same writes.
-      this.#it = create(db, this.#mode, { ...options, keyEncoding: 'utf8', valueEncoding: 'utf8' })
-      try {
-        this.#bytes = create(db, this.#mode, options)
-      } catch (err) {
-        this.#release()
-        throw err
-      }
-    } else {
-      this.#it = create(db, this.#mode, options)
-    }
+    this.#reader = new DbReader(this.#owner.db, this.#mode, this.#range, options)
     if (this.#pendingSeek !== null) this.#applySeek()
     else this.#pump()
   }
@@ -177,7 +128,7 @@ export class HostIterator {
     if (this.#closed || this.#failed) return
     this.#pendingSeek = target
     this.#pendingSeekSeq = seq
-    if (!this.#busy && this.#it !== null) this.#applySeek()
+    if (!this.#busy && this.#reader !== null) this.#applySeek()
   }
 
   /** Report that the database iterator could not be created, then behave as failed. */
@@ -209,12 +160,9 @@ export class HostIterator {
   }
 
   #release(): void {
-    const it = this.#it
-    const bytes = this.#bytes
-    this.#it = null
-    this.#bytes = null
-    if (it !== null) it.close().catch(noop)
-    if (bytes !== null) bytes.close().catch(noop)
+    const it = this.#reader
+    this.#reader = null
+    if (it !== null) it.close()
   }
 
   #applySeek(): void {
@@ -226,9 +174,6 @@ export class HostIterator {
     this.#pendingAcks = 0
     this.#base = this.#consumed
     this.#sent = 0
-    this.#lastText = undefined
-    this.#seekTarget = target
-    this.#skip = null
     if (!inRange(this.#range, target)) {
       // As abstract-level specifies, a target outside the range ends the iterator. It must never
       // reach classic-level: on an empty database its iterator then aborts the whole process.
@@ -236,7 +181,7 @@ export class HostIterator {
       return
     }
     try {
-      ;(this.#it as DbIterator).seek(target, SEEK_OPTIONS)
+      ;(this.#reader as DbReader).seek(target)
     } catch (err) {
       this.fail(err)
       return
@@ -246,7 +191,7 @@ export class HostIterator {
 
   #pump(): void {
     if (this.#busy || this.#ended || this.#failed || this.#closed || this.#pendingAcks > 1) return
-    const it = this.#it
+    const it = this.#reader
     if (it === null) return
     const remaining = this.#limit - this.#base - this.#sent
     if (remaining <= 0) {
@@ -265,30 +210,6 @@ export class HostIterator {
     )
   }
 
-  /**
-   * Text will not do (item `bad` holds U+FFFD): change to the buffer iterator for good,
-   * positioned after the last key sent (or where this generation began), and return what of
-   * `items` comes before `bad`, to be sent as it is.
-   */
-  #toBytes(items: unknown[], bad: number): unknown[] {
-    const text = this.#it as DbIterator
-    const bytes = this.#bytes as DbIterator
-    this.#it = bytes
-    this.#bytes = null
-    text.close().catch(noop)
-    const good = items.slice(0, bad)
-    const last = good.length > 0 ? (keyOf(good[good.length - 1], this.#mode) as string) : this.#lastText
-    this.#lastText = undefined
-    if (last !== undefined) {
-      const key = Buffer.from(last, 'utf8')
-      bytes.seek(key, SEEK_OPTIONS)
-      this.#skip = key
-    } else if (this.#seekTarget !== undefined) {
-      bytes.seek(this.#seekTarget, SEEK_OPTIONS)
-    }
-    return good
-  }
-
   #onItems(items: unknown[], first: boolean): void {
     this.#busy = false
     if (this.#closed || this.#failed) return
@@ -297,28 +218,12 @@ export class HostIterator {
     } else if (items.length === 0) {
       this.#end()
     } else {
-      if (this.#bytes !== null) {
-        const bad = firstNotText(items, this.#mode)
-        if (bad !== -1) {
-          items = this.#toBytes(items, bad)
-          if (items.length === 0) {
-            // Nothing of this read was sent: read again, from the buffer iterator.
-            this.#first = first
-            this.#pump()
-            return
-          }
-        } else {
-          this.#lastText = keyOf(items[items.length - 1], this.#mode) as string
-        }
-      } else if (this.#skip !== null) {
-        const skip = this.#skip
-        this.#skip = null
-        if (Buffer.compare(keyOf(items[0], this.#mode) as Uint8Array, skip) === 0) items = items.slice(1)
-        if (items.length === 0) {
-          this.#first = first
-          this.#pump()
-          return
-        }
+      items = (this.#reader as DbReader).accept(items)
+      if (items.length === 0) {
+        // Nothing of this read is to be sent (the reader changed to buffers): read again.
+        this.#first = first
+        this.#pump()
+        return
       }
       this.#sent += items.length
       // Read the next batch before encoding this one, so that the database's thread reads while
@@ -401,37 +306,6 @@ export class HostIterator {
   #send(frame: Buffer): void {
     if (!this.#closed) this.#owner.send(frame)
   }
-}
-
-function create(db: IteratorSource, mode: IteratorMode, options: DbRangeOptions | TextOptions): DbIterator {
-  return mode === ENTRIES ? db.iterator(options) : mode === KEYS ? db.keys(options) : db.values(options)
-}
-
-/** Whether every bound of `range` is UTF-8 (so that as text it names the same bytes). */
-function isText(range: KeyRange): boolean {
-  for (const bound of [range.lower, range.upper]) {
-    if (bound === undefined) continue
-    const buf = Buffer.from(bound.buffer, bound.byteOffset, bound.byteLength)
-    if (!buf.equals(Buffer.from(buf.toString('utf8'), 'utf8'))) return false
-  }
-  return true
-}
-
-/** Index of the first item read as text that holds U+FFFD, or -1. */
-function firstNotText(items: unknown[], mode: IteratorMode): number {
-  for (let i = 0; i < items.length; i++) {
-    if (mode === ENTRIES) {
-      const [k, v] = items[i] as [string, string]
-      if (k.includes(REPLACEMENT) || v.includes(REPLACEMENT)) return i
-    } else if ((items[i] as string).includes(REPLACEMENT)) {
-      return i
-    }
-  }
-  return -1
-}
-
-function keyOf(item: unknown, mode: IteratorMode): string | Uint8Array {
-  return mode === ENTRIES ? (item as [string | Uint8Array, unknown])[0] : (item as string | Uint8Array)
 }
 
 function flatten(entries: [Uint8Array, Uint8Array][]): Uint8Array[] {

@@ -1,12 +1,12 @@
 import { EventEmitter } from 'node:events'
 import net from 'node:net'
 import type ModuleError from 'module-error'
-import { Backoff } from './backoff.js'
 import { type EndpointFailure, EndpointServer, serveEndpoint } from './endpoint-server.js'
 import { type ElectionFault, electionFault } from './errors.js'
 import { type Connecting, connecting, type Electing, electing, type State, teardown as teardownState } from './state.js'
 import { LeaderlessWatch, type StalledInfo } from './leaderless-watch.js'
 import { type ElectionOptions, type ResolvedOptions, resolveOptions } from './options.js'
+import { RetryDelay } from './retry-delay.js'
 
 /**
  * What an {@link Election} is doing:
@@ -61,13 +61,12 @@ export interface ElectionEvents<R> {
  */
 export class Election<R> extends EventEmitter<ElectionEvents<R>> {
   readonly #options: ResolvedOptions<R>
-  readonly #backoff: Backoff
+  readonly #retry: RetryDelay
   readonly #watch: LeaderlessWatch
   readonly #teardowns = new Set<Promise<unknown>>()
   #state: State<R> = { role: 'idle' }
   #epoch = 0
   #lastEndpoint = ''
-  #retryAtOnce = true
   #ref = false
   #closed: Promise<void> | undefined
 
@@ -79,7 +78,7 @@ export class Election<R> extends EventEmitter<ElectionEvents<R>> {
   constructor(options: ElectionOptions<R>) {
     super()
     this.#options = resolveOptions(options)
-    this.#backoff = new Backoff(this.#options.backoffMin, this.#options.backoffMax)
+    this.#retry = new RetryDelay(this.#options.backoffMin, this.#options.backoffMax)
     this.#watch = new LeaderlessWatch(
       this.#options.stalledAfter,
       this.#options.timeout,
@@ -144,7 +143,7 @@ export class Election<R> extends EventEmitter<ElectionEvents<R>> {
    */
   async resign(): Promise<void> {
     if (this.#state.role !== 'leader') return
-    this.#retryAtOnce = true
+    this.#retry.resigned()
     // A failed release is reported on 'error' by #enter.
     await this.#enter(connecting(0))
   }
@@ -263,7 +262,7 @@ export class Election<R> extends EventEmitter<ElectionEvents<R>> {
     socket.once('close', () => {
       const current = this.#state
       if ((current.role === 'connecting' || current.role === 'follower') && current.socket === socket) {
-        if (current.role === 'follower') this.#followerClosed(current.since)
+        if (current.role === 'follower') this.#retry.followerClosed(current.since)
         this.#enter(electing())
       }
     })
@@ -290,8 +289,7 @@ export class Election<R> extends EventEmitter<ElectionEvents<R>> {
     } catch (err) {
       if (this.#epoch !== epoch) return
       state.acquiring = undefined
-      this.#retryAtOnce = false
-      this.#enter(connecting(this.#backoff.next()))
+      this.#enter(connecting(this.#retry.failed()))
       this.#report(electionFault('Failed to acquire the lock', 'acquire', err))
       return
     }
@@ -301,14 +299,8 @@ export class Election<R> extends EventEmitter<ElectionEvents<R>> {
 
     if (resource === undefined) {
       this.#watch.lockHeld(this.#lastEndpoint)
-      // The first time the lock is found held after a success, connect again at once instead of
-      // waiting out even the smallest timer (1 ms in Node, most of a failover). The usual reason
-      // is a hand-over in progress: a dying leader whose connections the kernel closed a moment
-      // before it freed the lock (with some locks, such as a TCP port, that order is the rule),
-      // or a new leader that has the lock but is not listening yet. Later failures back off.
-      const delay = this.#retryAtOnce ? 0 : this.#backoff.next()
-      this.#retryAtOnce = false
-      this.#enter(connecting(delay))
+      // At once the first time after a success (a hand-over in progress), later backing off.
+      this.#enter(connecting(this.#retry.held()))
       return
     }
 
@@ -324,10 +316,9 @@ export class Election<R> extends EventEmitter<ElectionEvents<R>> {
       if ((await serveEndpoint(this.#options.endpoint, server, () => this.#epoch === epoch)) === undefined) return
     } catch (err) {
       if (this.#epoch !== epoch) return
-      this.#retryAtOnce = false
       // Entering `connecting` tears this state down, which closes the server and releases the
       // lock: a leader that cannot serve must not keep everyone else from trying.
-      this.#enter(connecting(this.#backoff.next()))
+      this.#enter(connecting(this.#retry.failed()))
       const { endpoint, reason } = err as EndpointFailure
       this.#report(electionFault(`Failed to serve ${endpoint ?? 'the endpoint'}`, 'listen', reason))
       return
@@ -337,22 +328,8 @@ export class Election<R> extends EventEmitter<ElectionEvents<R>> {
     // release or close them.
     state.resource = undefined
     state.server = undefined
-    this.#backoff.reset()
-    this.#retryAtOnce = true
+    this.#retry.led()
     this.#enter({ role: 'leader', resource, server })
-  }
-
-  /**
-   * Forget past failures only after a follower connection that lasted at least `backoff.max` ms.
-   * A connection can be short for an innocent reason (it reached a dying leader whose listening
-   * socket the kernel had not closed yet) but also for a persistent one (follow() throws, or the
-   * leader drops every connection at once); resetting on every connect would turn the second
-   * kind into a busy loop, while this bounds it to about one cycle per `backoff.max` ms.
-   */
-  #followerClosed(since: number): void {
-    if (performance.now() - since < this.#options.backoffMax) return
-    this.#backoff.reset()
-    this.#retryAtOnce = true
   }
 
   #serve(socket: net.Socket, resource: R): void {

@@ -3,7 +3,15 @@ import net from 'node:net'
 import type ModuleError from 'module-error'
 import { type EndpointFailure, EndpointServer, serveEndpoint } from './endpoint-server.js'
 import { type ElectionFault, electionFault } from './errors.js'
-import { type Connecting, connecting, type Electing, electing, type State, teardown as teardownState } from './state.js'
+import {
+  type Connecting,
+  connecting,
+  type Electing,
+  electing,
+  refAttempt,
+  type State,
+  teardown as teardownState
+} from './state.js'
 import { LeaderlessWatch, type StalledInfo } from './leaderless-watch.js'
 import { type ElectionOptions, type ResolvedOptions, resolveOptions } from './options.js'
 import { RetryDelay } from './retry-delay.js'
@@ -123,15 +131,7 @@ export class Election<R> extends EventEmitter<ElectionEvents<R>> {
 
   #setRef(ref: boolean): void {
     this.#ref = ref
-    const state = this.#state
-    if (state.role !== 'connecting') return
-    if (ref) {
-      state.timer?.ref()
-      state.socket?.ref()
-    } else {
-      state.timer?.unref()
-      state.socket?.unref()
-    }
+    refAttempt(this.#state, ref)
   }
 
   /**

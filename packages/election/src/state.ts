@@ -46,6 +46,22 @@ export function electing<R>(): State<R> {
 }
 
 /**
+ * Let a connecting state's retry timer and connect attempt hold the event loop (`ref`), or not.
+ * Other states own nothing the election may ref: the follower's socket and the leader's server
+ * are the user's.
+ */
+export function refAttempt<R>(state: State<R>, ref: boolean): void {
+  if (state.role !== 'connecting') return
+  if (ref) {
+    state.timer?.ref()
+    state.socket?.ref()
+  } else {
+    state.timer?.unref()
+    state.socket?.unref()
+  }
+}
+
+/**
  * Free what `state` owns. Never rejects: a failed release comes back as an election fault
  * (stage `'release'`).
  */

@@ -342,10 +342,11 @@ export class GuestWatch<K = string, V = string> implements Watch<K, V> {
       // Two gaps in a row say no more than one.
       if (last === GAP) return
     } else if (last !== undefined && this.#bytes + bytes > WATCH_QUEUE_BYTES) {
-      // The caller does not keep up: drop what waits, one gap in its place.
-      this.#queue = [GAP]
+      // The caller does not keep up: drop what waits, one gap in its place, then this change.
+      this.#queue = [GAP, raw]
       this.#head = 0
-      this.#bytes = 0
+      this.#bytes = bytes
+      if (this.#waiter !== null) this.#settle()
       return
     }
     queue.push(raw)

@@ -2,7 +2,7 @@
 // watchers and leaders are RaveLevel instances in child processes (fixtures/peer.mjs).
 import { afterEach, describe, expect, it } from 'vitest'
 import { RaveLevel } from '../dist/index.js'
-import { cleanup, defer, Peer, tempDir, until } from './helpers.js'
+import { cleanup, defer, Peer, peakRss, tempDir, until } from './helpers.js'
 
 afterEach(cleanup)
 
@@ -131,26 +131,70 @@ describe('db.watch() across processes', () => {
     }
   })
 
-  it('yields one gap when the leader is SIGKILLed, and goes on with the next leader', async () => {
+  it.each([
+    ['another follower or the watcher', true],
+    ['the watcher itself', false]
+  ])('yields one gap when the leader is SIGKILLed, and goes on when %s leads', async (_, otherWriter) => {
     const location = tempDir()
     const leader = await leaderChild(location)
     const watcher = await followerChild(location)
-    const writer = await followerChild(location)
+    const writer = otherWriter ? await followerChild(location) : watcher
     await watcher.call('watch', 'w')
     await watcher.call('watchReady', 'w')
     await writer.call('put', 'before', '1')
     await until_seen(watcher, 'w', (c) => c.key === 'before')
     await leader.kill()
-    // Someone leads again (the watcher or the writer); then a write is seen after one gap.
+    // Someone leads again; then a write is seen, after one gap.
     await until(
       async () => (await watcher.call('role')) === 'leader' || (await writer.call('role')) === 'leader',
       20_000
     )
+    if (!otherWriter) expect(await watcher.call('role')).toBe('leader')
     await writer.call('put', 'after', '2')
     await until_seen(watcher, 'w', (c) => c.key === 'after')
     expect((await changes(watcher, 'w')).map(show)).toEqual(['before=1', 'gap', 'after=2'])
     expect((await state(watcher, 'w')).ended).toBe(null)
   })
+
+  it('drops a stalled watcher’s changes for a gap while the leader’s memory stays bounded', async () => {
+    const MiB = 1024 * 1024
+    const location = tempDir()
+    const leader = await leaderChild(location)
+    // One watcher does not iterate; another iterates but its process is stopped (SIGSTOP).
+    const idle = await followerChild(location)
+    const stopped = await followerChild(location)
+    const writer = await followerChild(location)
+    await idle.call('watch', 'w', {}, { iterate: false })
+    await stopped.call('watch', 'w', { values: true })
+    await idle.call('watchReady', 'w')
+    await stopped.call('watchReady', 'w')
+    await writer.call('fill', 'warm', 2000, 1024, 256)
+    await until_seen(stopped, 'w', (c) => c.key === 'warm/001999')
+    const before = await leader.call('rss')
+    const idleBefore = await idle.call('rss')
+    stopped.child.kill('SIGSTOP')
+    defer(() => stopped.child.kill('SIGCONT'))
+    // 100 MiB of changes for each watcher.
+    const peak = await peakRss(leader, writer.call('fill', 'flood', 100_000, 1024, 256))
+    const growth = (peak - before) / MiB
+    const idleGrowth = ((await idle.call('rss')) - idleBefore) / MiB
+    console.log(`leader RSS +${growth.toFixed(1)} MiB, idle watcher +${idleGrowth.toFixed(1)} MiB`)
+    expect(growth).toBeLessThan(64)
+    expect(idleGrowth).toBeLessThan(64)
+    stopped.child.kill('SIGCONT')
+    await writer.call('put', 'end', 'end')
+    await idle.call('iterate', 'w')
+    for (const peer of [stopped, idle]) {
+      await until_seen(peer, 'w', (c) => c.key === 'end', 60_000)
+      const feed = (await changes(peer, 'w')).map((c) => (c.type === 'gap' ? 'gap' : c.key))
+      // What was kept is in order, a gap where changes were dropped, and the end.
+      expect(feed.filter((k) => k === 'gap').length).toBeGreaterThanOrEqual(1)
+      expect(feed.length).toBeLessThan(102_000)
+      const kept = feed.filter((k) => k?.startsWith('flood/'))
+      expect(kept).toEqual([...kept].sort())
+      expect(feed.at(-1)).toBe('end')
+    }
+  }, 180_000)
 
   it('ends with LEVEL_CONNECTION_LOST when the leader dies and retry is false', async () => {
     const location = tempDir()
@@ -208,23 +252,27 @@ describe('db.watch() across processes', () => {
     expect((await state(leader, 'local')).ended).toEqual({ done: true })
   })
 
-  it('on the leader itself: sees its own writes after watch() without awaiting ready, and a follower’s', async () => {
-    const location = tempDir()
-    const db = new RaveLevel(location)
-    defer(() => db.close())
-    await db.open()
-    expect(db.role).toBe('leader')
-    const w = db.watch({ values: false })
-    void db.put('mine', '1')
-    const f = await followerChild(location)
-    await w.ready
-    await f.call('put', 'theirs', '2')
-    const seen: string[] = []
-    for await (const change of w) {
-      seen.push(show(change as Change))
-      if (seen.length === 2) break
+  it.each(['leader', 'follower'])(
+    'as %s, sees its own writes issued after watch() (without awaiting ready), then others’',
+    async (role) => {
+      const location = tempDir()
+      if (role === 'follower') await leaderChild(location)
+      const db = new RaveLevel(location)
+      defer(() => db.close())
+      await db.open()
+      expect(db.role).toBe(role)
+      const w = db.watch({ values: false })
+      void db.put('mine', '1')
+      await w.ready
+      const other = await followerChild(location)
+      await other.call('put', 'theirs', '2')
+      const seen: string[] = []
+      for await (const change of w) {
+        seen.push(show(change as Change))
+        if (seen.length === 2) break
+      }
+      expect(seen).toEqual(['mine', 'theirs'])
+      if (role === 'leader') await until(() => ((db as any)[HOST] as Counters)?.localWatches === 0)
     }
-    expect(seen).toEqual(['mine', 'theirs'])
-    await until(() => ((db as any)[HOST] as Counters)?.localWatches === 0)
-  })
+  )
 })

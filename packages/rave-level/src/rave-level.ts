@@ -108,7 +108,8 @@ export interface RaveLevel<K, V> {
  * `LEVEL_DATABASE_NOT_OPEN` (used after close, or the database could not be opened, with the
  * cause), `LEVEL_FRAME_TOO_LARGE` (an operation or answer over `maxFrameSize`),
  * `LEVEL_IO_ERROR` and the other codes of `classic-level` with their messages, plus every code
- * of `abstract-level`.
+ * of `abstract-level`. A watch (`db.watch()`, a change feed of every process's writes; see
+ * `Watch`) can also end with `LEVEL_ABORTED` (its signal) or `LEVEL_TOO_MANY_WATCHES`.
  */
 // biome-ignore lint/suspicious/noUnsafeDeclarationMerging: see the RaveLevel interface above
 export class RaveLevel<K = string, V = string> extends GuestLevel<K, V> {

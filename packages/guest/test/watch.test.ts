@@ -1,7 +1,8 @@
 // The guest's side of change feeds: what a watch yields, its encodings and sublevels, its own
 // bound, and hosts without the feature.
 import { afterEach, describe, expect, it } from 'vitest'
-import { connectedGuest, ManyLevelHost, MemoryLevel1, memoryHost, until } from './helpers.js'
+import { ResumableGuest } from '../dist/index.js'
+import { connectedGuest, connectSocket, ManyLevelHost, MemoryLevel1, memoryHost, serve, until } from './helpers.js'
 
 const open: { close(): Promise<void> }[] = []
 afterEach(async () => {
@@ -76,8 +77,11 @@ describe('watch()', () => {
     expect(numbers.at(-1)).toBe(3999)
   })
 
-  it('fails ready and iteration with LEVEL_NOT_SUPPORTED on a many-level 2 host', async () => {
-    const guest = connectedGuest(new ManyLevelHost(new MemoryLevel1()))
+  it('fails ready and iteration with LEVEL_NOT_SUPPORTED on a many-level 2 host (over a unix socket)', async () => {
+    const served = await serve(new ManyLevelHost(new MemoryLevel1()))
+    open.push(served)
+    const guest = new ResumableGuest()
+    connectSocket(guest, served.path)
     open.push(guest)
     const w = guest.watch()
     await expect(w.ready).rejects.toMatchObject({ code: 'LEVEL_NOT_SUPPORTED' })

@@ -150,6 +150,13 @@ describe('db.watch() across processes', () => {
       20_000
     )
     if (!otherWriter) expect(await watcher.call('role')).toBe('leader')
+    // Another process's write is seen once the watch is registered on the new leader (it
+    // re-registers by itself; until then, the gap covers what it misses).
+    const next = (await watcher.call('role')) === 'leader' ? watcher : writer
+    await until(async () => {
+      const c: Counters = await next.call('host')
+      return c !== undefined && c.watches + c.localWatches === 1
+    }, 20_000)
     await writer.call('put', 'after', '2')
     await until_seen(watcher, 'w', (c) => c.key === 'after')
     expect((await changes(watcher, 'w')).map(show)).toEqual(['before=1', 'gap', 'after=2'])

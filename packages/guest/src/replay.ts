@@ -45,7 +45,7 @@ export async function subscribeLocal(
 ): Promise<void> {
   if (w.closed) return
   w.bind(home)
-  const stop = await local.sequencer.read(() =>
+  const stop = await local.sequencer.exclusive(() =>
     local.store.subscribe((changes) => {
       if (w.home === home) w.local(changes)
     })

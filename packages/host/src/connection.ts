@@ -394,7 +394,7 @@ export class Connection implements IteratorOwner, WatchOwner {
     this.#settings.stats.watches++
     this.#admission.begin(1, bytes)
     this.#sequencer
-      .read(() => this.#settings.store.subscribe(watch.listener))
+      .exclusive(() => this.#settings.store.subscribe(watch.listener))
       .then(
         (stop) => {
           this.#done(id, undefined, undefined, 1, bytes)

@@ -155,7 +155,7 @@ describe('db.watch() across processes', () => {
     const next = (await watcher.call('role')) === 'leader' ? watcher : writer
     await until(async () => {
       const c: Counters = await next.call('host')
-      return c !== undefined && c.watches + c.localWatches === 1
+      return c != null && c.watches + c.localWatches === 1
     }, 20_000)
     await writer.call('put', 'after', '2')
     await until_seen(watcher, 'w', (c) => c.key === 'after')

@@ -5,9 +5,11 @@ import { connectionLost, timedOut } from './errors.js'
 import { HostLink, type LinkOwner, type Route } from './host-link.js'
 import { KeyCollector } from './key-collector.js'
 import { Pending } from './pending.js'
-import { replay, takeLocal } from './replay.js'
-import { type Answer, CLEAR, CLEAR_KEYS, Request, SNAPSHOT, SNAPSHOT_CLOSE } from './requests.js'
+import { replay, subscribeLocal, takeLocal } from './replay.js'
+import { type Answer, CLEAR, CLEAR_KEYS, Request, SNAPSHOT, SNAPSHOT_CLOSE, WATCH, WATCH_CLOSE } from './requests.js'
 import { GuestSnapshot } from './snapshot.js'
+import type { GuestWatch } from './watch.js'
+import type { WatchChangeMessage } from '@rave-level/protocol'
 import { type UnresponsiveInfo, Watchdog } from './watchdog.js'
 
 /** Options of a {@link Dispatcher}. */
@@ -72,6 +74,9 @@ export class Dispatcher implements LinkOwner {
   readonly #pending = new Pending({ released: (from, to) => this.#released(from, to) })
   /** Open iterators, in creation order. */
   readonly #cursors = new Set<GuestCursor>()
+  /** Open watches, by id. */
+  readonly #watches = new Map<number, GuestWatch<any, any>>()
+  #watchIds = 0
   #order = 0
   #waitingReads = 0
   #closing = false
@@ -197,6 +202,111 @@ export class Dispatcher implements LinkOwner {
 
   #snapshots = 0
 
+  // ---- Watches ---------------------------------------------------------------------------
+
+  /** A number for a new watch, unique for this guest. */
+  nextWatchId(): number {
+    return ++this.#watchIds
+  }
+
+  /** Watches registered, or being registered, right now. */
+  get watches(): number {
+    return this.#watches.size
+  }
+
+  /**
+   * Start `w` in issue order where operations go now: a subscription to the database this
+   * guest forwards to, or a `Watch` request for the host (sent on the next connection if there
+   * is none). See {@link GuestWatch}.
+   */
+  watch(w: GuestWatch<any, any>): void {
+    this.#watches.set(w.id, w)
+    const link = this.#link
+    if (link.kind === 'forwarded') {
+      w.order = this.#order++
+      subscribeLocal(link, w, link).catch((err: Error) => this.#endWatch(w, err))
+    } else {
+      this.#register(w, this.#order++)
+    }
+  }
+
+  /**
+   * A `Watch` request for `w` at `order` (its first one, or again at its original place after
+   * its link went away, so that it is sent before what was issued after it).
+   */
+  #register(w: GuestWatch<any, any>, order: number): void {
+    const link = this.#link
+    if (link.kind === 'detached' && link.lost && !this.retry) {
+      this.#endWatch(w, connectionLost())
+      return
+    }
+    w.order = order
+    w.registering = true
+    const req = new Request(
+      order,
+      WATCH,
+      w,
+      undefined,
+      false,
+      Date.now(),
+      () => {
+        w.registering = false
+        w.registered()
+      },
+      (err) => {
+        w.registering = false
+        this.#endWatch(w, err)
+      }
+    )
+    if (this.#pending.add(req) && link.kind === 'attached') link.host.queue(req)
+    if (!this.#watchdog.busy) this.#checkBusy()
+  }
+
+  #endWatch(w: GuestWatch<any, any>, err: Error): void {
+    this.#watches.delete(w.id)
+    w.fail(err)
+  }
+
+  /** Release `w` where it is registered, if that is where operations go now (else it is gone there). */
+  async #releaseWatch(w: GuestWatch<any, any>): Promise<void> {
+    this.#watches.delete(w.id)
+    const link = this.#link
+    if (link.kind === 'attached' && w.home === link.host) await this.request(WATCH_CLOSE, w)
+  }
+
+  /** The watches registered at `home` lost it: each yields a gap, and is registered anew (with retry). */
+  #moveWatches(home: object): void {
+    for (const w of this.#watches.values()) {
+      if (w.home !== home) continue
+      // Without retry the watch ends there (after what it received): no gap before the error.
+      if (!this.retry) {
+        this.#endWatch(w, connectionLost())
+        continue
+      }
+      w.lost()
+      if (!w.registering) this.#register(w, w.order)
+    }
+    // A release that waits for that home has nothing left to release.
+    for (const req of [...this.#pending.values()]) {
+      if (req.kind === WATCH_CLOSE && (req.a as GuestWatch<any, any>).home === home) this.#pending.settle(req, {})
+    }
+  }
+
+  /** Changes for watch `id` from `link`'s host. */
+  watchChanges(link: HostLink, id: number, changes: WatchChangeMessage[]): void {
+    const w = this.#watches.get(id)
+    if (w !== undefined && w.home === link) w.remote(changes)
+  }
+
+  /** A gap for watch `id` from `link`'s host. */
+  watchGap(link: HostLink, id: number): void {
+    const w = this.#watches.get(id)
+    if (w !== undefined && w.home === link) w.gap()
+  }
+
+  /** A new watch's release function (the dispatcher's). */
+  readonly releaseWatch = (w: GuestWatch<any, any>): Promise<void> => this.#releaseWatch(w)
+
   refuse(req: Request, err: Error): void {
     this.#pending.refuse(req, err)
     if (this.#watchdog.busy && this.#pending.size === 0) this.#checkBusy()
@@ -300,6 +410,8 @@ export class Dispatcher implements LinkOwner {
     const store = LocalStore.of(db)
     const link: Forwarded = { kind: 'forwarded', store, sequencer: new Sequencer(store) }
     const prev = this.#link
+    // Watches on a host this guest did not notice the loss of yet: registered here instead.
+    if (prev.kind === 'attached') this.#moveWatches(prev.host)
     const waiting = this.#inOrder()
     // Without retry, what a host may have applied must not be applied again.
     const sent = !this.retry && prev.kind === 'attached' ? prev.host.sentRequests() : null
@@ -326,6 +438,7 @@ export class Dispatcher implements LinkOwner {
     const closing: Promise<void>[] = []
     this.#enter({ kind: 'detached', since: Date.now(), lost: false }, () => {
       for (const cursor of this.#cursors) closing.push(cursor.unforward())
+      this.#moveWatches(link)
     })
     await Promise.all([link.sequencer.idle(), ...closing])
   }
@@ -393,6 +506,7 @@ export class Dispatcher implements LinkOwner {
     if (this.#link !== state) return
     this.#enter({ kind: 'detached', since: Date.now(), lost: true }, () => {
       if (!this.retry) for (const req of this.#pending.drain()) req.reject(connectionLost())
+      if (state.kind === 'attached') this.#moveWatches(state.host)
       for (const cursor of this.#cursors) cursor.lose()
       this.#checkBusy()
     })

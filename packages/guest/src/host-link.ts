@@ -8,7 +8,8 @@ import {
   Output,
   PROTOCOL_ERROR,
   RpcStream,
-  readFrameHead
+  readFrameHead,
+  type WatchChangeMessage
 } from '@rave-level/protocol'
 import ModuleError from 'module-error'
 import { tooLarge } from './errors.js'
@@ -25,9 +26,12 @@ import {
   runLength,
   SNAPSHOT,
   SNAPSHOT_CLOSE,
-  tooLargeToReceive
+  tooLargeToReceive,
+  WATCH,
+  WATCH_CLOSE
 } from './requests.js'
 import type { GuestSnapshot } from './snapshot.js'
+import type { GuestWatch } from './watch.js'
 
 /** Where iterator messages of one host iterator id go: a cursor, or a key collector. */
 export interface Route {
@@ -50,6 +54,9 @@ export interface LinkOwner {
   collect(req: Request, id: number): Route
   /** The host answered its Hello (or turned out to be a plain many-level 2 host). */
   introduced(link: HostLink): void
+  /** Changes, or a gap, for a watch registered on this link. */
+  watchChanges(link: HostLink, id: number, changes: WatchChangeMessage[]): void
+  watchGap(link: HostLink, id: number): void
 }
 
 /** Options of a {@link HostLink}. */
@@ -246,6 +253,15 @@ export class HostLink {
       }
       return true
     }
+    if (req.kind === WATCH || req.kind === WATCH_CLOSE) {
+      const w = req.a as GuestWatch<unknown, unknown>
+      // A watch closed before it was sent is not registered; one registered elsewhere (a lost
+      // connection) has nothing to release here.
+      if (req.kind === WATCH && w.closed) return this.#done(req)
+      if (req.kind === WATCH_CLOSE && w.home !== this) return this.#done(req)
+      if (req.kind === WATCH) w.bind(this)
+      return true
+    }
     const refusal = req.snap?.refusal(this)
     if (refusal != null) {
       this.#owner.refuse(req, refusal)
@@ -296,6 +312,12 @@ export class HostLink {
         break
       case Output.iteratorError:
         this.#routes.get(message.id)?.onError(message.seq, message.error, message.message)
+        break
+      case Output.watchChanges:
+        this.#owner.watchChanges(this, message.id, message.changes)
+        break
+      case Output.watchGap:
+        this.#owner.watchGap(this, message.id)
         break
       case Output.hello:
         this.#introduce('extended', message.pid, message.maxFrameSize, message.features)
@@ -366,6 +388,9 @@ export class HostLink {
     } else if (tag === Output.iteratorData || tag === Output.iteratorError) {
       if (seq === undefined) throw protocolError('Oversized iterator frame without a seq')
       this.#routes.get(id)?.onError(seq, FRAME_TOO_LARGE, tooLargeToReceive().message)
+    } else if (tag === Output.watchChanges) {
+      // Changes we cannot receive: the watch missed them.
+      this.#owner.watchGap(this, id)
     } else {
       throw protocolError(`Oversized frame with tag ${tag}`)
     }

@@ -23,6 +23,8 @@ export class Pending {
   #map = new Map<number, Request>()
   /** Order of the earliest limited clear still reading its keys, else Infinity. */
   #hold = Number.POSITIVE_INFINITY
+  /** The highest order added (an upper bound of those in the map). */
+  #last = -1
 
   constructor(events: PendingEvents) {
     this.#events = events
@@ -37,9 +39,18 @@ export class Pending {
     return order > this.#hold
   }
 
-  /** Register `req`; returns whether it may be sent now. */
+  /**
+   * Register `req`; returns whether it may be sent now. Normally `req` was just issued; a
+   * watch registered again after a failover keeps its older place in issue order, so the map
+   * is rebuilt in order then (rare).
+   */
   add(req: Request): boolean {
-    this.#map.set(req.order, req)
+    if (req.order < this.#last) {
+      this.#map = new Map([...this.#map, [req.order, req] as const].sort((x, y) => x[0] - y[0]))
+    } else {
+      this.#map.set(req.order, req)
+      this.#last = req.order
+    }
     const free = req.order <= this.#hold
     if (req.kind === CLEAR_KEYS && req.order < this.#hold) this.#hold = req.order
     return free

@@ -10,9 +10,12 @@ import {
   PUT,
   type Request,
   SNAPSHOT,
-  SNAPSHOT_CLOSE
+  SNAPSHOT_CLOSE,
+  WATCH,
+  WATCH_CLOSE
 } from './requests.js'
 import type { GuestSnapshot, LocalSnapshot } from './snapshot.js'
+import type { GuestWatch } from './watch.js'
 
 /** What a local database needs for snapshots (classic-level's `snapshot()`). */
 interface Snapshotting {
@@ -28,6 +31,27 @@ export function takeLocal(local: { store: LocalStore; sequencer: Sequencer }): P
     if (db.status === 'opening') await db.open({ passive: true })
     return db.snapshot()
   })
+}
+
+/**
+ * Register `w` on the local database (`home`, a forwarding) in issue order: a subscription to
+ * its store, which hears every commit from the moment the sequencer's earlier writes settled.
+ * If `w` was closed or moved elsewhere meanwhile, the subscription ends at once.
+ */
+export async function subscribeLocal(
+  local: { store: LocalStore; sequencer: Sequencer },
+  w: GuestWatch<any, any>,
+  home: object
+): Promise<void> {
+  if (w.closed) return
+  w.bind(home)
+  const stop = await local.sequencer.exclusive(() =>
+    local.store.subscribe((changes) => {
+      if (w.home === home) w.local(changes)
+    })
+  )
+  if (w.home !== home || w.closed) stop()
+  else w.registered(stop)
 }
 
 const BUFFER_KEY = Object.freeze({ keyEncoding: 'buffer' })
@@ -55,7 +79,10 @@ export async function replay(
       return undefined
     }
     case SNAPSHOT_CLOSE:
+    case WATCH_CLOSE:
       return undefined
+    case WATCH:
+      return subscribeLocal(local, a as GuestWatch<any, any>, home)
     case CALL:
       return sequencer.read(() => maintenance(store.db as unknown as MaintenanceTarget, a))
     case PUT:

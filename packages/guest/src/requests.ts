@@ -1,8 +1,9 @@
-import { encodeInput, FRAME_TOO_LARGE, Input, type RangeOptions, remoteError } from '@rave-level/protocol'
+import { encodeInput, FRAME_TOO_LARGE, Input, type RangeOptions, rangeBounds, remoteError } from '@rave-level/protocol'
 import type { WriteOp } from '@rave-level/store'
 import ModuleError from 'module-error'
 import { fromBytes } from './formats.js'
 import type { GuestSnapshot } from './snapshot.js'
+import type { GuestWatch } from './watch.js'
 
 // Operation kinds. They decide how a request is encoded, coalesced, answered and re-applied.
 export const GET = 0
@@ -25,12 +26,16 @@ export const SNAPSHOT = 9
 export const SNAPSHOT_CLOSE = 10
 /** One of classic-level's maintenance methods (`a` is the `Call` message without its id). */
 export const CALL = 11
+/** Register a change feed (`a` is the GuestWatch); again on each new link. */
+export const WATCH = 12
+/** Release one (`a` is the GuestWatch). */
+export const WATCH_CLOSE = 13
 
 /** Kinds that need an extension of the host (see `FEATURES`), and which one. */
 export function featureOf(req: Request): string | undefined {
   const kind = req.kind
   if (kind === SNAPSHOT || kind === SNAPSHOT_CLOSE || req.snap !== undefined) return 'snapshots'
-  return kind === CALL ? 'call' : undefined
+  return kind === CALL ? 'call' : kind === WATCH || kind === WATCH_CLOSE ? 'watch' : undefined
 }
 
 /** Most requests coalesced into one frame, and most payload bytes in such a frame. */
@@ -140,6 +145,12 @@ export function encodeRequest(req: Request, id: number): Buffer {
       return encodeInput(Input.snapshotClose, { id, snapshot: (a as GuestSnapshot).id })
     case CALL:
       return encodeInput(Input.call, { id, ...a })
+    case WATCH: {
+      const w = a as GuestWatch<unknown, unknown>
+      return encodeInput(Input.watch, { id, watch: w.id, ...rangeBounds(w.range), keys: w.keys, values: w.values })
+    }
+    case WATCH_CLOSE:
+      return encodeInput(Input.watchClose, { id, watch: (a as GuestWatch<unknown, unknown>).id })
     case PUT:
       return encodeInput(Input.put, { id, key: a, value: req.b, sync })
     case DEL:

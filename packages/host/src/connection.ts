@@ -13,7 +13,9 @@ import {
   PROTOCOL_ERROR,
   READONLY,
   RpcStream,
-  TOO_MANY_ITERATORS
+  TOO_MANY_ITERATORS,
+  TOO_MANY_WATCHES,
+  type WatchMessage
 } from '@rave-level/protocol'
 import {
   type LocalStore,
@@ -26,6 +28,7 @@ import {
 import { type DbRangeOptions, dbRangeOptions, ENCODINGS, wireRange } from './db-options.js'
 import { Admission } from './admission.js'
 import { HostIterator, type IteratorOwner, type IteratorSource } from './host-iterator.js'
+import { HostWatch, type WatchOwner } from './host-watch.js'
 import { Replies } from './replies.js'
 import { Snapshots, type SnapshotSource } from './snapshots.js'
 
@@ -56,8 +59,10 @@ export interface ConnectionSettings {
   readonly maxInFlight: number
   readonly maxInFlightBytes: number
   readonly iteratorBytes: number
+  readonly maxWatches: number
+  readonly maxWatchQueue: number
   /** Live counters of the host, updated by its connections. */
-  readonly stats: { iterators: number; snapshots: number }
+  readonly stats: { iterators: number; snapshots: number; watches: number }
   /** Report a fault of one connection. Must not throw. */
   readonly fault: (err: Error, stream: RpcStream) => void
 }
@@ -86,13 +91,14 @@ const HEARTBEAT = encodeOutput(Output.heartbeat, {})
  * Nothing here throws out of an event handler or a promise callback: a frame that cannot be
  * decoded destroys this stream alone, and database errors travel in replies.
  */
-export class Connection implements IteratorOwner {
+export class Connection implements IteratorOwner, WatchOwner {
   readonly stream: RpcStream
   readonly db: HostDatabase
   readonly iteratorBytes: number
   readonly #settings: ConnectionSettings
   readonly #sequencer: Sequencer
   readonly #iterators = new Map<number, HostIterator>()
+  readonly #watches = new Map<number, HostWatch>()
   readonly #admission: Admission
   readonly #snapshots: Snapshots
   readonly #replies = new Replies((frame) => this.send(frame))
@@ -110,7 +116,10 @@ export class Connection implements IteratorOwner {
       onFrame: (frame) => this.#onFrame(frame),
       maxFrameSize: settings.maxFrameSize,
       highWaterMark: settings.highWaterMark,
-      onOutputDrain: () => this.#admission.drained()
+      onOutputDrain: () => {
+        this.#admission.drained()
+        for (const watch of this.#watches.values()) watch.drain()
+      }
     })
     this.#admission = new Admission(settings, this.stream, (frame) => this.#handle(frame))
     this.stream.on('error', (err) => {
@@ -124,6 +133,11 @@ export class Connection implements IteratorOwner {
     if (this.#closed) return
     this.#sentSinceBeat = true
     if (!this.stream.send(frame)) this.#admission.outputFull = true
+  }
+
+  /** Whether the guest reads what we send: output has not reached the high-water mark (see Admission). */
+  get reading(): boolean {
+    return !this.#admission.outputFull
   }
 
   /** Largest frame the guest accepts (what it announced in its Hello; else unlimited). */
@@ -223,7 +237,7 @@ export class Connection implements IteratorOwner {
         const options = dbRangeOptions(wireRange(message.options), message.options)
         this.#admission.begin(1, bytes)
         this.#sequencer
-          .exclusive(async () => this.db.clear({ ...options, ...this.#options(message.snapshot) }))
+          .exclusive(async () => settings.store.clear({ ...options, ...this.#options(message.snapshot) }))
           .then(
             () => this.#done(id, undefined, undefined, 1, bytes),
             (err) => this.#done(id, err, undefined, 1, bytes)
@@ -265,6 +279,15 @@ export class Connection implements IteratorOwner {
             (value) => this.#done(id, undefined, value, 1, bytes),
             (err) => this.#done(id, err, undefined, 1, bytes)
           )
+        break
+      }
+      case Input.watch:
+        this.#watch(message, bytes)
+        break
+      case Input.watchClose: {
+        const watch = this.#watches.get(message.watch)
+        if (watch !== undefined) this.#closeWatch(watch)
+        this.#replies.callback(message.id, undefined)
         break
       }
       case Input.iteratorAck:
@@ -353,6 +376,45 @@ export class Connection implements IteratorOwner {
     it.close()
   }
 
+  /**
+   * Start a watch, in this connection's issue order: it hears every commit from the moment
+   * the store registers it, which is after every write this guest sent before it and before
+   * every write it sends after it. The `Callback` goes first, then its changes.
+   */
+  #watch(message: WatchMessage, bytes: number): void {
+    const { id } = message
+    const old = this.#watches.get(message.watch)
+    if (old !== undefined) this.#closeWatch(old)
+    if (this.#watches.size >= this.#settings.maxWatches) {
+      this.#replies.callback(id, TOO_MANY_WATCHES)
+      return
+    }
+    const watch = new HostWatch(this, message, this.#settings.maxWatchQueue)
+    this.#watches.set(watch.id, watch)
+    this.#settings.stats.watches++
+    this.#admission.begin(1, bytes)
+    this.#sequencer
+      .exclusive(() => this.#settings.store.subscribe(watch.listener))
+      .then(
+        (stop) => {
+          this.#done(id, undefined, undefined, 1, bytes)
+          if (watch.closed) stop()
+          else watch.start(stop)
+        },
+        (err) => {
+          this.#done(id, err, undefined, 1, bytes)
+          this.#closeWatch(watch)
+        }
+      )
+  }
+
+  #closeWatch(watch: HostWatch): void {
+    if (this.#watches.get(watch.id) !== watch) return
+    this.#watches.delete(watch.id)
+    this.#settings.stats.watches--
+    watch.close()
+  }
+
   #done(id: number, err: unknown, value: Uint8Array | undefined, n: number, bytes: number): void {
     if (!this.#closed) this.#replies.callback(id, err, value)
     this.#admission.end(n, bytes)
@@ -377,6 +439,7 @@ export class Connection implements IteratorOwner {
     if (this.#heartbeat !== null) clearInterval(this.#heartbeat)
     this.#heartbeat = null
     for (const it of this.#iterators.values()) this.#closeIterator(it)
+    for (const watch of this.#watches.values()) this.#closeWatch(watch)
   }
 }
 

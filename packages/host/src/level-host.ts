@@ -29,6 +29,14 @@ export interface LevelHostOptions {
    * once nothing else does). Bounds what a guest that floods writes costs the host. Default 4 MiB.
    */
   maxInFlightBytes?: number | undefined
+  /** Watches (change feeds) one connection may have; more fail with `LEVEL_TOO_MANY_WATCHES`. Default 64. */
+  maxWatches?: number | undefined
+  /**
+   * Bytes of changes kept for one watch while its guest does not read its connection (output
+   * above `highWaterMark`). Beyond that the host drops them and sends the guest a gap instead.
+   * Default 1 MiB.
+   */
+  maxWatchQueue?: number | undefined
 }
 
 /** Events of {@link LevelHost}. */
@@ -47,6 +55,8 @@ const DEFAULT_HIGH_WATER_MARK = 1024 * 1024
 const DEFAULT_MAX_ITERATORS = 256
 const DEFAULT_MAX_IN_FLIGHT = 4096
 const DEFAULT_MAX_IN_FLIGHT_BYTES = 1024 * 1024
+const DEFAULT_MAX_WATCHES = 64
+const DEFAULT_MAX_WATCH_QUEUE = 1024 * 1024
 /** Target size of one `IteratorData` message. */
 const ITERATOR_BYTES = 16 * 1024
 
@@ -59,7 +69,9 @@ const ITERATOR_BYTES = 16 * 1024
  * Database errors reach the guest as their `LEVEL_*` code (`LEVEL_REMOTE_ERROR` when they have
  * none); replies can also carry `LEVEL_NOT_FOUND` (a `get` of a missing key, as many-level 2
  * answers it), `LEVEL_READONLY`, `LEVEL_INVALID_VALUE`, `LEVEL_PROTOCOL_ERROR` (a batch
- * operation of unknown type) and `LEVEL_TOO_MANY_ITERATORS`. A connection that sends
+ * operation of unknown type), `LEVEL_TOO_MANY_ITERATORS` and `LEVEL_TOO_MANY_WATCHES`. A guest
+ * can watch the changes committed through the host (a `Watch`; see the README), with a bounded
+ * queue per watch for a guest that does not read. A connection that sends
  * garbage is destroyed with `LEVEL_PROTOCOL_ERROR` or `LEVEL_FRAME_TOO_LARGE` and reported
  * through the `'fault'` event.
  *
@@ -68,7 +80,7 @@ const ITERATOR_BYTES = 16 * 1024
  */
 export class LevelHost extends EventEmitter<LevelHostEvents> {
   readonly #settings: ConnectionSettings
-  readonly #stats = { iterators: 0, snapshots: 0 }
+  readonly #stats = { iterators: 0, snapshots: 0, watches: 0 }
 
   constructor(db: AbstractLevel<any, any, any>, options: LevelHostOptions = {}) {
     super()
@@ -91,6 +103,8 @@ export class LevelHost extends EventEmitter<LevelHostEvents> {
       maxInFlight: positive(options.maxInFlight, DEFAULT_MAX_IN_FLIGHT, 'maxInFlight'),
       maxInFlightBytes: positive(options.maxInFlightBytes, DEFAULT_MAX_IN_FLIGHT_BYTES, 'maxInFlightBytes'),
       iteratorBytes: Math.min(ITERATOR_BYTES, highWaterMark),
+      maxWatches: positive(options.maxWatches, DEFAULT_MAX_WATCHES, 'maxWatches'),
+      maxWatchQueue: positive(options.maxWatchQueue, DEFAULT_MAX_WATCH_QUEUE, 'maxWatchQueue'),
       stats: this.#stats,
       fault: (err, stream) => {
         this.emit('fault', err, stream)
@@ -116,6 +130,11 @@ export class LevelHost extends EventEmitter<LevelHostEvents> {
   /** Explicit snapshots open on behalf of guests, over all connections. */
   get snapshots(): number {
     return this.#stats.snapshots
+  }
+
+  /** Watches (change feeds) open on behalf of guests, over all connections. */
+  get watches(): number {
+    return this.#stats.watches
   }
 
   /**

@@ -24,6 +24,8 @@ export const READONLY = 'LEVEL_READONLY'
 export const INVALID_VALUE = 'LEVEL_INVALID_VALUE'
 /** Minted by the host: a guest asked for more open iterators than the host allows. */
 export const TOO_MANY_ITERATORS = 'LEVEL_TOO_MANY_ITERATORS'
+/** Minted by the host: a guest asked for more watches than the host allows. */
+export const TOO_MANY_WATCHES = 'LEVEL_TOO_MANY_WATCHES'
 
 /** Every code above. */
 export const codes = Object.freeze({
@@ -33,7 +35,8 @@ export const codes = Object.freeze({
   NOT_FOUND,
   READONLY,
   INVALID_VALUE,
-  TOO_MANY_ITERATORS
+  TOO_MANY_ITERATORS,
+  TOO_MANY_WATCHES
 } as const)
 
 /** @internal */

@@ -15,7 +15,8 @@ export const EXTENSION_VERSION = 1
  * - `sync`: `Put`, `Delete` and `Batch` honour their `sync` field;
  * - `snapshots`: explicit snapshots (`Snapshot`, `SnapshotClose`, and the `snapshot` field of
  *   `Get`, `GetMany` and `Iterator`);
- * - `call`: classic-level's maintenance methods (`Call`).
+ * - `call`: classic-level's maintenance methods (`Call`);
+ * - `watch`: change feeds (`Watch`, `WatchClose`, `WatchChanges`, `WatchGap`).
  */
 export const FEATURES: readonly string[] = Object.freeze([
   'heartbeat',
@@ -23,7 +24,8 @@ export const FEATURES: readonly string[] = Object.freeze([
   'frame-limit',
   'sync',
   'snapshots',
-  'call'
+  'call',
+  'watch'
 ])
 
 /** The start of an output frame: its tag, `id` and, for iterator messages, `seq`. */

@@ -21,7 +21,11 @@ import type {
   IteratorErrorMessage,
   IteratorMessage,
   IteratorSeekMessage,
-  PutMessage
+  PutMessage,
+  WatchChangesMessage,
+  WatchCloseMessage,
+  WatchGapMessage,
+  WatchMessage
 } from './messages.js'
 import { Input, type InputTag, inputSchemas, Output, type OutputTag, outputSchemas } from './tags.js'
 import { varintLength, writeVarint } from './varint.js'
@@ -42,6 +46,8 @@ export interface InputMessages {
   [Input.snapshot]: SnapshotMessage
   [Input.snapshotClose]: SnapshotCloseMessage
   [Input.call]: CallMessage
+  [Input.watch]: WatchMessage
+  [Input.watchClose]: WatchCloseMessage
 }
 
 /** Message type of each output tag. */
@@ -54,6 +60,8 @@ export interface OutputMessages {
   [Output.hello]: HelloMessage
   [Output.heartbeat]: HeartbeatMessage
   [Output.getManyPart]: GetManyPartMessage
+  [Output.watchChanges]: WatchChangesMessage
+  [Output.watchGap]: WatchGapMessage
 }
 
 /** A decoded input frame: its tag and message, discriminated by tag. */

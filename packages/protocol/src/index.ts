@@ -9,6 +9,7 @@ export {
   REMOTE_ERROR,
   remoteError,
   TOO_MANY_ITERATORS,
+  TOO_MANY_WATCHES,
   wireCode,
   wireMessage
 } from './errors.js'
@@ -49,7 +50,12 @@ export type {
   PutMessage,
   RangeOptions,
   SnapshotCloseMessage,
-  SnapshotMessage
+  SnapshotMessage,
+  WatchChangeMessage,
+  WatchChangesMessage,
+  WatchCloseMessage,
+  WatchGapMessage,
+  WatchMessage
 } from './messages.js'
 export { ENTRIES, type IteratorMode, KEYS, modeOf, VALUES } from './mode.js'
 export { inRange, type KeyRange, keyRange, narrow, type RangeBounds, rangeBounds } from './range.js'

@@ -6,14 +6,13 @@ import { type Schema, schema } from './codec.js'
  * lacks a required field.
  */
 
-const range = [
+const bounds = [
   { no: 3, name: 'gt', type: 'bytes' },
   { no: 4, name: 'gte', type: 'bytes' },
   { no: 5, name: 'lt', type: 'bytes' },
-  { no: 6, name: 'lte', type: 'bytes' },
-  { no: 7, name: 'limit', type: 'sint' },
-  { no: 8, name: 'reverse', type: 'bool' }
+  { no: 6, name: 'lte', type: 'bytes' }
 ] as const
+const range = [...bounds, { no: 7, name: 'limit', type: 'sint' }, { no: 8, name: 'reverse', type: 'bool' }] as const
 
 const BatchOperation = schema('Batch.Operation', [
   { no: 1, name: 'type', type: 'string', required: true },
@@ -27,6 +26,11 @@ const IteratorOptions = schema('Iterator.Options', [
   ...range
 ])
 const ManyValue = schema('GetManyCallback.Value', [{ no: 1, name: 'value', type: 'bytes' }])
+const WatchChange = schema('WatchChanges.Change', [
+  { no: 1, name: 'type', type: 'string', required: true },
+  { no: 2, name: 'key', type: 'bytes' },
+  { no: 3, name: 'value', type: 'bytes' }
+])
 
 const id = { no: 1, name: 'id', type: 'uint', required: true } as const
 const seq = { no: 2, name: 'seq', type: 'uint', required: true } as const
@@ -102,7 +106,17 @@ export const schemas = {
     { no: 2, name: 'start', type: 'uint', required: true },
     { no: 3, name: 'values', type: ManyValue, repeated: true },
     { no: 4, name: 'oversized', type: 'uint', repeated: true }
-  ])
+  ]),
+  Watch: schema('Watch', [
+    id,
+    { no: 2, name: 'watch', type: 'uint', required: true },
+    ...bounds,
+    { no: 7, name: 'keys', type: 'bool' },
+    { no: 8, name: 'values', type: 'bool' }
+  ]),
+  WatchClose: schema('WatchClose', [id, { no: 2, name: 'watch', type: 'uint', required: true }]),
+  WatchChanges: schema('WatchChanges', [id, { no: 2, name: 'changes', type: WatchChange, repeated: true }]),
+  WatchGap: schema('WatchGap', [id])
 } satisfies Record<string, Schema>
 
 /** Range options shared by iterators and `clear()`. Keys are encoded bytes. */
@@ -280,4 +294,50 @@ export interface GetManyPartMessage {
   start: number
   values: { value?: Uint8Array }[]
   oversized: number[]
+}
+/**
+ * `Watch` (an extension, guest → host): from now on, send this connection every change the
+ * database commits to a key in the range (`gt`/`gte`/`lt`/`lte`, encoded keys), as
+ * `WatchChanges` with `id` = `watch` (a number the guest chose). It is registered in issue
+ * order: it sees every write this guest sends after it. `keys` and `values` (both sent; absent
+ * means `false`) say what each change carries. Answered by a `Callback` once registered. It
+ * lives until `WatchClose` or the end of the connection.
+ */
+export interface WatchMessage {
+  id: number
+  watch: number
+  gt?: Uint8Array | undefined
+  gte?: Uint8Array | undefined
+  lt?: Uint8Array | undefined
+  lte?: Uint8Array | undefined
+  keys?: boolean | undefined
+  values?: boolean | undefined
+}
+/** `WatchClose` (an extension, guest → host): stop watch `watch`. Answered by a `Callback`. */
+export interface WatchCloseMessage {
+  id: number
+  watch: number
+}
+/** One change of a `WatchChanges`: `type` is `'put'` or `'del'`; `key` and `value` as the watch asked. */
+export interface WatchChangeMessage {
+  type: string
+  key?: Uint8Array | undefined
+  value?: Uint8Array | undefined
+}
+/**
+ * `WatchChanges` (an extension, host → guest): changes for watch `id`, in the order the
+ * database committed them. The changes of one write are consecutive (they may span several
+ * messages, each within the guest's `maxFrameSize`).
+ */
+export interface WatchChangesMessage {
+  id: number
+  changes: WatchChangeMessage[]
+}
+/**
+ * `WatchGap` (an extension, host → guest): changes for watch `id` were dropped here (the guest
+ * did not read them fast enough, or one did not fit in a frame). The watch goes on with the
+ * changes after them.
+ */
+export interface WatchGapMessage {
+  id: number
 }

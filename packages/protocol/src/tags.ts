@@ -20,7 +20,11 @@ export const Input = Object.freeze({
   /** Extension: release an explicit snapshot. */
   snapshotClose: 66,
   /** Extension: one of classic-level's maintenance methods. */
-  call: 67
+  call: 67,
+  /** Extension: start a change feed. */
+  watch: 68,
+  /** Extension: stop a change feed. */
+  watchClose: 69
 } as const)
 
 /** Tags of messages a host sends to a guest. */
@@ -35,7 +39,11 @@ export const Output = Object.freeze({
   /** Extension: the host is alive (sent while a guest waits for it). */
   heartbeat: 65,
   /** Extension: part of a `getManyCallback` too large for one frame. */
-  getManyPart: 66
+  getManyPart: 66,
+  /** Extension: changes for a watch. */
+  watchChanges: 67,
+  /** Extension: a watch missed changes. */
+  watchGap: 68
 } as const)
 
 /** An input tag. */
@@ -64,7 +72,9 @@ export const inputSchemas = table([
   [Input.hello, schemas.Hello],
   [Input.snapshot, schemas.Snapshot],
   [Input.snapshotClose, schemas.SnapshotClose],
-  [Input.call, schemas.Call]
+  [Input.call, schemas.Call],
+  [Input.watch, schemas.Watch],
+  [Input.watchClose, schemas.WatchClose]
 ])
 
 /** Schema of each output tag, indexed by tag. */
@@ -76,5 +86,7 @@ export const outputSchemas = table([
   [Output.iteratorEnd, schemas.IteratorEnd],
   [Output.hello, schemas.Hello],
   [Output.heartbeat, schemas.Heartbeat],
-  [Output.getManyPart, schemas.GetManyPart]
+  [Output.getManyPart, schemas.GetManyPart],
+  [Output.watchChanges, schemas.WatchChanges],
+  [Output.watchGap, schemas.WatchGap]
 ])

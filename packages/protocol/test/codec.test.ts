@@ -95,17 +95,20 @@ describe('codec interop with many-level 2.0.0', () => {
       NOT_FOUND: 'LEVEL_NOT_FOUND',
       READONLY: 'LEVEL_READONLY',
       INVALID_VALUE: 'LEVEL_INVALID_VALUE',
-      TOO_MANY_ITERATORS: 'LEVEL_TOO_MANY_ITERATORS'
+      TOO_MANY_ITERATORS: 'LEVEL_TOO_MANY_ITERATORS',
+      TOO_MANY_WATCHES: 'LEVEL_TOO_MANY_WATCHES'
     })
   })
 
   it('uses the same tags, and extension tags that many-level 2 does not know', () => {
-    const { hello: helloIn, snapshot, snapshotClose, call, ...input } = Input
-    const { hello: helloOut, heartbeat, getManyPart, ...output } = Output
+    const { hello: helloIn, snapshot, snapshotClose, call, watch, watchClose, ...input } = Input
+    const { hello: helloOut, heartbeat, getManyPart, watchChanges, watchGap, ...output } = Output
     expect(tags.input).toMatchObject(input)
     expect(tags.output).toMatchObject(output)
-    for (const tag of [helloIn, snapshot, snapshotClose, call]) expect(tags.input.encoding(tag)).toBeFalsy()
-    for (const tag of [helloOut, heartbeat, getManyPart]) expect(tags.output.encoding(tag)).toBeFalsy()
+    for (const tag of [helloIn, snapshot, snapshotClose, call, watch, watchClose])
+      expect(tags.input.encoding(tag)).toBeFalsy()
+    for (const tag of [helloOut, heartbeat, getManyPart, watchChanges, watchGap])
+      expect(tags.output.encoding(tag)).toBeFalsy()
   })
 
   it('adds fields that many-level 2 skips: sync on writes, message on errors', () => {
@@ -125,6 +128,29 @@ describe('codec interop with many-level 2.0.0', () => {
       message: { version: 1, features: [] }
     })
     expect(encodeOutput(Output.heartbeat, {})).toEqual(Buffer.from([1, Output.heartbeat]))
+    const watch = { id: 3, watch: 7, gte: b('a'), lt: b('b'), keys: true, values: false }
+    expect(decodeInput(unframe(encodeInput(Input.watch, watch)))).toEqual({ tag: Input.watch, message: watch })
+    const close = { id: 4, watch: 7 }
+    expect(decodeInput(unframe(encodeInput(Input.watchClose, close)))).toEqual({
+      tag: Input.watchClose,
+      message: close
+    })
+    const changes = {
+      id: 7,
+      changes: [
+        { type: 'put', key: b('k'), value: b('') },
+        { type: 'del', key: b('') },
+        { type: 'put', key: b('x') }
+      ]
+    }
+    expect(decodeOutput(unframe(encodeOutput(Output.watchChanges, changes)))).toEqual({
+      tag: Output.watchChanges,
+      message: changes
+    })
+    expect(decodeOutput(unframe(encodeOutput(Output.watchGap, { id: 7 })))).toEqual({
+      tag: Output.watchGap,
+      message: { id: 7 }
+    })
     expect(decodeOutput(Buffer.from([Output.heartbeat]))).toEqual({ tag: Output.heartbeat, message: {} })
   })
 

@@ -108,7 +108,8 @@ export interface RaveLevel<K, V> {
  * `LEVEL_DATABASE_NOT_OPEN` (used after close, or the database could not be opened, with the
  * cause), `LEVEL_FRAME_TOO_LARGE` (an operation or answer over `maxFrameSize`),
  * `LEVEL_IO_ERROR` and the other codes of `classic-level` with their messages, plus every code
- * of `abstract-level`.
+ * of `abstract-level`. A watch (`db.watch()`, a change feed of every process's writes; see
+ * `Watch`) can also end with `LEVEL_ABORTED` (its signal) or `LEVEL_TOO_MANY_WATCHES`.
  */
 // biome-ignore lint/suspicious/noUnsafeDeclarationMerging: see the RaveLevel interface above
 export class RaveLevel<K = string, V = string> extends GuestLevel<K, V> {
@@ -218,15 +219,21 @@ export class RaveLevel<K = string, V = string> extends GuestLevel<K, V> {
 
   /**
    * Diagnostics, for tests and tools (not part of the API): the counters of the host serving
-   * followers while this instance leads (`connections`, `iterators`, `snapshots`), else
-   * `undefined`. Reached through `Symbol.for('rave-level.host')`.
+   * followers while this instance leads (`connections`, `iterators`, `snapshots`, `watches`),
+   * and this instance's own watches, which it registers on its own database while it leads
+   * (`localWatches`); else `undefined`. Reached through `Symbol.for('rave-level.host')`.
    * @internal
    */
-  get [Symbol.for('rave-level.host')](): { connections: number; iterators: number; snapshots: number } | undefined {
+  get [Symbol.for('rave-level.host')]():
+    | { connections: number; iterators: number; snapshots: number; watches: number; localWatches: number }
+    | undefined {
     const db = this.#election?.resource
-    const host = db === undefined ? undefined : this.#hosts.get(db)
-    if (host === undefined) return db === undefined ? undefined : { connections: 0, iterators: 0, snapshots: 0 }
-    return { connections: host.connections, iterators: host.iterators, snapshots: host.snapshots }
+    if (db === undefined) return undefined
+    const host = this.#hosts.get(db)
+    const localWatches = this.#d.watches
+    if (host === undefined) return { connections: 0, iterators: 0, snapshots: 0, watches: 0, localWatches }
+    const { connections, iterators, snapshots, watches } = host
+    return { connections, iterators, snapshots, watches, localWatches }
   }
 
   /**

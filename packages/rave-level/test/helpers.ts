@@ -101,3 +101,18 @@ export async function until(condition: () => boolean | Promise<boolean>, timeout
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
 }
+
+/** Sample `peer`'s RSS every 25 ms until `work` settles; resolves with the largest sample. */
+export async function peakRss(peer: Peer, work: Promise<unknown>): Promise<number> {
+  let peak = 0
+  let done = false
+  void work.finally(() => {
+    done = true
+  })
+  while (!done) {
+    peak = Math.max(peak, await peer.call('rss'))
+    await new Promise((resolve) => setTimeout(resolve, 25))
+  }
+  await work
+  return Math.max(peak, await peer.call('rss'))
+}

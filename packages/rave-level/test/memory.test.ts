@@ -1,26 +1,11 @@
 // What flooding followers cost the leader, in memory (not time): the leader's resident set is
 // sampled while followers in other processes issue 100,000 un-awaited 1 KiB puts each.
 import { afterEach, describe, expect, it } from 'vitest'
-import { cleanup, Peer, tempDir } from './helpers.js'
+import { cleanup, Peer, peakRss, tempDir } from './helpers.js'
 
 afterEach(cleanup)
 
 const MiB = 1024 * 1024
-
-/** Sample `peer`'s RSS every 25 ms until `work` settles; resolves with the largest sample. */
-async function peakRss(peer: Peer, work: Promise<unknown>): Promise<number> {
-  let peak = 0
-  let done = false
-  void work.finally(() => {
-    done = true
-  })
-  while (!done) {
-    peak = Math.max(peak, await peer.call('rss'))
-    await new Promise((resolve) => setTimeout(resolve, 25))
-  }
-  await work
-  return Math.max(peak, await peer.call('rss'))
-}
 
 async function flood(followers: number) {
   const location = tempDir()

@@ -98,8 +98,9 @@ it('the packed packages install with npm; the README snippet runs with import an
     })
   }
 
-  // The public surface: RaveLevel alone, with abstract-level's API and its own few members, and
-  // none of the guest's plumbing (which would break the election if called).
+  // The public surface: RaveLevel alone, with abstract-level's API and its own few members
+  // (sublevel() is abstract-level's, typed to return sublevels that can watch), and none of the
+  // guest's plumbing (which would break the election if called).
   const surface = `
     const { RaveLevel } = require('rave-level')
     const { AbstractLevel } = require('abstract-level')
@@ -124,7 +125,9 @@ it('the packed packages install with npm; the README snippet runs with import an
       'leaderPid',
       'location',
       'open',
-      'role'
+      'role',
+      'sublevel',
+      'watch'
     ],
     plumbing: []
   })

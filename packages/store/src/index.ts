@@ -1,4 +1,6 @@
+export type { Change, ChangeListener } from './changes.js'
 export {
+  type ClearOptions,
   type ForwardTarget,
   type Formats,
   type LocalIterator,

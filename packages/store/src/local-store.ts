@@ -1,3 +1,4 @@
+import { type Change, type ChangeListener, toChanges } from './changes.js'
 import type { BatchTarget, SequencedWrite } from './sequencer.js'
 
 /**
@@ -123,48 +124,122 @@ export class LocalStore implements BatchTarget {
    * next one (a group commit across connections). So writes are applied in the order of their
    * calls here, which is the order they settle in, and each caller's operations stay
    * consecutive. A merged batch that fails fails every caller in it; a merged batch syncs if
-   * any caller asked.
+   * any caller asked. Subscribers (see {@link LocalStore.subscribe}) hear of a batch once it
+   * is committed, before its callers do.
    */
   batch(operations: WriteOp[], options?: { sync?: boolean | undefined }): Promise<void> {
     const sync = options?.sync === true
-    if (!this.#committing) return this.#commit(operations, sync)
-    let next = this.#next
-    if (next === null) next = this.#next = { parts: [], settle: [], sync: false }
+    if (!this.#busy) return this.#commit(operations, sync)
+    const queue = this.#queue
+    let next = queue[queue.length - 1]
+    if (next === undefined || next.kind !== 'write') {
+      next = { kind: 'write', parts: [], settle: [], sync: false }
+      queue.push(next)
+    }
     next.parts.push(operations)
     if (sync) next.sync = true
     const group = next
     return new Promise<void>((resolve, reject) => group.settle.push([() => resolve(), reject]))
   }
 
-  #committing = false
-  #next: WriteGroup | null = null
+  /** A commit or a job runs; what comes meanwhile waits in {@link LocalStore.#queue}. */
+  #busy = false
+  /** What waits for its turn, in order: merged writes and jobs (subscriptions, parts of a clear). */
+  readonly #queue: (WriteGroup | Job)[] = []
+  readonly #listeners = new Set<ChangeListener>()
+  readonly #advance = () => this.#next()
 
   #commit(operations: WriteOp[], sync: boolean): Promise<void> {
-    this.#committing = true
+    this.#busy = true
     let p: Promise<void>
     try {
       p = this.#apply(operations, sync)
     } catch (err) {
       p = Promise.reject(err)
     }
-    const done = () => {
-      const next = this.#next
-      this.#next = null
-      this.#committing = false
-      if (next === null) return
-      const ops = next.parts.length === 1 ? (next.parts[0] as WriteOp[]) : next.parts.flat()
-      this.#commit(ops, next.sync).then(
-        () => {
-          for (const s of next.settle) s[0](undefined)
-        },
-        (err) => {
-          for (const s of next.settle) s[1](err)
-        }
-      )
-    }
-    p.then(done, done)
+    // Registered before the caller's handlers: subscribers hear of it first.
+    p.then(() => {
+      if (this.#listeners.size > 0) this.#publish(toChanges(operations))
+      this.#next()
+    }, this.#advance)
     return p
   }
+
+  /** Start what waits next, if anything. */
+  #next(): void {
+    this.#busy = false
+    const next = this.#queue.shift()
+    if (next === undefined) return
+    if (next.kind === 'job') {
+      this.#busy = true
+      next.run().then(this.#advance)
+      return
+    }
+    const ops = next.parts.length === 1 ? (next.parts[0] as WriteOp[]) : next.parts.flat()
+    this.#commit(ops, next.sync).then(
+      () => {
+        for (const s of next.settle) s[0](undefined)
+      },
+      (err) => {
+        for (const s of next.settle) s[1](err)
+      }
+    )
+  }
+
+  /** Run `fn` alone in the commit order: after the writes called before, before those after. */
+  #job<T>(fn: () => Promise<T>): Promise<T> {
+    let run!: () => Promise<void>
+    const done = new Promise<T>((resolve, reject) => {
+      // From a microtask, so that a throw becomes a rejection; the queue is held meanwhile.
+      run = () => Promise.resolve().then(fn).then(resolve, reject)
+    })
+    if (this.#busy) {
+      this.#queue.push({ kind: 'job', run })
+    } else {
+      this.#busy = true
+      run().then(this.#advance)
+    }
+    return done
+  }
+
+  #publish(changes: readonly Change[]): void {
+    for (const listener of this.#listeners) listener(changes)
+  }
+
+  /**
+   * Call `listener` with the changes of every write committed through this store from the
+   * moment it is registered, in the order they were applied: each call holds one commit (the
+   * writes of one or more callers, each caller's consecutive), made before the writers hear
+   * that their writes settled. A `clear()` reaches listeners as the deletes of the keys it
+   * removed (see {@link LocalStore.clear}).
+   *
+   * Registration takes its place in the commit order (after the writes called before it), so
+   * it resolves once registered, with the function that ends the subscription. Costs nothing
+   * while there are no listeners. Writes made to the database without this store are not seen.
+   */
+  subscribe(listener: ChangeListener): Promise<() => void> {
+    this.#subscribing++
+    return this.#job(async () => {
+      // A clear that runs without publishing (it started with nobody listening) ends first.
+      while (this.#plainClears > 0) await this.#plainCleared
+      this.#listeners.add(listener)
+      return () => {
+        this.#listeners.delete(listener)
+      }
+    }).finally(() => {
+      this.#subscribing--
+    })
+  }
+
+  /** Listeners registered now. */
+  get subscribers(): number {
+    return this.#listeners.size
+  }
+
+  #subscribing = 0
+  #plainClears = 0
+  #plainCleared: Promise<void> = Promise.resolve()
+  #plainDone: () => void = () => {}
 
   #apply(operations: WriteOp[], sync: boolean): Promise<void> {
     const direct = this.#writer(operations)
@@ -245,10 +320,60 @@ export class LocalStore implements BatchTarget {
       : (this.db.hasMany as NonNullable<ForwardTarget['hasMany']>)(keys, options)
   }
 
-  /** `options` as the private `_clear()` receives them (range in the key format). */
-  clear(options: object): Promise<void> {
-    return this.db.clear(options)
+  /**
+   * Clear a range: `options` as the private `_clear()` receives them (range in the key format,
+   * `keyEncoding` a format, `limit`, `reverse`, maybe a `snapshot`).
+   *
+   * With nobody listening, the database's own `clear()`, alongside other writes. While someone
+   * listens (or is about to), exactly, so that listeners learn which keys it removed: its keys
+   * are read (from one iterator, so from the moment the clear takes its place in the commit
+   * order, as the database's own clear reads them) and deleted in batches, each read and
+   * deleted as one job of the commit queue (no write comes between reading a batch and
+   * deleting it), and published as deletes.
+   */
+  clear(options: ClearOptions): Promise<void> {
+    if (this.#listeners.size === 0 && this.#subscribing === 0) return this.#plainClear(options)
+    return this.#exactClear(options)
   }
+
+  #plainClear(options: ClearOptions): Promise<void> {
+    if (this.#plainClears++ === 0) this.#plainCleared = new Promise((resolve) => (this.#plainDone = resolve))
+    const p = this.db.clear(options)
+    const end = () => {
+      if (--this.#plainClears === 0) this.#plainDone()
+    }
+    p.then(end, end)
+    return p
+  }
+
+  async #exactClear(options: ClearOptions): Promise<void> {
+    let it: LocalIterator | undefined
+    try {
+      let more = true
+      while (more) {
+        more = await this.#job(async () => {
+          it ??= this.db.keys(options)
+          const keys = await it.nextv(CLEAR_CHUNK)
+          if (keys.length === 0) return false
+          const ops: WriteOp[] = keys.map((key) => ({ type: 'del', key, keyEncoding: options.keyEncoding }))
+          await this.#apply(ops, false)
+          if (this.#listeners.size > 0) this.#publish(toChanges(ops))
+          return true
+        })
+      }
+    } finally {
+      await it?.close()
+    }
+  }
+}
+
+/** Keys an exact clear reads and deletes at a time. */
+const CLEAR_CHUNK = 1000
+
+/** Options of {@link LocalStore.clear}. */
+export interface ClearOptions {
+  keyEncoding: string
+  [option: string]: unknown
 }
 
 const EMPTY = Object.freeze({})
@@ -258,9 +383,16 @@ type Settle = [(value: unknown) => void, (err: unknown) => void]
 
 /** Writes that arrived while a batch was being committed: the next batch. */
 interface WriteGroup {
+  kind: 'write'
   parts: WriteOp[][]
   settle: Settle[]
   sync: boolean
+}
+
+/** Work that takes its turn in the commit order. Its promise never rejects. */
+interface Job {
+  kind: 'job'
+  run: () => Promise<void>
 }
 
 const stores = new WeakMap<object, LocalStore>()

@@ -1,0 +1,421 @@
+import { inRange, type KeyRange, keyRange, type WatchChangeMessage } from '@rave-level/protocol'
+import type { Change } from '@rave-level/store'
+import { aborted, notOpen } from './errors.js'
+import { fromBytes, toBytes } from './formats.js'
+
+/**
+ * One item of a {@link Watch}: a put or a delete the leader applied, or a gap (changes may have
+ * been missed here: after a failover, or when the watch fell too far behind). A watch with
+ * `values: false` yields puts without `value`; one with `keys: false` yields changes without
+ * `key`.
+ */
+export type WatchChange<K = string, V = string> =
+  | { type: 'put'; key: K; value: V }
+  | { type: 'del'; key: K }
+  | { type: 'gap' }
+
+/** Options of `db.watch()`. */
+export interface WatchOptions<K = string> {
+  /** Only keys greater than this (in the watch's `keyEncoding`). */
+  gt?: K | undefined
+  /** Only keys greater than or equal to this. */
+  gte?: K | undefined
+  /** Only keys less than this. */
+  lt?: K | undefined
+  /** Only keys less than or equal to this. */
+  lte?: K | undefined
+  /** Yield keys (default `true`). */
+  keys?: boolean | undefined
+  /** Yield the values of puts (default `true`). */
+  values?: boolean | undefined
+  /** Encoding of keys, in range options and changes (default: the database's). */
+  keyEncoding?: string | object | undefined
+  /** Encoding of values (default: the database's). */
+  valueEncoding?: string | object | undefined
+  /** Aborting it ends the watch: iteration rejects with `LEVEL_ABORTED`. */
+  signal?: AbortSignal | undefined
+}
+
+/**
+ * A change feed: every write the leader applies to a key in the watch's range, from any process
+ * (this one included), in the order the leader applied them, each write's changes consecutive.
+ * Iterate it with `for await`; `break`, {@link Watch.close}, the `signal` option or closing the
+ * database end it and release it on the leader.
+ *
+ * Iteration rejects with `LEVEL_ABORTED` (the signal), `LEVEL_CONNECTION_LOST` (the leader went
+ * away and `retry` is `false`), `LEVEL_NOT_SUPPORTED` (a leader without change feeds, such as a
+ * many-level 2 host), `LEVEL_TOO_MANY_WATCHES` (the leader's limit per connection), or with the
+ * error that kept it from being registered (`LEVEL_DATABASE_NOT_OPEN`, `LEVEL_TIMEOUT`,
+ * `LEVEL_LOCKED`).
+ */
+export interface Watch<K = string, V = string> extends AsyncIterableIterator<WatchChange<K, V>> {
+  /**
+   * Resolves once the leader registered the watch: from then on it sees the writes of every
+   * process (writes this instance issues after `watch()` are seen in any case). Rejects with
+   * the error that kept it from being registered.
+   */
+  readonly ready: Promise<void>
+  /** End the watch: iteration ends, and the leader releases it. Resolves once released. */
+  close(): Promise<void>
+}
+
+/**
+ * Bytes of changes a watch keeps for a consumer that does not iterate (beyond one change). Past
+ * that it drops them all and yields one gap in their place: a guest must always read what its
+ * leader sends (else it would stall the answers to its own operations), so it bounds itself.
+ */
+export const WATCH_QUEUE_BYTES = 1024 * 1024
+/** Bytes a queued change counts beyond its key and value. */
+const CHANGE_COST = 64
+
+type Raw = { readonly type: string; readonly key?: Uint8Array | undefined; readonly value?: Uint8Array | undefined }
+const GAP: Raw = Object.freeze({ type: 'gap' })
+
+/** How a watch turns bytes into the caller's keys and values, and where it applies. */
+export interface WatchShape {
+  /** Encoded keys, prefix included (a sublevel's). */
+  readonly range: KeyRange
+  readonly keys: boolean
+  readonly values: boolean
+  /** Bytes to strip from each key (a sublevel's prefix). */
+  readonly prefix: number
+  decodeKey(bytes: Uint8Array): unknown
+  decodeValue(bytes: Uint8Array): unknown
+}
+
+/** An encoding as abstract-level's `keyEncoding()` returns it. */
+interface Encoding {
+  readonly format: string
+  encode(data: unknown): unknown
+  decode(data: unknown): unknown
+}
+
+/** What {@link watchShape} needs of a database or sublevel. */
+export interface WatchedDb {
+  readonly prefix?: string | undefined
+  keyEncoding(encoding?: unknown): Encoding
+  valueEncoding(encoding?: unknown): Encoding
+}
+
+/**
+ * The shape of a watch on `db` (a root database or a sublevel, nested or not) with `options`:
+ * its range as encoded keys, within the sublevel's prefix (so the leader filters), and how to
+ * decode what arrives.
+ *
+ * @throws abstract-level's `LEVEL_ENCODING_NOT_FOUND` for an unknown encoding.
+ */
+export function watchShape(db: WatchedDb, options: WatchOptions<unknown>): WatchShape {
+  const keyEncoding = db.keyEncoding(options.keyEncoding)
+  const valueEncoding = db.valueEncoding(options.valueEncoding)
+  const prefix = Buffer.from(db.prefix ?? '', 'utf8')
+  const bound = (key: unknown) => (key == null ? undefined : Buffer.concat([prefix, toBytes(keyEncoding.encode(key))]))
+  let range = keyRange({
+    gt: bound(options.gt),
+    gte: bound(options.gte),
+    lt: bound(options.lt),
+    lte: bound(options.lte)
+  })
+  if (prefix.length > 0) {
+    // Within the sublevel's keys: from its prefix up to, not including, the prefix with its
+    // last byte (the separator) one higher, as abstract-level bounds a sublevel's iterators.
+    const upper = Buffer.from(prefix)
+    upper[upper.length - 1] = (upper[upper.length - 1] as number) + 1
+    range = {
+      lower: range.lower ?? prefix,
+      lowerInclusive: range.lower === undefined ? true : range.lowerInclusive,
+      upper: range.upper ?? upper,
+      upperInclusive: range.upper === undefined ? false : range.upperInclusive
+    }
+  }
+  const kf = keyEncoding.format
+  const vf = valueEncoding.format
+  const n = prefix.length
+  return {
+    range,
+    keys: options.keys !== false,
+    values: options.values !== false,
+    prefix: n,
+    decodeKey: (bytes) => keyEncoding.decode(fromBytes(n === 0 ? bytes : Buffer.from(bytes).subarray(n), kf)),
+    decodeValue: (bytes) => valueEncoding.decode(fromBytes(bytes, vf))
+  }
+}
+
+/**
+ * One watch of a guest: the state that outlives any one connection, and the caller's iterator.
+ *
+ * It is registered where operations go (see the dispatcher): on the attached host (a `Watch`
+ * request in issue order, bound to that connection when sent), or on the database the guest
+ * forwards to (a subscription to its `LocalStore`, in issue order through the sequencer). When
+ * that ends, the watch yields one gap, if it was registered there, and is registered again on
+ * the next link (with `retry`), or fails with `LEVEL_CONNECTION_LOST` (without).
+ *
+ * Changes wait here until the caller takes them, at most {@link WATCH_QUEUE_BYTES} bytes (beyond
+ * one change): past that, they are dropped for one gap.
+ */
+export class GuestWatch<K = string, V = string> implements Watch<K, V> {
+  readonly id: number
+  readonly shape: WatchShape
+  /** Its place in issue order: registration requests on later links keep it. */
+  order = -1
+  /** Where it is registered or being registered (a host link, or a forwarding); null if nowhere. */
+  home: object | null = null
+  /** A registration request is pending (one at a time). */
+  registering = false
+  readonly ready: Promise<void>
+  #live = false
+  #stop: (() => void) | null = null
+  #queue: Raw[] = []
+  #head = 0
+  #bytes = 0
+  #waiter: { resolve: (r: IteratorResult<WatchChange<K, V>>) => void; reject: (err: Error) => void } | null = null
+  /** Why it ended: `true` when closed, an error when it failed; `false` while it runs. */
+  #ended: boolean | Error = false
+  #readyDone = false
+  #resolveReady!: () => void
+  #rejectReady!: (err: Error) => void
+  readonly #signal: AbortSignal | undefined
+  readonly #release: (w: GuestWatch<K, V>) => Promise<void>
+  #closing: Promise<void> | null = null
+
+  /**
+   * @param release Ends it where it is registered (the dispatcher's), once closed or failed.
+   */
+  constructor(
+    id: number,
+    shape: WatchShape,
+    signal: AbortSignal | undefined,
+    release: (w: GuestWatch<K, V>) => Promise<void>
+  ) {
+    this.id = id
+    this.shape = shape
+    this.#release = release
+    this.ready = new Promise<void>((resolve, reject) => {
+      this.#resolveReady = resolve
+      this.#rejectReady = reject
+    })
+    // Nobody has to await it: a failure also ends the iteration.
+    this.ready.catch(() => {})
+    this.#signal = signal
+    if (signal?.aborted) this.#abort()
+    else signal?.addEventListener('abort', this.#abort, { once: true })
+  }
+
+  get range(): KeyRange {
+    return this.shape.range
+  }
+
+  get keys(): boolean {
+    return this.shape.keys
+  }
+
+  get values(): boolean {
+    return this.shape.values
+  }
+
+  /** Closed or failed: nothing more is registered. */
+  get closed(): boolean {
+    return this.#ended !== false
+  }
+
+  /** Being registered at `home`. */
+  bind(home: object): void {
+    this.home = home
+  }
+
+  /** Registered where it was bound; `stop` ends a local subscription. */
+  registered(stop?: () => void): void {
+    if (stop !== undefined) this.#stop = stop
+    if (this.home === null || this.closed) return
+    this.#live = true
+    if (!this.#readyDone) {
+      this.#readyDone = true
+      this.#resolveReady()
+    }
+  }
+
+  /**
+   * Its home went away: a gap if it was registered there (what that leader committed last may
+   * never have reached us), and it is registered nowhere now.
+   */
+  lost(): void {
+    if (this.#live) this.#push(GAP, 0)
+    this.#live = false
+    this.home = null
+    this.#unsubscribe()
+  }
+
+  /** Changes from a host, filtered by it already. */
+  remote(changes: readonly WatchChangeMessage[]): void {
+    for (const change of changes)
+      this.#push(change, CHANGE_COST + (change.key?.length ?? 0) + (change.value?.length ?? 0))
+  }
+
+  /** A gap from a host. */
+  gap(): void {
+    this.#push(GAP, 0)
+  }
+
+  /** The listener of a local subscription: every commit, to filter here. */
+  local(changes: readonly Change[]): void {
+    const range = this.shape.range
+    const all = range.lower === undefined && range.upper === undefined
+    const { keys, values } = this.shape
+    for (const change of changes) {
+      if (!all && !inRange(range, change.key)) continue
+      const key = keys ? change.key : undefined
+      const value = values ? change.value : undefined
+      this.#push({ type: change.type, key, value }, CHANGE_COST + (key?.length ?? 0) + (value?.length ?? 0))
+    }
+  }
+
+  /** It cannot go on (not registered, or its connection lost without retry): iteration ends with `err`. */
+  fail(err: Error): void {
+    if (this.closed) return
+    this.#ended = err
+    if (!this.#readyDone) {
+      this.#readyDone = true
+      this.#rejectReady(err)
+    }
+    this.#settle()
+    this.#end()
+  }
+
+  close(): Promise<void> {
+    if (this.#ended === false) {
+      this.#ended = true
+      this.#queue = []
+      this.#head = 0
+      this.#bytes = 0
+      if (!this.#readyDone) {
+        this.#readyDone = true
+        this.#resolveReady()
+      }
+      this.#settle()
+    }
+    return this.#end()
+  }
+
+  /** Give the caller's waiting read what there is to give, if anything. */
+  #settle(): void {
+    const waiter = this.#waiter
+    if (waiter === null) return
+    if (this.#head < this.#queue.length) {
+      this.#waiter = null
+      keepAlive(-1)
+      waiter.resolve({ done: false, value: this.#take() })
+    } else if (this.#ended !== false) {
+      this.#waiter = null
+      keepAlive(-1)
+      if (this.#ended === true) waiter.resolve({ done: true, value: undefined })
+      else waiter.reject(this.#ended)
+    }
+  }
+
+  /** Release it where it lives (once). */
+  #end(): Promise<void> {
+    if (this.#closing === null) {
+      this.#signal?.removeEventListener('abort', this.#abort)
+      this.#unsubscribe()
+      this.#closing = this.#release(this).catch(() => {})
+    }
+    return this.#closing
+  }
+
+  #unsubscribe(): void {
+    const stop = this.#stop
+    this.#stop = null
+    stop?.()
+  }
+
+  readonly #abort = (): void => {
+    this.#queue = []
+    this.#head = 0
+    this.#bytes = 0
+    this.fail(aborted(this.#signal?.reason))
+  }
+
+  #push(raw: Raw, bytes: number): void {
+    if (this.closed) return
+    const queue = this.#queue
+    const last = queue.length > this.#head ? queue[queue.length - 1] : undefined
+    if (raw === GAP) {
+      // Two gaps in a row say no more than one.
+      if (last === GAP) return
+    } else if (last !== undefined && this.#bytes + bytes > WATCH_QUEUE_BYTES) {
+      // The caller does not keep up: drop what waits, one gap in its place, then this change.
+      this.#queue = [GAP, raw]
+      this.#head = 0
+      this.#bytes = bytes
+      if (this.#waiter !== null) this.#settle()
+      return
+    }
+    queue.push(raw)
+    this.#bytes += bytes
+    if (this.#waiter !== null) this.#settle()
+  }
+
+  #take(): WatchChange<K, V> {
+    const raw = this.#queue[this.#head] as Raw
+    this.#queue[this.#head++] = GAP
+    if (this.#head === this.#queue.length) {
+      this.#queue = []
+      this.#head = 0
+      this.#bytes = 0
+    } else {
+      this.#bytes -= CHANGE_COST + (raw.key?.length ?? 0) + (raw.value?.length ?? 0)
+      if (this.#head >= 1024 && this.#head * 2 >= this.#queue.length) {
+        this.#queue = this.#queue.slice(this.#head)
+        this.#head = 0
+      }
+    }
+    if (raw === GAP) return { type: 'gap' }
+    const shape = this.shape
+    const out: { type: string; key?: unknown; value?: unknown } = { type: raw.type }
+    if (shape.keys && raw.key !== undefined) out.key = shape.decodeKey(raw.key)
+    if (shape.values && raw.value !== undefined) out.value = shape.decodeValue(raw.value)
+    return out as WatchChange<K, V>
+  }
+
+  next(): Promise<IteratorResult<WatchChange<K, V>>> {
+    if (this.#head < this.#queue.length) return Promise.resolve({ done: false, value: this.#take() })
+    const ended = this.#ended
+    if (ended === true) return Promise.resolve({ done: true, value: undefined })
+    if (ended !== false) return Promise.reject(ended)
+    if (this.#waiter !== null) return Promise.reject(new Error('Another next() call is pending on this watch'))
+    keepAlive(1)
+    return new Promise((resolve, reject) => {
+      this.#waiter = { resolve, reject }
+    })
+  }
+
+  async return(): Promise<IteratorResult<WatchChange<K, V>>> {
+    await this.close()
+    return { done: true, value: undefined }
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this
+  }
+}
+
+/** The error for a watch made while its database is not open. */
+export function watchNotOpen(): Error {
+  const err = notOpen()
+  err.message = 'Database is not open: cannot watch()'
+  return err
+}
+
+// A caller waiting for the next change holds the event loop, as a pending read does (else a
+// process that only watches would exit); a watch nobody iterates does not.
+let waiting = 0
+let timer: NodeJS.Timeout | null = null
+
+function keepAlive(delta: 1 | -1): void {
+  waiting += delta
+  if (waiting > 0) {
+    timer ??= setInterval(() => {}, 1 << 30)
+    timer.ref()
+  } else {
+    timer?.unref()
+  }
+}

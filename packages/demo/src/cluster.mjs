@@ -48,7 +48,7 @@ export class Cluster {
       name,
       child,
       pid: child.pid,
-      stats: { orders: 0, reads: 0, scans: 0, acked: -1 },
+      stats: { orders: 0, reads: 0, scans: 0, acked: -1, seen: 0, gaps: 0 },
       role: 'starting',
       samples: [],
       stderr: '',
@@ -82,14 +82,14 @@ export class Cluster {
     return [...this.workers.values()].filter((worker) => !worker.killed)
   }
 
-  /** Operations per second of `worker` over the last second: `{ orders, reads, scans }`. */
+  /** Operations per second of `worker` over the last second: `{ orders, reads, scans, seen }`. */
   rates(worker) {
     const { samples } = worker
     const first = samples[0]
     const last = samples.at(-1)
     const seconds = first && last && last.at > first.at ? (last.at - first.at) / 1000 : 0
     const rate = (name) => (seconds > 0 ? (last[name] - first[name]) / seconds : 0)
-    return { orders: rate('orders'), reads: rate('reads'), scans: rate('scans') }
+    return { orders: rate('orders'), reads: rate('reads'), scans: rate('scans'), seen: rate('seen') }
   }
 
   /** How long each failover took, ms from a SIGKILL to the next leader's election. */
@@ -99,7 +99,7 @@ export class Cluster {
 
   /** Totals over every worker. */
   totals() {
-    const totals = { orders: 0, reads: 0, scans: 0 }
+    const totals = { orders: 0, reads: 0, scans: 0, seen: 0, gaps: 0 }
     for (const { stats } of this.workers.values()) for (const name in totals) totals[name] += stats[name]
     return totals
   }

@@ -55,7 +55,9 @@ export class LiveView {
     const rows = cluster.current().map((worker) => {
       const rate = cluster.rates(worker)
       const role = worker === cluster.leader ? '★ leader' : worker.role
-      const rates = worker.exited ? ['-', '-', '-'] : [count(rate.orders), count(rate.reads), count(rate.scans)]
+      const rates = worker.exited
+        ? ['-', '-', '-', '-']
+        : [count(rate.orders), count(rate.reads), count(rate.scans), count(rate.seen)]
       return `  ${worker.name.padEnd(6)}  ${String(worker.pid).padEnd(8)}  ${role.padEnd(10)}  ${rates.map((r) => r.padStart(8)).join('  ')}  ${count(worker.stats.orders).padStart(9)}`
     })
     const totals = cluster.totals()
@@ -65,11 +67,12 @@ export class LiveView {
       `${title}${' '.repeat(Math.max(2, 78 - title.length - left.length))}${left}`,
       location,
       '',
-      '  worker  pid       role        orders/s   reads/s   scans/s     orders',
+      '  worker  pid       role        orders/s   reads/s   scans/s  watched/s     orders',
       ...rows,
       '',
       `  elections ${cluster.elections.length} · leaders killed ${cluster.kills.length} of ${plannedKills} · failovers ${durations(cluster.failovers())}`,
       `  totals    ${count(totals.orders)} orders · ${count(totals.reads)} reads · ${count(totals.scans)} scans · ${failed} failed · ${inconsistent} inconsistent`,
+      `  watched   ${count(totals.seen)} changes seen by the workers' watches · ${count(totals.gaps)} gaps (one per failover a watch lived through)`,
       '',
       '  recent events',
       ...this.#events.map((line) => `  ${line}`)

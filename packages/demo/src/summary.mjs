@@ -7,7 +7,8 @@ const some = (list) =>
 
 /**
  * The checks of a run, each `{ ok, text }`. What counts: every acknowledged order is in the
- * database with its value, every read matched, no operation failed, every planned SIGKILL
+ * database with its value, every read matched, every watch saw each worker's orders in order
+ * (between gaps), no operation failed, every planned SIGKILL
  * happened and was followed by a new leader, and no worker died otherwise. Elections while the
  * workers stop at the end are hand-overs, not failures, and are not counted against the run.
  */
@@ -15,6 +16,7 @@ export function checks({ cluster, verification, plannedKills }) {
   const { checked, missing, wrong } = verification
   const failed = cluster.problems.filter((p) => p.kind === 'failed')
   const inconsistent = cluster.problems.filter((p) => p.kind === 'inconsistent')
+  const feed = cluster.problems.filter((p) => p.kind === 'feed')
   const orphans = cluster.kills.filter((kill) => kill.next === undefined)
   const totals = cluster.totals()
   return [
@@ -33,6 +35,15 @@ export function checks({ cluster, verification, plannedKills }) {
         inconsistent.length === 0
           ? `every read returned what was written (${plural(totals.reads, 'read')}, ${plural(totals.scans, 'scan')})`
           : `${inconsistent.length} inconsistent reads: ${some(inconsistent.map((p) => `${p.worker}: ${p.detail}`))}`
+    },
+    {
+      ok: feed.length === 0 && totals.seen > 0,
+      text:
+        feed.length > 0
+          ? `${feed.length} changes out of order in the watches: ${some(feed.map((p) => `${p.worker}: ${p.detail}`))}`
+          : totals.seen === 0
+            ? 'the watches saw no change'
+            : `every watch saw each worker's orders in order (${plural(totals.seen, 'change')}, ${plural(totals.gaps, 'gap')} at failovers)`
     },
     {
       ok: failed.length === 0,
@@ -74,6 +85,7 @@ export function summary({ cluster, results, options }) {
     `  failovers               ${durations(cluster.failovers())} (SIGKILL to the next leader)`,
     `  hand-overs at the end   ${cluster.handOvers} (each stopping leader hands over: normal)`,
     `  orders acknowledged     ${count(totals.orders)} (${count(totals.reads)} read back, ${count(totals.scans)} scans)`,
+    `  changes watched         ${count(totals.seen)} by the workers' watches, ${plural(totals.gaps, 'gap')} (a failover ends in one)`,
     '',
     'Checks'
   ]

@@ -4,9 +4,10 @@
 // argv: <location> <worker name> <run id> [activity, default 'orders']
 import { RaveLevel } from 'rave-level'
 import { takeOrders } from './take-orders.mjs'
+import { watchOrders } from './watch-orders.mjs'
 
-// What a worker can do. A watcher (db.watch(), once rave-level has a change feed) is one more
-// entry here, started by the coordinator with its name as the fourth argument.
+// What a worker can do, started by the coordinator with its name as the fourth argument.
+// Every worker also watches all orders (watch-orders.mjs).
 const ACTIVITIES = { orders: takeOrders }
 
 const [location, name, run, activity = 'orders'] = process.argv.slice(2)
@@ -20,7 +21,7 @@ process.on('disconnect', () => process.exit(0))
 if (!process.connected) process.exit(0)
 
 const db = new RaveLevel(location, { valueEncoding: 'json' })
-const stats = { orders: 0, reads: 0, scans: 0, acked: -1 }
+const stats = { orders: 0, reads: 0, scans: 0, acked: -1, seen: 0, gaps: 0 }
 let stopping = false
 let failed = false
 
@@ -38,7 +39,16 @@ function problem(kind, detail, err) {
   if (kind === 'failed') failed = true
 }
 
+const stopWatching = new AbortController()
+let watching = Promise.resolve()
+try {
+  watching = await watchOrders({ db, run, stats, problem, signal: stopWatching.signal })
+} catch (err) {
+  problem('failed', 'watch', err)
+}
 await ACTIVITIES[activity]({ db, name, run, stats, problem, running: () => !stopping && !failed && process.connected })
+stopWatching.abort()
+await watching
 
 clearInterval(reporter)
 await db.close()

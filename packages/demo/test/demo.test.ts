@@ -74,6 +74,10 @@ describe('pnpm demo', () => {
     expect({ code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' })
     expect(run.stdout).toMatch(/^ {2}✓ all [\d,]+ acknowledged orders are in the database, with the values written$/m)
     expect(run.stdout).toMatch(/^ {2}✓ every read returned what was written/m)
+    // Every worker also watched every worker's orders across processes: in order, a gap at failovers.
+    expect(run.stdout).toMatch(
+      /^ {2}✓ every watch saw each worker's orders in order \([\d,]+ changes, \d+ gaps? at failovers\)$/m
+    )
     expect(run.stdout).toMatch(/^ {2}✓ no operation failed$/m)
     expect(run.stdout).toMatch(/^ {2}✓ 2 leaders killed with SIGKILL \(2 planned\), each followed by a new one$/m)
     expect(run.stdout).toMatch(/^ {2}✓ no worker died other than by the planned SIGKILLs$/m)

@@ -5,8 +5,8 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { ClassicLevel } from 'classic-level'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { cleanup, defer, Peer, tempDir } from './helpers.js'
-import { CLI, runCli, runCliOnTty } from './run-cli.js'
+import { cleanup, defer, Peer, tempDir, until } from './helpers.js'
+import { CLI, runCli, runCliOnTty, startCli } from './run-cli.js'
 
 const ENTRIES: [string, string][] = [
   ['a', '1'],
@@ -280,6 +280,47 @@ describe('with a leader in another process', () => {
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' })
     await runCli(['clear', location, '--prefix', 'many/', '--yes'])
     expect(await leader.call('entries', {})).toHaveLength(ENTRIES.length)
+  })
+
+  it('watch prints every write of other processes live, in order, a clear as deletes', async () => {
+    const watched: Promise<unknown>[] = []
+    const json = startCli(['watch', location, '--prefix', 'w/', '--json', '--count', '6'])
+    const human = startCli(['watch', location, '--prefix', 'w/', '--keys', '--count', '6'])
+    for (const run of [json, human]) watched.push(run.printed('rave-level: watching'))
+    await Promise.all(watched)
+    // Once it says it is watching, the leader has registered it: every later write is seen.
+    await leader.call('put', 'w/1', 'one')
+    await leader.call('put', 'outside', 'x')
+    await leader.call('batch', [
+      { type: 'put', key: 'w/2', value: 'two' },
+      { type: 'del', key: 'w/1' }
+    ])
+    expect(await runCli(['put', location, 'w/3', 'three'])).toMatchObject({ code: 0 })
+    await leader.call('clear', { gte: 'w/', lt: 'w0' })
+    const [a, b] = await Promise.all([json.exit, human.exit])
+    expect(a).toMatchObject({ code: 0 })
+    expect(jsonLines(a.stdout)).toEqual([
+      { type: 'put', key: 'w/1', value: 'one' },
+      { type: 'put', key: 'w/2', value: 'two' },
+      { type: 'del', key: 'w/1' },
+      { type: 'put', key: 'w/3', value: 'three' },
+      // The clear, exactly: the keys it removed.
+      { type: 'del', key: 'w/2' },
+      { type: 'del', key: 'w/3' }
+    ])
+    expect(b).toMatchObject({ code: 0 })
+    expect(lines(b.stdout)).toEqual(['put\tw/1', 'put\tw/2', 'del\tw/1', 'put\tw/3', 'del\tw/2', 'del\tw/3'])
+    expect(await leader.call('entries', {})).toHaveLength(ENTRIES.length)
+  })
+
+  it('watch ends on Ctrl-C with exit 0 and releases its watch on the leader', async () => {
+    const run = startCli(['watch', location])
+    await run.printed('rave-level: watching')
+    expect((await leader.call('host')).watches).toBe(1)
+    run.child.kill('SIGINT')
+    const { code } = await run.exit
+    expect(code).toBe(0)
+    await until(async () => (await leader.call('host')).watches === 0)
   })
 })
 

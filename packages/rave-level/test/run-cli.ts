@@ -55,3 +55,37 @@ export function runCliOnTty(
     child.on('close', (code) => resolve({ code, screen }))
   })
 }
+
+/** A run of the CLI that goes on (`watch`): what it printed so far, and how it ended. */
+export interface LiveCli {
+  child: ReturnType<typeof spawn>
+  stdout: string
+  stderr: string
+  /** Resolves once stderr (or stdout) holds `text`; rejects if the CLI exits first. */
+  printed(text: string, on?: 'stdout' | 'stderr'): Promise<void>
+  exit: Promise<CliResult>
+}
+
+/** Start `rave-level ...args` in a child process with stdin closed, and watch what it prints. */
+export function startCli(args: string[]): LiveCli {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const exit = new Promise<CliResult>((resolve, reject) => {
+    child.on('error', reject)
+    child.on('close', (code) => resolve({ code, stdout: run.stdout, stderr: run.stderr }))
+  })
+  const run: LiveCli = {
+    child,
+    stdout: '',
+    stderr: '',
+    exit,
+    async printed(text, on = 'stderr') {
+      while (!run[on].includes(text)) {
+        if (child.exitCode !== null) throw new Error(`exited before printing ${text}: ${run.stdout}${run.stderr}`)
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+    }
+  }
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (run.stdout += chunk))
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (run.stderr += chunk))
+  return run
+}

@@ -39,14 +39,19 @@ export function addCommonOptions(command: Command, encodings: EncodingFlags): Co
     )
 }
 
-/** Add `--gt/--gte/--lt/--lte/--prefix/--limit/--reverse`. */
-export function addRangeOptions(command: Command): Command {
+/** Add `--gt/--gte/--lt/--lte/--prefix`: which keys a command covers. */
+export function addBoundOptions(command: Command): Command {
   return command
     .option('--gt <key>', 'only keys greater than <key>')
     .option('--gte <key>', 'only keys greater than or equal to <key>')
     .option('--lt <key>', 'only keys less than <key>')
     .option('--lte <key>', 'only keys less than or equal to <key>')
     .option('--prefix <text>', 'only keys that start with <text> (not with --gt/--gte/--lt/--lte)')
+}
+
+/** Add the bounds of {@link addBoundOptions} and `--limit/--reverse`. */
+export function addRangeOptions(command: Command): Command {
+  return addBoundOptions(command)
     .option('--limit <n>', 'at most <n> entries', integer(0))
     .option('--reverse', 'from the last key to the first')
 }

@@ -7,11 +7,9 @@ import { getCommand } from './get.js'
 import { lsCommand } from './ls.js'
 import { putCommand } from './put.js'
 import { statusCommand } from './status.js'
+import { watchCommand } from './watch.js'
 
-/**
- * Every command, in the order `--help` lists them. A new command (`watch`, once the database has
- * a change feed) is one more file in this folder and one more entry here.
- */
+/** Every command, in the order `--help` lists them. A new command is one more file in this folder and one more entry here. */
 export const COMMANDS: readonly ((io: CliIo) => Command)[] = [
   getCommand,
   putCommand,
@@ -19,5 +17,6 @@ export const COMMANDS: readonly ((io: CliIo) => Command)[] = [
   lsCommand,
   countCommand,
   clearCommand,
-  statusCommand
+  statusCommand,
+  watchCommand
 ]

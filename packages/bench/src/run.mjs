@@ -13,11 +13,12 @@ import * as iterate from './sections/iterate.mjs'
 import * as pipelined from './sections/pipelined.mjs'
 import * as sequential from './sections/sequential.mjs'
 import * as startup from './sections/startup.mjs'
+import * as watch from './sections/watch.mjs'
 import * as writers from './sections/writers.mjs'
 import { progressDone } from './stats.mjs'
 import * as targets from './targets.mjs'
 
-const SECTIONS = { sequential, pipelined, iterate, writers, failover, startup }
+const SECTIONS = { sequential, pipelined, iterate, writers, failover, startup, watch }
 
 let config
 try {

@@ -1,8 +1,9 @@
-// The targets of issue 14 (items 2-5), each computed from this run's samples: a target is met
+// The targets of issues 14 (items 2-5) and 12 (the change feed), each computed from this run's samples: a target is met
 // when the median of its per-round ratios is on the right side of the threshold.
 import { cell, table } from './format.mjs'
 import { MODES } from './sections/iterate.mjs'
 import { OPS, serialBound } from './sections/sequential.mjs'
+import { WATCHERS } from './sections/watch.mjs'
 import { aggregate, WRITERS } from './sections/writers.mjs'
 import { median, ratios, series, summary } from './stats.mjs'
 
@@ -66,6 +67,21 @@ const TARGETS = [
     0.7,
     'at most',
     (s) => [median(series(s, 'ours', 'ms')) / median(series(s, 'upstream', 'ms'))]
+  ],
+  // Issue 12's targets for the change feed.
+  [
+    'watch',
+    'watch latency p50 (put issued -> change) / round trip',
+    2,
+    'at most',
+    (s) => ratios(series(s, 'latency', 'issueP50'), series(s, 'latency', 'roundTrip'))
+  ],
+  [
+    'watch',
+    `pipelined writes with ${WATCHERS} watchers / none`,
+    0.8,
+    'at least',
+    (s) => ratios(series(s, `watchers x${WATCHERS}`, 'rate'), series(s, 'watchers x0', 'rate'))
   ]
 ]
 
@@ -99,6 +115,10 @@ export function report(results) {
   })
   if (rows.length === 0) return []
   return [
-    table('targets of issue 14 (ours; judged on the median of per-round ratios)', ['target', 'this run', ''], rows)
+    table(
+      'targets of issues 12 and 14 (ours; judged on the median of per-round ratios)',
+      ['target', 'this run', ''],
+      rows
+    )
   ]
 }

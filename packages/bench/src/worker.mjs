@@ -4,6 +4,7 @@
 // that a fresh worker can time its own start-up, import included.
 import { once } from 'node:events'
 import { key } from './data.mjs'
+import * as watching from './watch-workloads.mjs'
 import * as workloads from './workloads.mjs'
 
 const { now } = workloads
@@ -104,6 +105,9 @@ const commands = {
   warmIterate: measured(workloads.warmIterate),
   pass: measured(workloads.pass),
   write: measured(workloads.write),
+  timedPuts: measured(watching.timedPuts),
+  startWatching: (args) => watching.startWatching(db, args),
+  stopWatching: watching.stopWatching,
   echo: workloads.echo,
   connect: workloads.connect,
   pingPong: workloads.pingPong,

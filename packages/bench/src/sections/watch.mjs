@@ -1,0 +1,117 @@
+// The change feed (db.watch()): how soon a write of one process reaches a watcher in another,
+// next to the bare unix-socket round trip measured in the same run, and what watchers cost
+// writers: pipelined follower writes with no watcher and with 4 watcher processes attached
+// (each watching every key, values included).
+import { cell, counted, ms, rate, table, times } from '../format.mjs'
+import { newLocation, removeLocation, spawn } from '../procs.mjs'
+import { interleave, percentile, ratios, series } from '../stats.mjs'
+import { now } from '../workloads.mjs'
+
+export const WATCHERS = 4
+const LEAD_MS = 250
+const ns = (x) => BigInt(Math.round(x * 1e6))
+
+/** One latency round: a writer's sequential puts, timed at a watcher in a third process. */
+async function latency(config, { leader, writer, watcher, client }, round) {
+  const n = Math.max(20, Math.round(config.sequential / 5))
+  const prefix = `lat${round}/`
+  const location = newLocation()
+  await leader.call('open', { impl: 'ours', location, role: 'leader' })
+  await writer.call('open', { impl: 'ours', location, role: 'follower' })
+  await watcher.call('open', { impl: 'ours', location, role: 'follower' })
+  await watcher.call('startWatching', { prefix, values: true })
+  const { issued, acked } = await writer.call('timedPuts', { prefix, n, role: 'follower' })
+  const { arrivals, gaps } = await watcher.call('stopWatching', { n })
+  const fromIssue = []
+  const fromAck = []
+  for (let i = 0; i < n; i++) {
+    const at = arrivals[`${prefix}${i}`]
+    if (at === undefined) throw new Error(`the watcher never saw ${prefix}${i} (${gaps} gaps)`)
+    fromIssue.push(at - issued[i])
+    fromAck.push(at - acked[i])
+  }
+  // The round trip of this moment: ping-pong right after, as many as the puts.
+  const { count, seconds } = await client.call('pingPong', { count: n })
+  for (const worker of [watcher, writer, leader]) await worker.call('close')
+  removeLocation(location)
+  return {
+    roundTrip: (seconds * 1000) / count,
+    issueP50: percentile(fromIssue, 50),
+    issueP99: percentile(fromIssue, 99),
+    ackP50: percentile(fromAck, 50),
+    ackP99: percentile(fromAck, 99)
+  }
+}
+
+/** One throughput measurement: a pipelined follower writer, with `count` watchers attached. */
+async function throughput(config, { leader, writer, watchers }, count) {
+  const location = newLocation()
+  await leader.call('open', { impl: 'ours', location, role: 'leader' })
+  await writer.call('open', { impl: 'ours', location, role: 'follower' })
+  const attached = watchers.slice(0, count)
+  for (const watcher of attached) {
+    await watcher.call('open', { impl: 'ours', location, role: 'follower' })
+    await watcher.call('startWatching', { prefix: '', values: true })
+  }
+  const startAt = now() + ns(LEAD_MS)
+  const countFrom = startAt + ns(config.writeMs / 4)
+  const endAt = countFrom + ns(config.writeMs)
+  const result = await writer.call('write', {
+    prefix: 'p-',
+    window: config.window,
+    startAt: String(startAt),
+    countFrom: String(countFrom),
+    endAt: String(endAt),
+    role: 'follower'
+  })
+  const seen = []
+  for (const watcher of attached) seen.push(await watcher.call('stopWatching'))
+  for (const worker of [...attached, writer, leader]) await worker.call('close')
+  removeLocation(location)
+  return { rate: result.count / (config.writeMs / 1000), gaps: seen.reduce((sum, s) => sum + s.gaps, 0) }
+}
+
+export async function run(config) {
+  const workers = await Promise.all(Array.from({ length: WATCHERS + 4 }, spawn))
+  const [leader, writer, server, client, ...watchers] = workers
+  try {
+    const path = newLocation()
+    await server.call('echo', { path })
+    await client.call('connect', { path, n: 1_000 })
+    const subjects = ['latency', 'watchers x0', `watchers x${WATCHERS}`]
+    return await interleave('watch', config.rounds, subjects, (subject, round) =>
+      subject === 'latency'
+        ? latency(config, { leader, writer, watcher: watchers[0], client }, round)
+        : throughput(config, { leader, writer, watchers }, Number(subject.split('x')[1]))
+    )
+  } finally {
+    for (const worker of workers) await worker.stop()
+  }
+}
+
+export function report(samples, config) {
+  const l = (metric) => series(samples, 'latency', metric)
+  const [none, four] = ['watchers x0', `watchers x${WATCHERS}`].map((s) => series(samples, s, 'rate'))
+  const gaps = series(samples, `watchers x${WATCHERS}`, 'gaps').reduce((a, b) => a + b, 0)
+  return [
+    table(
+      `watch: from a put in one follower to the change at a watcher in another (ms; median [min-max] of ${counted(config.rounds, 'round')})`,
+      ['p50', 'p99'],
+      [
+        ['put issued -> change arrives', cell(l('issueP50'), ms), cell(l('issueP99'), ms)],
+        ['put acknowledged -> change arrives', cell(l('ackP50'), ms), cell(l('ackP99'), ms)],
+        ['unix-socket round trip, same moment', cell(l('roundTrip'), ms), ''],
+        ['issued -> arrives / round trip', cell(ratios(l('issueP50'), l('roundTrip')), times), '']
+      ]
+    ),
+    table(
+      `watch: pipelined puts/s of one follower (${config.window} in flight) with watcher processes attached${gaps > 0 ? ` (watchers saw ${gaps} gaps)` : ''}`,
+      ['puts/s'],
+      [
+        ['no watcher', cell(none, rate)],
+        [`${WATCHERS} watchers, every key with values`, cell(four, rate)],
+        [`${WATCHERS} watchers / none`, cell(ratios(four, none), times)]
+      ]
+    )
+  ]
+}

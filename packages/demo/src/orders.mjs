@@ -4,9 +4,14 @@
 
 const ITEMS = ['espresso', 'flat white', 'green tea', 'croissant', 'bagel', 'orange juice', 'muffin', 'sourdough']
 
+/** The key prefix of every order of one run: `orders/<run>/`. */
+export function runPrefix(run) {
+  return `orders/${run}/`
+}
+
 /** The key prefix of one worker's orders in one run: `orders/<run>/<worker>/`. */
 export function orderPrefix(run, worker) {
-  return `orders/${run}/${worker}/`
+  return `${runPrefix(run)}${worker}/`
 }
 
 /** The key of order number `seq` of `worker`; zero-padded, so that keys sort by number. */

@@ -4,7 +4,7 @@
 // order seen is n + 1, unless a gap came between (a failover: changes the killed leader
 // committed may never have reached us, and a retried order may show again). Anything else is
 // a lost or reordered change.
-import { orderPrefix } from './orders.mjs'
+import { runPrefix } from './orders.mjs'
 
 /** The worker and number of an order key `orders/<run>/<worker>/<seq>`. */
 function parse(key, prefix) {
@@ -16,10 +16,10 @@ function parse(key, prefix) {
 /**
  * Watch the run's orders until `signal` aborts. Counts go to `stats` (`seen`, `gaps`); a change
  * out of order goes to `problem` (kind `feed`). Resolves once the watch is registered with the leader
- * (`ready`) with a promise of its end.
+ * (`ready`), with `{ ended }`, a promise of its end (wrapped: an async function would wait for it).
  */
 export async function watchOrders({ db, run, stats, problem, signal }) {
-  const prefix = orderPrefix(run, '')
+  const prefix = runPrefix(run)
   const changes = db.watch({ gte: prefix, lt: `${prefix}~`, values: false, signal })
   await changes.ready
   const done = (async () => {
@@ -43,5 +43,5 @@ export async function watchOrders({ db, run, stats, problem, signal }) {
       if (!signal.aborted) problem('failed', 'watch', err)
     }
   })()
-  return done
+  return { ended: done }
 }

@@ -42,7 +42,7 @@ function problem(kind, detail, err) {
 const stopWatching = new AbortController()
 let watching = Promise.resolve()
 try {
-  watching = await watchOrders({ db, run, stats, problem, signal: stopWatching.signal })
+  watching = (await watchOrders({ db, run, stats, problem, signal: stopWatching.signal })).ended
 } catch (err) {
   problem('failed', 'watch', err)
 }

@@ -286,7 +286,7 @@ describe('with a leader in another process', () => {
     const watched: Promise<unknown>[] = []
     const json = startCli(['watch', location, '--prefix', 'w/', '--json', '--count', '6'])
     const human = startCli(['watch', location, '--prefix', 'w/', '--keys', '--count', '6'])
-    for (const run of [json, human]) watched.push(run.printed('rave-level: watching'))
+    for (const run of [json, human]) watched.push(run.printed('watching'))
     await Promise.all(watched)
     // Once it says it is watching, the leader has registered it: every later write is seen.
     await leader.call('put', 'w/1', 'one')
@@ -310,6 +310,7 @@ describe('with a leader in another process', () => {
     ])
     expect(b).toMatchObject({ code: 0 })
     expect(lines(b.stdout)).toEqual(['put\tw/1', 'put\tw/2', 'del\tw/1', 'put\tw/3', 'del\tw/2', 'del\tw/3'])
+    await leader.call('del', 'outside')
     expect(await leader.call('entries', {})).toHaveLength(ENTRIES.length)
   })
 

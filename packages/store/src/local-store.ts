@@ -330,9 +330,16 @@ export class LocalStore implements BatchTarget {
    * order, as the database's own clear reads them) and deleted in batches, each read and
    * deleted as one job of the commit queue (no write comes between reading a batch and
    * deleting it), and published as deletes.
+   *
+   * A range that can hold the empty key is cleared exactly too: classic-level 3's own clear
+   * leaves the key `''` in place when a pass of its loop reads no other key (it writes a pass
+   * only if the keys it read have bytes), although its iterators yield that key in the same
+   * range. Cleared exactly, it goes, as abstract-level defines `clear()`.
    */
   clear(options: ClearOptions): Promise<void> {
-    if (this.#listeners.size === 0 && this.#subscribing === 0) return this.#plainClear(options)
+    if (this.#listeners.size === 0 && this.#subscribing === 0 && !mayHoldEmptyKey(options)) {
+      return this.#plainClear(options)
+    }
     return this.#exactClear(options)
   }
 
@@ -365,6 +372,15 @@ export class LocalStore implements BatchTarget {
       await it?.close()
     }
   }
+}
+
+/** Whether the range of `options` (gte over gt, lte over lt, as classic-level reads them) holds the key `''`. */
+function mayHoldEmptyKey(options: ClearOptions): boolean {
+  const length = (bound: unknown) => (bound as { length: number }).length
+  const { gt, gte, lt, lte } = options
+  const lower = gte != null ? length(gte) === 0 : gt == null
+  const upper = lte != null || lt == null || length(lt) > 0
+  return lower && upper
 }
 
 /** Keys an exact clear reads and deletes at a time. */

@@ -58,7 +58,7 @@ export class LiveView {
       const rates = worker.exited
         ? ['-', '-', '-', '-']
         : [count(rate.orders), count(rate.reads), count(rate.scans), count(rate.seen)]
-      return `  ${worker.name.padEnd(6)}  ${String(worker.pid).padEnd(8)}  ${role.padEnd(10)}  ${rates.map((r) => r.padStart(8)).join('  ')}  ${count(worker.stats.orders).padStart(9)}`
+      return `  ${worker.name.padEnd(6)}  ${String(worker.pid).padEnd(7)}  ${role.padEnd(8)}  ${rates.map((r) => r.padStart(8)).join('  ')}  ${count(worker.stats.orders).padStart(9)}`
     })
     const totals = cluster.totals()
     const failed = cluster.problems.filter((p) => p.kind === 'failed').length
@@ -67,12 +67,12 @@ export class LiveView {
       `${title}${' '.repeat(Math.max(2, 78 - title.length - left.length))}${left}`,
       location,
       '',
-      `  ${'worker'.padEnd(6)}  ${'pid'.padEnd(8)}  ${'role'.padEnd(10)}  ${['orders/s', 'reads/s', 'scans/s', 'seen/s'].map((h) => h.padStart(8)).join('  ')}  ${'orders'.padStart(9)}`,
+      `  ${'worker'.padEnd(6)}  ${'pid'.padEnd(7)}  ${'role'.padEnd(8)}  ${['orders/s', 'reads/s', 'scans/s', 'seen/s'].map((h) => h.padStart(8)).join('  ')}  ${'orders'.padStart(9)}`,
       ...rows,
       '',
       `  elections ${cluster.elections.length} · leaders killed ${cluster.kills.length} of ${plannedKills} · failovers ${durations(cluster.failovers())}`,
       `  totals    ${count(totals.orders)} orders · ${count(totals.reads)} reads · ${count(totals.scans)} scans · ${failed} failed · ${inconsistent} inconsistent`,
-      `  watches   ${count(totals.seen)} changes seen (seen/s: the orders of every worker, through db.watch()) · ${count(totals.gaps)} gaps`,
+      `  watches   ${count(totals.seen)} orders seen live through db.watch() · ${count(totals.gaps)} gaps`,
       '',
       '  recent events',
       ...this.#events.map((line) => `  ${line}`)

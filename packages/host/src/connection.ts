@@ -7,15 +7,11 @@ import {
   type HelloMessage,
   INVALID_VALUE,
   Input,
-  type IteratorMessage,
   NOT_FOUND,
   Output,
   PROTOCOL_ERROR,
   READONLY,
-  RpcStream,
-  TOO_MANY_ITERATORS,
-  TOO_MANY_WATCHES,
-  type WatchMessage
+  RpcStream
 } from '@rave-level/protocol'
 import {
   type LocalStore,
@@ -27,8 +23,10 @@ import {
 } from '@rave-level/store'
 import { type DbRangeOptions, dbRangeOptions, ENCODINGS, wireRange } from './db-options.js'
 import { Admission } from './admission.js'
-import { HostIterator, type IteratorOwner, type IteratorSource } from './host-iterator.js'
-import { HostWatch, type WatchOwner } from './host-watch.js'
+import { ConnectionIterators } from './connection-iterators.js'
+import { ConnectionWatches } from './connection-watches.js'
+import type { IteratorOwner, IteratorSource } from './host-iterator.js'
+import type { WatchOwner } from './host-watch.js'
 import { Replies } from './replies.js'
 import { Snapshots, type SnapshotSource } from './snapshots.js'
 
@@ -97,8 +95,8 @@ export class Connection implements IteratorOwner, WatchOwner {
   readonly iteratorBytes: number
   readonly #settings: ConnectionSettings
   readonly #sequencer: Sequencer
-  readonly #iterators = new Map<number, HostIterator>()
-  readonly #watches = new Map<number, HostWatch>()
+  readonly #iterators: ConnectionIterators
+  readonly #watches: ConnectionWatches
   readonly #admission: Admission
   readonly #snapshots: Snapshots
   readonly #replies = new Replies((frame) => this.send(frame))
@@ -118,10 +116,14 @@ export class Connection implements IteratorOwner, WatchOwner {
       highWaterMark: settings.highWaterMark,
       onOutputDrain: () => {
         this.#admission.drained()
-        for (const watch of this.#watches.values()) watch.drain()
+        this.#watches.drain()
       }
     })
     this.#admission = new Admission(settings, this.stream, (frame) => this.#handle(frame))
+    this.#iterators = new ConnectionIterators(this, settings, this.#sequencer, this.#admission, this.#snapshots)
+    this.#watches = new ConnectionWatches(this, settings, this.#sequencer, this.#admission, this.#replies, (...args) =>
+      this.#done(...args)
+    )
     this.stream.on('error', (err) => {
       if (!DISCONNECTS.has((err as { code?: unknown }).code)) settings.fault(err, this.stream)
     })
@@ -245,7 +247,7 @@ export class Connection implements IteratorOwner, WatchOwner {
         break
       }
       case Input.iterator:
-        this.#openIterator(message)
+        this.#iterators.open(message)
         break
       case Input.hello:
         this.#hello(message)
@@ -282,25 +284,20 @@ export class Connection implements IteratorOwner, WatchOwner {
         break
       }
       case Input.watch:
-        this.#watch(message, bytes)
+        this.#watches.open(message, bytes)
         break
-      case Input.watchClose: {
-        const watch = this.#watches.get(message.watch)
-        if (watch !== undefined) this.#closeWatch(watch)
-        this.#replies.callback(message.id, undefined)
+      case Input.watchClose:
+        this.#watches.close(message.id, message.watch)
         break
-      }
       case Input.iteratorAck:
-        this.#iterators.get(message.id)?.ack(message.seq, message.consumed)
+        this.#iterators.ack(message.id, message.seq, message.consumed)
         break
       case Input.iteratorSeek:
-        this.#iterators.get(message.id)?.seek(message.target, message.seq)
+        this.#iterators.seek(message.id, message.target, message.seq)
         break
-      case Input.iteratorClose: {
-        const it = this.#iterators.get(message.id)
-        if (it !== undefined) this.#closeIterator(it)
+      case Input.iteratorClose:
+        this.#iterators.close(message.id)
         break
-      }
     }
   }
 
@@ -341,80 +338,6 @@ export class Connection implements IteratorOwner, WatchOwner {
     this.#sentSinceBeat = false
   }
 
-  #openIterator(message: IteratorMessage): void {
-    const { id } = message
-    // A duplicate id is ignored, as many-level 2 does; acks and seeks for unknown ids likewise
-    // (they legitimately race with a close).
-    if (this.#iterators.has(id)) return
-    if (this.#iterators.size >= this.#settings.maxIterators) {
-      this.send(encodeOutput(Output.iteratorError, { id, seq: message.seq, error: TOO_MANY_ITERATORS }))
-      return
-    }
-    const it = new HostIterator(this, message)
-    this.#iterators.set(id, it)
-    this.#settings.stats.iterators++
-    this.#admission.begin(1, 0)
-    this.#sequencer
-      .read(() => this.#createIterator(it, message.snapshot))
-      .then(
-        () => this.#admission.end(1, 0),
-        (err) => {
-          it.fail(err)
-          this.#admission.end(1, 0)
-        }
-      )
-  }
-
-  #createIterator(it: HostIterator, snapshot: number | undefined): Promise<void> {
-    it.open(this.#snapshots.get(snapshot))
-    return Promise.resolve()
-  }
-
-  #closeIterator(it: HostIterator): void {
-    this.#iterators.delete(it.id)
-    this.#settings.stats.iterators--
-    it.close()
-  }
-
-  /**
-   * Start a watch, in this connection's issue order: it hears every commit from the moment
-   * the store registers it, which is after every write this guest sent before it and before
-   * every write it sends after it. The `Callback` goes first, then its changes.
-   */
-  #watch(message: WatchMessage, bytes: number): void {
-    const { id } = message
-    const old = this.#watches.get(message.watch)
-    if (old !== undefined) this.#closeWatch(old)
-    if (this.#watches.size >= this.#settings.maxWatches) {
-      this.#replies.callback(id, TOO_MANY_WATCHES)
-      return
-    }
-    const watch = new HostWatch(this, message, this.#settings.maxWatchQueue)
-    this.#watches.set(watch.id, watch)
-    this.#settings.stats.watches++
-    this.#admission.begin(1, bytes)
-    this.#sequencer
-      .exclusive(() => this.#settings.store.subscribe(watch.listener))
-      .then(
-        (stop) => {
-          this.#done(id, undefined, undefined, 1, bytes)
-          if (watch.closed) stop()
-          else watch.start(stop)
-        },
-        (err) => {
-          this.#done(id, err, undefined, 1, bytes)
-          this.#closeWatch(watch)
-        }
-      )
-  }
-
-  #closeWatch(watch: HostWatch): void {
-    if (this.#watches.get(watch.id) !== watch) return
-    this.#watches.delete(watch.id)
-    this.#settings.stats.watches--
-    watch.close()
-  }
-
   #done(id: number, err: unknown, value: Uint8Array | undefined, n: number, bytes: number): void {
     if (!this.#closed) this.#replies.callback(id, err, value)
     this.#admission.end(n, bytes)
@@ -438,8 +361,8 @@ export class Connection implements IteratorOwner, WatchOwner {
     this.#admission.stop()
     if (this.#heartbeat !== null) clearInterval(this.#heartbeat)
     this.#heartbeat = null
-    for (const it of this.#iterators.values()) this.#closeIterator(it)
-    for (const watch of this.#watches.values()) this.#closeWatch(watch)
+    this.#iterators.closeAll()
+    this.#watches.closeAll()
   }
 }
 

@@ -70,3 +70,10 @@ export function explainNotOpen(err: unknown, failure: Error | undefined): unknow
     cause: failure
   })
 }
+
+/** abstract-level's "Database failed to open", with the reason in the message too. @internal */
+export function withCauseInMessage(err: unknown): unknown {
+  const e = err as ModuleError & { cause?: Error }
+  if (e?.code !== 'LEVEL_DATABASE_NOT_OPEN' || e.cause == null || e.message !== 'Database failed to open') return err
+  return new ModuleError(`Database failed to open: ${e.cause.message}`, { code: e.code, cause: e.cause })
+}

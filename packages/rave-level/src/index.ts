@@ -1,2 +1,3 @@
-export { RaveLevel, type RaveLevelEvents, type RaveLevelOptions, type RaveLevelStalledInfo } from './rave-level.js'
+export type { RaveLevelEvents, RaveLevelOptions, RaveLevelStalledInfo } from './events.js'
+export { RaveLevel } from './rave-level.js'
 export type { Watch, WatchChange, WatchOptions } from '@rave-level/guest'

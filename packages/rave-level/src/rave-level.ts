@@ -4,76 +4,17 @@ import path from 'node:path'
 import { pipeline } from 'node:stream'
 import { Election, type StalledInfo } from '@rave-level/election'
 import { Dispatcher, GuestLevel } from '@rave-level/guest'
-import { LevelHost } from '@rave-level/host'
 import { DEFAULT_MAX_FRAME_SIZE } from '@rave-level/protocol'
-import { publishEndpoint, readEndpoint, socketPath } from '@rave-level/socket-path'
-import type { AbstractBatchOperation, AbstractDatabaseOptions, AbstractOpenOptions } from 'abstract-level'
-import ModuleError from 'module-error'
-import { explainNotOpen, isLasting, notReopenable, openFailure, unreachable } from './errors.js'
+import type { AbstractOpenOptions } from 'abstract-level'
+import type ModuleError from 'module-error'
+import { leaderEndpoint } from './endpoint.js'
+import { explainNotOpen, isLasting, notReopenable, openFailure, unreachable, withCauseInMessage } from './errors.js'
+import type { Listener, RaveLevelEvents, RaveLevelOptions } from './events.js'
+import { type HostDiagnostics, LeaderHosts } from './leader-hosts.js'
 import { acquire, type LeaderDb } from './leader-db.js'
 import { destroy, repair } from './offline.js'
-
-/**
- * Options of {@link RaveLevel}: those of `abstract-level` (`keyEncoding`, `valueEncoding`, ...),
- * plus the following.
- */
-export interface RaveLevelOptions<K, V> extends AbstractDatabaseOptions<K, V> {
-  /**
-   * Retry pending operations and resume iterators on the next leader (default `true`). With
-   * `false` they reject with `LEVEL_CONNECTION_LOST` when the leader goes away.
-   */
-  retry?: boolean | undefined
-  /**
-   * How long (ms) an operation may wait while no leader can be reached (`LEVEL_LOCKED`), or
-   * while the leader says nothing at all, neither answers nor heartbeats, because it is
-   * stopped or its event loop is blocked (`LEVEL_TIMEOUT`: the operation may have been
-   * applied). Also how long `open()` waits for a role. Default `10000`; `Infinity` waits forever.
-   */
-  timeout?: number | undefined
-  /** After how long (ms) such a situation is reported with a `'stalled'` event. Default `2000`. */
-  stalledAfter?: number | undefined
-  /** Largest frame (one request or answer) exchanged with the leader, in bytes. Default 64 MiB. */
-  maxFrameSize?: number | undefined
-}
-
-/**
- * Payload of the `'stalled'` event: no leader could be reached because the lock is held by
- * something that does not answer at `endpoint` (`'locked'`), or the leader this instance is
- * connected to has said nothing while it waited (`'unresponsive'`). `elapsed` is in ms.
- */
-export type RaveLevelStalledInfo =
-  | { reason: 'locked'; endpoint: string; elapsed: number }
-  | { reason: 'unresponsive'; elapsed: number }
-
-/**
- * The events of a {@link RaveLevel} and their arguments: abstract-level's (`opening`, `open`,
- * `closing`, `closed`, `write`, `clear`, which a `RaveLevel` emits only for its own operations)
- * and its own.
- */
-export interface RaveLevelEvents<K = string, V = string> {
-  /** This instance was elected and serves the database now. Once per election it wins. */
-  leader: []
-  /**
-   * No leader could be reached because the lock is held by something that does not answer
-   * (`'locked'`), or the leader said nothing while this instance waited for it
-   * (`'unresponsive'`). Once per episode.
-   */
-  stalled: [info: RaveLevelStalledInfo]
-  /** Nothing is pending any more. */
-  flush: []
-  /** Only if listened to, once per distinct failure: a fault the instance recovers from (`LEVEL_ELECTION_FAULT`). */
-  error: [error: Error]
-  opening: []
-  open: []
-  closing: []
-  closed: []
-  /** The operations of one write (abstract-level's `write` event; keys and values as given, or encoded for sublevels). */
-  write: [operations: AbstractBatchOperation<RaveLevel<K, V>, K, V>[]]
-  /** The options of one `clear()` (abstract-level's `clear` event). */
-  clear: [options: unknown]
-}
-
-type Listener<K, V, E extends keyof RaveLevelEvents> = (...args: RaveLevelEvents<K, V>[E]) => void
+import { untilRoom } from './room.js'
+import { untilRole } from './until-role.js'
 
 /** Typed events: `db.on('leaderr', ...)` does not type-check, and listeners get their payloads' types. */
 // biome-ignore lint/suspicious/noUnsafeDeclarationMerging: these members are EventEmitter's, inherited at run time; the interface only narrows their types
@@ -224,16 +165,9 @@ export class RaveLevel<K = string, V = string> extends GuestLevel<K, V> {
    * (`localWatches`); else `undefined`. Reached through `Symbol.for('rave-level.host')`.
    * @internal
    */
-  get [Symbol.for('rave-level.host')]():
-    | { connections: number; iterators: number; snapshots: number; watches: number; localWatches: number }
-    | undefined {
+  get [Symbol.for('rave-level.host')](): HostDiagnostics | undefined {
     const db = this.#election?.resource
-    if (db === undefined) return undefined
-    const host = this.#hosts.get(db)
-    const localWatches = this.#d.watches
-    if (host === undefined) return { connections: 0, iterators: 0, snapshots: 0, watches: 0, localWatches }
-    const { connections, iterators, snapshots, watches } = host
-    return { connections, iterators, snapshots, watches, localWatches }
+    return db === undefined ? undefined : this.#hosts.diagnostics(db, this.#d.watches)
   }
 
   /**
@@ -285,7 +219,13 @@ export class RaveLevel<K = string, V = string> extends GuestLevel<K, V> {
     // Hold the event loop while looking for a role: nothing else may yet.
     election.ref()
     try {
-      await this.#untilRole(election)
+      await untilRole(
+        election,
+        () => this.#openFailure,
+        (fail) => {
+          this.#lasting = fail
+        }
+      )
     } catch (err) {
       this.#notOpen = err as Error
       this.#election = undefined
@@ -302,42 +242,9 @@ export class RaveLevel<K = string, V = string> extends GuestLevel<K, V> {
     const election = this.#election
     this.#election = undefined
     if (election !== undefined) {
-      await this.#finishServing(election)
+      await this.#hosts.finish(election.resource)
       await election.close()
     }
-  }
-
-  /**
-   * A leader about to stop serving: let the requests its followers sent settle and be answered
-   * (and take no more), so that each follower knows exactly which of its operations ran and
-   * sends the rest, in order, to the next leader.
-   */
-  async #finishServing(election: Election<LeaderDb>): Promise<void> {
-    const db = election.resource
-    const host = db === undefined ? undefined : this.#hosts.get(db)
-    if (host !== undefined) await host.finish()
-  }
-
-  /** Resolve once leading or following; reject on a lasting failure, or after `timeout`. */
-  #untilRole(election: Election<LeaderDb>): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const done = (err?: Error) => {
-        election.off('leader', onRole)
-        election.off('follower', onRole)
-        election.off('timeout', onTimeout)
-        this.#lasting = undefined
-        if (err === undefined) resolve()
-        else reject(err)
-      }
-      const onRole = () => done()
-      const onTimeout = (err: ModuleError) =>
-        done(this.#openFailure !== undefined ? openFailure(this.#openFailure) : err)
-      election.on('leader', onRole)
-      election.on('follower', onRole)
-      election.on('timeout', onTimeout)
-      this.#lasting = (err) => done(openFailure(err))
-      election.start()
-    })
   }
 
   /** While opening: fail at once on a lasting failure to open the database. */
@@ -345,24 +252,8 @@ export class RaveLevel<K = string, V = string> extends GuestLevel<K, V> {
 
   #createElection(): Election<LeaderDb> {
     const location = this.#location
-    let fallback = false
     const election = new Election<LeaderDb>({
-      endpoint: {
-        connect: () => readEndpoint(location),
-        listen: async () => {
-          const endpoint = socketPath(location, { hashed: fallback })
-          if (!fallback && (await occupied(endpoint))) {
-            // Something that is not a socket (a directory, a file) sits where the leader would
-            // listen: never remove it (it is not ours); listen in the private directory
-            // instead, which followers find through the endpoint record.
-            fallback = true
-            return socketPath(location, { hashed: true })
-          }
-          return endpoint
-        },
-        // Followers read the record first, so it must always name the current endpoint.
-        published: (endpoint) => publishEndpoint(location, endpoint)
-      },
+      endpoint: leaderEndpoint(location),
       acquire: async (signal) => {
         try {
           const db = await acquire(location, signal, (err) => this.#onWriteError(err))
@@ -387,7 +278,7 @@ export class RaveLevel<K = string, V = string> extends GuestLevel<K, V> {
         if (this.#d.forwarded?.store.db === db) await this.#d.unforward()
         await db.close()
       },
-      serve: (socket, db) => this.#serve(socket, db),
+      serve: (socket, db) => this.#hosts.serve(socket, db),
       follow: (socket) => this.#follow(socket),
       timeout: this.#timeout,
       stalledAfter: this.#stalledAfter
@@ -436,58 +327,18 @@ export class RaveLevel<K = string, V = string> extends GuestLevel<K, V> {
   }
 
   async #heal(election: Election<LeaderDb>, space: boolean): Promise<void> {
-    while (space && election.role === 'leader' && !(await hasRoom(this.#location))) {
-      await new Promise((resolve) => setTimeout(resolve, HEAL_POLL).unref())
-    }
+    if (space) await untilRoom(this.#location, () => election.role === 'leader')
     if (election.role !== 'leader' || this.#election !== election) return
     await this.#d.unforward()
-    await this.#finishServing(election)
+    await this.#hosts.finish(election.resource)
     await election.resign()
   }
 
-  #hosts = new WeakMap<object, LevelHost>()
-
-  #serve(socket: net.Socket, db: LeaderDb): void {
-    let host = this.#hosts.get(db)
-    if (host === undefined) {
-      host = new LevelHost(db)
-      this.#hosts.set(db, host)
-    }
-    pipeline(socket, host.createRpcStream(), socket, () => {})
-  }
+  /** The host serving followers, per database this instance led. */
+  readonly #hosts = new LeaderHosts()
 
   #follow(socket: net.Socket): void {
     this.#leaderPid = undefined
     pipeline(socket, this.#d.attach(socket), socket, () => {})
-  }
-}
-
-/** How often (ms) a leader whose disk was full checks for room again. */
-const HEAL_POLL = 250
-/** Free bytes that count as room again: enough for LevelDB to reopen and take writes. */
-const ROOM = 1024 * 1024
-
-async function hasRoom(location: string): Promise<boolean> {
-  try {
-    const stats = await fs.statfs(location)
-    return stats.bavail * stats.bsize >= ROOM
-  } catch {
-    return true
-  }
-}
-
-/** abstract-level's "Database failed to open", with the reason in the message too. */
-function withCauseInMessage(err: unknown): unknown {
-  const e = err as ModuleError & { cause?: Error }
-  if (e?.code !== 'LEVEL_DATABASE_NOT_OPEN' || e.cause == null || e.message !== 'Database failed to open') return err
-  return new ModuleError(`Database failed to open: ${e.cause.message}`, { code: e.code, cause: e.cause })
-}
-
-/** Whether something other than a socket (or nothing) is at `endpoint`. */
-async function occupied(endpoint: string): Promise<boolean> {
-  try {
-    return !(await fs.lstat(endpoint)).isSocket()
-  } catch {
-    return false
   }
 }

@@ -1,0 +1,68 @@
+/**
+ * The types a user of {@link RaveLevel} holds: its options, its events and their payloads.
+ * `rave-level.ts` owns the class and merges these events into its `EventEmitter` methods.
+ */
+import type { AbstractBatchOperation, AbstractDatabaseOptions } from 'abstract-level'
+import type { RaveLevel } from './rave-level.js'
+
+/**
+ * Options of {@link RaveLevel}: those of `abstract-level` (`keyEncoding`, `valueEncoding`, ...),
+ * plus the following.
+ */
+export interface RaveLevelOptions<K, V> extends AbstractDatabaseOptions<K, V> {
+  /**
+   * Retry pending operations and resume iterators on the next leader (default `true`). With
+   * `false` they reject with `LEVEL_CONNECTION_LOST` when the leader goes away.
+   */
+  retry?: boolean | undefined
+  /**
+   * How long (ms) an operation may wait while no leader can be reached (`LEVEL_LOCKED`), or
+   * while the leader says nothing at all, neither answers nor heartbeats, because it is
+   * stopped or its event loop is blocked (`LEVEL_TIMEOUT`: the operation may have been
+   * applied). Also how long `open()` waits for a role. Default `10000`; `Infinity` waits forever.
+   */
+  timeout?: number | undefined
+  /** After how long (ms) such a situation is reported with a `'stalled'` event. Default `2000`. */
+  stalledAfter?: number | undefined
+  /** Largest frame (one request or answer) exchanged with the leader, in bytes. Default 64 MiB. */
+  maxFrameSize?: number | undefined
+}
+
+/**
+ * Payload of the `'stalled'` event: no leader could be reached because the lock is held by
+ * something that does not answer at `endpoint` (`'locked'`), or the leader this instance is
+ * connected to has said nothing while it waited (`'unresponsive'`). `elapsed` is in ms.
+ */
+export type RaveLevelStalledInfo =
+  | { reason: 'locked'; endpoint: string; elapsed: number }
+  | { reason: 'unresponsive'; elapsed: number }
+
+/**
+ * The events of a {@link RaveLevel} and their arguments: abstract-level's (`opening`, `open`,
+ * `closing`, `closed`, `write`, `clear`, which a `RaveLevel` emits only for its own operations)
+ * and its own.
+ */
+export interface RaveLevelEvents<K = string, V = string> {
+  /** This instance was elected and serves the database now. Once per election it wins. */
+  leader: []
+  /**
+   * No leader could be reached because the lock is held by something that does not answer
+   * (`'locked'`), or the leader said nothing while this instance waited for it
+   * (`'unresponsive'`). Once per episode.
+   */
+  stalled: [info: RaveLevelStalledInfo]
+  /** Nothing is pending any more. */
+  flush: []
+  /** Only if listened to, once per distinct failure: a fault the instance recovers from (`LEVEL_ELECTION_FAULT`). */
+  error: [error: Error]
+  opening: []
+  open: []
+  closing: []
+  closed: []
+  /** The operations of one write (abstract-level's `write` event; keys and values as given, or encoded for sublevels). */
+  write: [operations: AbstractBatchOperation<RaveLevel<K, V>, K, V>[]]
+  /** The options of one `clear()` (abstract-level's `clear` event). */
+  clear: [options: unknown]
+}
+
+export type Listener<K, V, E extends keyof RaveLevelEvents> = (...args: RaveLevelEvents<K, V>[E]) => void

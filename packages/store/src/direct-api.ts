@@ -4,7 +4,7 @@
  * public methods are abstract-level's own (so that the private path skips nothing a subclass
  * added). This module owns that decision; `local-store.ts` owns what is done with it.
  */
-import type { ForwardTarget, WriteOp } from './local-store.js'
+import type { ForwardTarget, WriteOp } from './forward-target.js'
 
 /** What the direct path uses beyond {@link ForwardTarget}: abstract-level's private API. */
 export interface Internals {

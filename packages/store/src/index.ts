@@ -1,11 +1,5 @@
 export type { Change, ChangeListener } from './changes.js'
-export {
-  type ClearOptions,
-  type ForwardTarget,
-  type Formats,
-  type LocalIterator,
-  LocalStore,
-  type WriteOp
-} from './local-store.js'
+export type { ForwardTarget, Formats, LocalIterator, WriteOp } from './forward-target.js'
+export { type ClearOptions, LocalStore } from './local-store.js'
 export { type BatchTarget, type SequencedWrite, Sequencer, type WriteOptions } from './sequencer.js'
 export { type MaintenanceCall, type MaintenanceTarget, maintenance } from './maintenance.js'

@@ -303,10 +303,10 @@ export class LocalStore implements BatchTarget {
       let more = true
       while (more) {
         more = await this.#job(async () => {
-          it ??= this.db.keys(options)
+          it ??= this.db.keys(asBuffers(options))
           const keys = await it.nextv(CLEAR_CHUNK)
           if (keys.length === 0) return false
-          const ops: WriteOp[] = keys.map((key) => ({ type: 'del', key, keyEncoding: options.keyEncoding }))
+          const ops: WriteOp[] = keys.map((key) => ({ type: 'del', key, keyEncoding: 'buffer' }))
           await this.#apply(ops, false)
           if (this.#listeners.size > 0) this.#publish(toChanges(ops))
           return true
@@ -325,6 +325,21 @@ function mayHoldEmptyKey(options: ClearOptions): boolean {
   const lower = gte != null ? length(gte) === 0 : gt == null
   const upper = lte != null || lt == null || length(lt) > 0
   return lower && upper
+}
+
+/**
+ * `options` reading keys as buffers: an exact clear deletes the very bytes it read, whatever the
+ * caller's key format (keys of a `'utf8'` clear need not be UTF-8, and decoded they would be
+ * other keys). Bounds in `'utf8'` are strings, made bytes the way that format stores them.
+ */
+function asBuffers(options: ClearOptions): ClearOptions {
+  const out: ClearOptions = { ...options, keyEncoding: 'buffer' }
+  for (const name of ['gt', 'gte', 'lt', 'lte'] as const) {
+    const bound = options[name]
+    if (typeof bound === 'string') out[name] = Buffer.from(bound, 'utf8')
+    else if (bound instanceof Uint8Array) out[name] = Buffer.from(bound.buffer, bound.byteOffset, bound.byteLength)
+  }
+  return out
 }
 
 /** Keys an exact clear reads and deletes at a time. */

@@ -2,6 +2,7 @@ export { ABORTED, CONNECTION_LOST, codes, DATABASE_NOT_OPEN, FRAME_TOO_LARGE, TI
 export type { ForwardTarget, LocalIterator } from '@rave-level/store'
 export { Dispatcher, type DispatcherEvents, type DispatcherOptions } from './dispatcher.js'
 export type { UnresponsiveInfo } from './watchdog.js'
-export { GuestLevel, type GuestLevelOptions, GuestSublevel } from './guest-level.js'
+export { GuestLevel, type GuestLevelOptions } from './guest-level.js'
+export { GuestSublevel } from './sublevel.js'
 export type { Watch, WatchChange, WatchOptions } from './watch.js'
 export { type GuestRpcStreamOptions, ResumableGuest, type ResumableGuestOptions } from './resumable-guest.js'

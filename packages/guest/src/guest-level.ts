@@ -1,17 +1,9 @@
 import { DEFAULT_MAX_FRAME_SIZE, ENTRIES, type IteratorMode, KEYS, rangeBounds, VALUES } from '@rave-level/protocol'
-import {
-  type Formats,
-  type LocalStore,
-  type MaintenanceCall,
-  type MaintenanceTarget,
-  maintenance,
-  type WriteOp
-} from '@rave-level/store'
-import ModuleError from 'module-error'
+import type { Formats, LocalStore, MaintenanceCall, WriteOp } from '@rave-level/store'
 import {
   AbstractLevel,
   type AbstractDatabaseOptions,
-  AbstractSublevel,
+  type AbstractSublevel,
   type AbstractSublevelOptions
 } from 'abstract-level'
 import { GuestChainedBatch } from './chained-batch.js'
@@ -22,12 +14,12 @@ import { own, toBytes } from './formats.js'
 import type { GuestSnapshot } from './snapshot.js'
 import { createIterator } from './iterators.js'
 import { toRange } from './range.js'
-import { BATCH, CALL, CLEAR, CLEAR_KEYS, DEL, GET, GET_MANY, HAS, HAS_MANY, PUT } from './requests.js'
-import { GuestWatch, type Watch, type WatchedDb, type WatchOptions, watchNotOpen, watchShape } from './watch.js'
-
-// Set by GuestLevel's static block: how a sublevel's watch reaches its root's dispatcher.
-let register: (db: GuestLevel<any, any>, w: GuestWatch<any, any>) => void
-let dispatcherOf: (db: GuestLevel<any, any>) => Dispatcher
+import { BATCH, CLEAR, CLEAR_KEYS, DEL, GET, GET_MANY, HAS, HAS_MANY, PUT } from './requests.js'
+import { callMaintenance, maintenanceNotOpen } from './maintenance-call.js'
+import { GuestSublevel } from './sublevel.js'
+import type { Watch, WatchOptions } from './watch.js'
+import type { WatchedDb } from './watch-shape.js'
+import { grantWatchAccess, type Resources, startWatch } from './watch-start.js'
 
 /** Options of a {@link GuestLevel}: abstract-level's, and those of its {@link Dispatcher}. */
 export interface GuestLevelOptions<K, V> extends AbstractDatabaseOptions<K, V> {
@@ -182,20 +174,8 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
     return startWatch<WK, WV>(this as unknown as WatchedDb & Resources, this, options)
   }
 
-  /** Register `w` in issue order, once open (abstract-level defers it with other operations). */
-  #watch(w: GuestWatch<any, any>): void {
-    if (this.status === 'opening') {
-      this.deferAsync(async () => this.#watch(w)).catch((err: Error) => w.fail(err))
-    } else if (this.status !== 'open') {
-      w.fail(watchNotOpen())
-    } else {
-      this.#d.watch(w)
-    }
-  }
-
   static {
-    register = (db, w) => db.#watch(w)
-    dispatcherOf = (db) => db.#d
+    grantWatchAccess((db) => db.#d)
   }
 
   _sublevel(name: string, options: object): AbstractSublevel<any, any, any, any> {
@@ -263,15 +243,8 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
 
   /** Run a maintenance call on the database, at hand or on the host, in issue order. */
   #call(call: MaintenanceCall, method: string): Promise<Uint8Array | undefined> {
-    if (this.status !== 'open') {
-      return Promise.reject(
-        new ModuleError(`Database is not open: cannot call ${method}()`, { code: 'LEVEL_DATABASE_NOT_OPEN' })
-      )
-    }
-    const local = this.#d.forwarded
-    if (local !== null)
-      return local.sequencer.read(() => maintenance(local.store.db as unknown as MaintenanceTarget, call))
-    return this.#d.request(CALL, call)
+    if (this.status !== 'open') return Promise.reject(maintenanceNotOpen(method))
+    return callMaintenance(this.#d, call)
   }
 
   _snapshot(options: object): GuestSnapshot {
@@ -382,61 +355,3 @@ const SYNC = Object.freeze({ sync: true })
 
 /** A read's options as abstract-level hands them over: formats, and maybe an explicit snapshot. */
 type ReadOptions = Formats & { snapshot?: unknown }
-
-/** What {@link startWatch} needs of the database a watch is made on. */
-interface Resources {
-  readonly status: string
-  attachResource(resource: object): void
-  detachResource(resource: object): void
-}
-
-/**
- * A watch on `db` (the root database or a sublevel of it), registered through `root`. It is a
- * resource of `db`: closing `db` closes it.
- */
-function startWatch<K, V>(
-  db: WatchedDb & Resources,
-  root: GuestLevel<any, any>,
-  options: WatchOptions<K>
-): Watch<K, V> {
-  if (options === null || typeof options !== 'object')
-    throw new TypeError("The first argument 'options' must be an object")
-  const shape = watchShape(db, options as WatchOptions<unknown>)
-  const d = dispatcherOf(root)
-  const w: GuestWatch<K, V> = new GuestWatch<K, V>(d.nextWatchId(), shape, options.signal ?? undefined, (self) => {
-    db.detachResource(self)
-    return d.releaseWatch(self)
-  })
-  if (db.status === 'open' || db.status === 'opening') db.attachResource(w)
-  if (db === (root as unknown) || db.status !== 'opening') register(root, w)
-  else (db as unknown as AbstractLevel<any>).defer(() => register(root, w))
-  return w
-}
-
-/**
- * A sublevel of a {@link GuestLevel} (or of one of its sublevels): abstract-level's, plus
- * {@link GuestSublevel.watch}.
- */
-export class GuestSublevel<K = string, V = string> extends AbstractSublevel<any, string | Buffer | Uint8Array, K, V> {
-  /**
-   * Watch the changes to this sublevel's keys, prefix removed: as `db.watch()` (see
-   * {@link Watch}), within this sublevel (and its own sublevels).
-   */
-  watch<WK = K, WV = V>(options: WatchOptions<WK> = {}): Watch<WK, WV> {
-    return startWatch<WK, WV>(this as unknown as WatchedDb & Resources, this.db as GuestLevel<any, any>, options)
-  }
-
-  _sublevel(name: string, options: object): AbstractSublevel<any, any, any, any> {
-    return new GuestSublevel(this, name, options)
-  }
-
-  /** Create a sublevel of this sublevel, which can also watch its keys. */
-  override sublevel(name: string | string[]): GuestSublevel<string, string>
-  override sublevel<SK = string, SV = string>(
-    name: string | string[],
-    options: AbstractSublevelOptions<SK, SV>
-  ): GuestSublevel<SK, SV>
-  override sublevel(name: string | string[], options?: object): GuestSublevel<any, any> {
-    return super.sublevel(name, options as never) as unknown as GuestSublevel<any, any>
-  }
-}

@@ -6,13 +6,12 @@ import {
   FRAME_TOO_LARGE,
   Input,
   Output,
-  PROTOCOL_ERROR,
   RpcStream,
   readFrameHead,
   type WatchChangeMessage
 } from '@rave-level/protocol'
-import ModuleError from 'module-error'
 import { tooLarge } from './errors.js'
+import { InFlight, protocolError } from './in-flight.js'
 import { KeyCollector } from './key-collector.js'
 import { notSupported } from './errors.js'
 import {
@@ -21,7 +20,6 @@ import {
   encodeRequest,
   encodeRun,
   featureOf,
-  type ManyValue,
   Request,
   runLength,
   SNAPSHOT,
@@ -102,12 +100,10 @@ export class HostLink {
   readonly #maxFrameSize: number
   /** Largest frame we send: ours, or the host's if smaller. */
   #sendLimit: number
-  /** Wire id → what a frame carried: one request, or a run of them. */
-  readonly #wire = new Map<number, Request | Request[]>()
+  /** What was sent and not answered yet, by wire id. */
+  readonly #wire: InFlight
   /** Host iterator id → where its messages go. */
   readonly #routes = new Map<number, Route>()
-  /** `GetMany` answers arriving in parts. */
-  readonly #parts = new Map<number, { values: ManyValue[]; oversized: Set<number> }>()
   #outbox: (Request | Buffer)[] = []
   #scheduled = false
   readonly #flush = () => this.#flushOutbox()
@@ -116,6 +112,7 @@ export class HostLink {
 
   constructor(owner: LinkOwner, options: HostLinkOptions) {
     this.#owner = owner
+    this.#wire = new InFlight(owner)
     this.#maxFrameSize = options.maxFrameSize
     this.#sendLimit = options.maxFrameSize
     this.ref = options.ref
@@ -151,7 +148,7 @@ export class HostLink {
   allocId(): number {
     let id = this.#nextId
     do id = id >= MAX_ID ? 1 : id + 1
-    while (this.#wire.has(id) || this.#routes.has(id) || this.#parts.has(id) || id === this.#sentinel)
+    while (this.#wire.has(id) || this.#routes.has(id) || id === this.#sentinel)
     this.#nextId = id
     return id
   }
@@ -173,10 +170,7 @@ export class HostLink {
   /** The requests sent on this link and not answered (their outcome is unknown). */
   sentRequests(): Set<Request> {
     const out = new Set<Request>()
-    for (const sent of this.#wire.values()) {
-      if (sent instanceof Request) out.add(sent)
-      else for (const req of sent) out.add(req)
-    }
+    for (const req of this.#wire.requests()) out.add(req)
     for (const route of this.#routes.values()) if (route instanceof KeyCollector) out.add(route.request)
     return out
   }
@@ -295,14 +289,14 @@ export class HostLink {
     const { tag, message } = decodeOutput(frame)
     switch (tag) {
       case Output.callback:
-        this.#answer(message.id, message)
+        this.#wire.answer(message.id, message)
         break
       case Output.getManyCallback:
         if (message.id === this.#sentinel) this.#introduce('plain', undefined, undefined)
-        else this.#answer(message.id, message)
+        else this.#wire.answer(message.id, message)
         break
       case Output.getManyPart:
-        this.#part(message.id, message.start, message.values, message.oversized)
+        this.#wire.part(message.id, message.start, message.values, message.oversized)
         break
       case Output.iteratorData:
         this.#routes.get(message.id)?.onData(message.seq, message.data)
@@ -345,31 +339,6 @@ export class HostLink {
     this.#owner.introduced(this)
   }
 
-  #answer(id: number, answer: Answer): void {
-    const sent = this.#wire.get(id)
-    if (sent === undefined) return
-    this.#wire.delete(id)
-    this.#owner.settle(sent, answer)
-  }
-
-  /** Collect a `GetMany` answer that arrives in parts; settle once it covers every key. */
-  #part(id: number, start: number, values: ManyValue[], oversized: number[]): void {
-    const sent = this.#wire.get(id)
-    if (sent === undefined) return
-    let parts = this.#parts.get(id)
-    if (parts === undefined) {
-      parts = { values: [], oversized: new Set() }
-      this.#parts.set(id, parts)
-    }
-    if (start !== parts.values.length) throw protocolError('GetManyPart out of order')
-    for (const i of oversized) parts.oversized.add(start + i)
-    for (const v of values) parts.values.push(v)
-    const expected = Array.isArray(sent) ? sent.length : (sent.a as unknown[]).length
-    if (parts.values.length < expected) return
-    this.#parts.delete(id)
-    this.#answer(id, parts)
-  }
-
   /**
    * A frame over our limit, skipped by the decoder (a host that does not know our limit, such
    * as many-level 2, sent it): fail what it answered, by the id at its start, and go on.
@@ -379,12 +348,7 @@ export class HostLink {
     if (frame === undefined) throw protocolError('Oversized frame without an id')
     const { tag, id, seq } = frame
     if (tag === Output.callback || tag === Output.getManyCallback || tag === Output.getManyPart) {
-      const sent = this.#wire.get(id)
-      if (sent === undefined) return
-      this.#wire.delete(id)
-      this.#parts.delete(id)
-      const err = tooLargeToReceive()
-      for (const req of Array.isArray(sent) ? sent : [sent]) this.#owner.refuse(req, err)
+      this.#wire.tooLarge(id)
     } else if (tag === Output.iteratorData || tag === Output.iteratorError) {
       if (seq === undefined) throw protocolError('Oversized iterator frame without a seq')
       this.#routes.get(id)?.onError(seq, FRAME_TOO_LARGE, tooLargeToReceive().message)
@@ -395,8 +359,4 @@ export class HostLink {
       throw protocolError(`Oversized frame with tag ${tag}`)
     }
   }
-}
-
-function protocolError(message: string): ModuleError {
-  return new ModuleError(message, { code: PROTOCOL_ERROR })
 }

@@ -1,0 +1,111 @@
+import type { GuestCursor } from './cursor.js'
+import { connectionLost } from './errors.js'
+import type { HostLink } from './host-link.js'
+import type { Forwarded } from './link-state.js'
+import { Pending } from './pending.js'
+import { replay } from './replay.js'
+import { Request } from './requests.js'
+
+/**
+ * @packageDocumentation
+ * The work of one guest that outlives any one link, in issue order: operations waiting for an
+ * answer ({@link Pending}) and open iterators, which share one sequence of positions. It moves
+ * that work, in that order, onto whatever link comes next; the {@link Dispatcher} decides when.
+ */
+
+/** Waiting operations and open iterators of one guest, in issue order. */
+export class IssueOrder {
+  readonly pending: Pending
+  /** Open iterators, in creation order. */
+  readonly cursors = new Set<GuestCursor>()
+  #order = 0
+  #waitingReads = 0
+
+  /** @param host The attached host's link, while attached (held-back work is sent there). */
+  constructor(host: () => HostLink | null) {
+    this.pending = new Pending({
+      released: (from, to) => {
+        const link = host()
+        if (link !== null) this.#release(link, from, to)
+      }
+    })
+  }
+
+  /** The next position in issue order. */
+  next(): number {
+    return this.#order++
+  }
+
+  /** True when no operation or iterator read waits. */
+  get idle(): boolean {
+    return this.pending.size === 0 && this.#waitingReads === 0
+  }
+
+  /** An iterator read started (+1) or stopped (-1) waiting. */
+  waiting(delta: 1 | -1): void {
+    this.#waitingReads += delta
+  }
+
+  /** Waiting operations and open iterators, merged in issue order. */
+  inOrder(): (Request | GuestCursor)[] {
+    return inIssueOrder(this.pending.values(), this.cursors)
+  }
+
+  /** A new link to `host`: send what waits, in issue order, up to what a limited clear holds back. */
+  attach(host: HostLink): void {
+    for (const item of this.inOrder()) {
+      if (this.pending.held(item.order)) break
+      if (item instanceof Request) host.queue(item)
+      else item.resume()
+    }
+  }
+
+  /** Operations issued in `(from, to]` were held back by a limited clear: send them now. */
+  #release(host: HostLink, from: number, to: number): void {
+    for (const item of this.inOrder()) {
+      if (item.order <= from || item.order > to) continue
+      if (item instanceof Request) host.queue(item)
+      else item.resume()
+    }
+  }
+
+  /**
+   * Forwarded to `link` from now on: apply `waiting` (what waited, in issue order) there, except
+   * the requests in `sent`, whose outcome is unknown (they reject with `LEVEL_CONNECTION_LOST`).
+   */
+  static forward(link: Forwarded, waiting: (Request | GuestCursor)[], sent: Set<Request> | null): void {
+    for (const item of waiting) {
+      if (!(item instanceof Request)) item.forward()
+      else if (sent?.has(item)) item.reject(connectionLost())
+      else replay(link, item, link).then(item.resolve, item.reject)
+    }
+  }
+
+  /** Let open iterators try again (something they waited for arrived). */
+  resumeCursors(): void {
+    for (const cursor of this.cursors) cursor.resume()
+  }
+
+  /** Reject what was issued (or started waiting) at `cutoff` or before, counting from `since`. */
+  expire(error: Error, cutoff: number, since: number): number {
+    let n = this.pending.expire(error, cutoff, since)
+    for (const cursor of this.cursors) {
+      const waiting = cursor.waitingSince
+      if (waiting !== -1 && Math.max(waiting, since) <= cutoff && cursor.abort(error)) n++
+    }
+    return n
+  }
+}
+
+/** Requests and cursors (each in issue order), merged in issue order. */
+function inIssueOrder(requests: Iterable<Request>, cursors: Iterable<GuestCursor>): (Request | GuestCursor)[] {
+  const out: (Request | GuestCursor)[] = []
+  const open = [...cursors]
+  let c = 0
+  for (const req of requests) {
+    while (c < open.length && (open[c] as GuestCursor).order < req.order) out.push(open[c++] as GuestCursor)
+    out.push(req)
+  }
+  while (c < open.length) out.push(open[c++] as GuestCursor)
+  return out
+}

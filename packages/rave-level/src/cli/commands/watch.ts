@@ -33,10 +33,10 @@ export function watchCommand(io: CliIo): Command {
     )
     .action((location: string, flags: WatchFlags) =>
       runCommand(io, command, location, flags, () => {
-        const { gt, gte, lt, lte } = rangeOptions(flags, flags.keyEncoding)
+        // rangeOptions() sets only the bounds given; a watch has no limit or order.
+        const { limit: _limit, reverse: _reverse, ...bounds } = rangeOptions(flags, flags.keyEncoding)
         const withValues = flags.keys !== true
-        const options = { gt, gte, lt, lte, keys: true, values: withValues }
-        for (const name of ['gt', 'gte', 'lt', 'lte'] as const) if (options[name] === undefined) delete options[name]
+        const options = { ...bounds, keys: true, values: withValues }
         return async ({ db, out, notice }) => {
           const stop = new AbortController()
           const end = () => stop.abort()

@@ -1,3 +1,4 @@
+export { readMessage, type Schema } from './codec.js'
 export {
   codes,
   FRAME_TOO_LARGE,
@@ -57,7 +58,15 @@ export type {
   WatchGapMessage,
   WatchMessage
 } from './messages.js'
+export { schemas } from './messages.js'
 export { ENTRIES, type IteratorMode, KEYS, modeOf, VALUES } from './mode.js'
 export { inRange, type KeyRange, keyRange, narrow, type RangeBounds, rangeBounds } from './range.js'
 export { RpcStream, type RpcStreamOptions } from './rpc-stream.js'
 export { Input, type InputTag, Output, type OutputTag } from './tags.js'
+export {
+  readWatchChanges,
+  watchChangeEntryLength,
+  watchChangesFrame,
+  watchChangesFrameLength,
+  writeWatchChangeEntry
+} from './watch-frames.js'

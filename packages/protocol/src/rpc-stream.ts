@@ -59,6 +59,12 @@ export class RpcStream extends Duplex {
   readonly #holdInput: boolean
   readonly #onOutputDrain: (() => void) | undefined
   readonly #flush = () => this.#flushNow()
+  /** A flush is scheduled with `setImmediate` (for frames sent `later`). */
+  #later = false
+  readonly #flushLater = () => {
+    this.#later = false
+    this.#flushNow()
+  }
 
   constructor(options: RpcStreamOptions) {
     const hwm = options.highWaterMark ?? 1024 * 1024
@@ -86,14 +92,24 @@ export class RpcStream extends Duplex {
    * Queue one encoded frame for the peer. Frames queued in the same tick are written together.
    * Returns `false` once output is buffered beyond the high-water mark (a hint to slow down);
    * the frame is queued regardless. Ignored after the stream was destroyed or ended.
+   *
+   * A frame sent `later` (one nobody waits for, such as a watch's changes) leaves once this
+   * turn of the event loop is done (`setImmediate`), after what other streams send at once in
+   * it (the answers their peers wait for), unless this stream sends something at once
+   * meanwhile: frames always leave in the order they were sent.
    */
-  send(frame: Buffer): boolean {
+  send(frame: Buffer, later = false): boolean {
     if (this.destroyed || this.readableEnded) return false
     this.#out.push(frame)
     this.#outLength += frame.length
-    if (!this.#scheduled) {
-      this.#scheduled = true
-      process.nextTick(this.#flush)
+    if (!later) {
+      if (!this.#scheduled) {
+        this.#scheduled = true
+        process.nextTick(this.#flush)
+      }
+    } else if (!this.#scheduled && !this.#later) {
+      this.#later = true
+      setImmediate(this.#flushLater)
     }
     return this.bufferedOutput < this.readableHighWaterMark
   }

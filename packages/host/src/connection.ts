@@ -130,11 +130,14 @@ export class Connection implements IteratorOwner, WatchOwner {
     this.stream.once('close', () => this.#teardown())
   }
 
-  /** Queue a frame for the guest (dropped once the connection is gone). */
-  send(frame: Buffer): void {
+  /**
+   * Queue a frame for the guest (dropped once the connection is gone); `later` for one that no
+   * request waits for (see `RpcStream.send`).
+   */
+  send(frame: Buffer, later = false): void {
     if (this.#closed) return
     this.#sentSinceBeat = true
-    if (!this.stream.send(frame)) this.#admission.outputFull = true
+    if (!this.stream.send(frame, later)) this.#admission.outputFull = true
   }
 
   /** Whether the guest reads what we send: output has not reached the high-water mark (see Admission). */

@@ -3,17 +3,22 @@ import {
   inRange,
   type KeyRange,
   Output,
-  outputFrameLength,
-  type WatchChangeMessage,
-  type WatchMessage
+  type WatchMessage,
+  watchChangeEntryLength,
+  watchChangesFrame,
+  watchChangesFrameLength,
+  writeWatchChangeEntry
 } from '@rave-level/protocol'
 import type { Change } from '@rave-level/store'
 import { wireRange } from './db-options.js'
 
 /** What a {@link HostWatch} needs from its connection. */
 export interface WatchOwner {
-  /** Queue a frame for the guest. */
-  send(frame: Buffer): void
+  /**
+   * Queue a frame for the guest; `later`: once this turn of the event loop is done, after the
+   * answers that other guests wait for (a change waits for nobody).
+   */
+  send(frame: Buffer, later: boolean): void
   /** Whether the guest reads its output: what is buffered for it is below the high-water mark. */
   readonly reading: boolean
   /** Largest frame the guest accepts. */
@@ -25,10 +30,27 @@ export interface WatchOwner {
  * can be sent beyond the high-water mark (one commit can be much larger).
  */
 const FRAME_BYTES = 64 * 1024
-/** Bytes a change adds to a `WatchChanges` frame at most, beyond its key and value. */
-const CHANGE_OVERHEAD = 24
-/** Bytes of a `WatchChanges` frame at most, beyond its changes. */
-const FRAME_OVERHEAD = 16
+
+/**
+ * What a watch sends of one commit: the entries of each `WatchChanges` frame (see
+ * `watchChangesFrame`), and `null` for a change too large for any frame the guest accepts.
+ */
+type Parts = readonly (Buffer | null)[]
+
+/** Frames are measured as if for the largest id, so that one encoding serves every watch. */
+const ANY_ID = Number.MAX_SAFE_INTEGER
+
+/**
+ * The encodings of the commit whose listeners run now, by what decides them (range, keys,
+ * values, the guest's frame limit): watches alike share one, so a commit is encoded once
+ * however many watch it. Dropped as soon as its listeners ran (they run synchronously).
+ */
+let encodedFor: readonly Change[] | null = null
+const encoded = new Map<string, Parts>()
+const forget = (): void => {
+  encodedFor = null
+  encoded.clear()
+}
 
 /**
  * One watch of one connection: the changes the database commits in its range, sent to the
@@ -49,6 +71,8 @@ export class HostWatch {
   readonly #values: boolean
   readonly #maxQueue: number
   readonly #gap: Buffer
+  /** What decides its frames, besides the guest's limit: see {@link encoded}. */
+  readonly #shape: string
   #queue: Buffer[] = []
   #queued = 0
   #started = false
@@ -63,6 +87,9 @@ export class HostWatch {
     this.#values = message.values === true
     this.#maxQueue = maxQueue
     this.#gap = encodeOutput(Output.watchGap, { id: this.id })
+    const r = this.#range
+    const bound = (b: Uint8Array | undefined) => (b === undefined ? '-' : Buffer.from(b).toString('hex'))
+    this.#shape = `${this.#keys ? 'k' : ''}${this.#values ? 'v' : ''}${r.lowerInclusive ? '[' : '('}${bound(r.lower)},${bound(r.upper)}${r.upperInclusive ? ']' : ')'}`
   }
 
   get closed(): boolean {
@@ -72,42 +99,63 @@ export class HostWatch {
   /** The store's listener: the changes of one commit. */
   readonly listener = (changes: readonly Change[]): void => {
     if (this.#closed) return
+    if (encodedFor !== changes) {
+      if (encodedFor === null) queueMicrotask(forget)
+      else encoded.clear()
+      encodedFor = changes
+    }
+    const limit = this.#owner.replyLimit
+    const shape = `${this.#shape}${limit}`
+    let parts = encoded.get(shape)
+    if (parts === undefined) {
+      parts = this.#encode(changes, limit)
+      encoded.set(shape, parts)
+    }
+    for (const part of parts) this.#push(part === null ? this.#gap : watchChangesFrame(this.id, part))
+  }
+
+  /**
+   * The entries of the frames this watch sends of `changes`: those in its range, as many to a
+   * frame as fit in {@link FRAME_BYTES} (or the guest's `limit`, if lower), in order; `null` for
+   * a change that no frame within `limit` can hold (the guest learns it missed one).
+   */
+  #encode(changes: readonly Change[], limit: number): Parts {
     const range = this.#range
     const all = range.lower === undefined && range.upper === undefined
-    let out: WatchChangeMessage[] | null = null
-    let bytes = FRAME_OVERHEAD
-    const limit = this.#owner.replyLimit
     const cap = Math.min(limit, FRAME_BYTES)
+    const parts: (Buffer | null)[] = []
+    let taken: Change[] = []
+    let bytes = 0
+    const flush = (): void => {
+      const buf = Buffer.allocUnsafe(bytes)
+      let o = 0
+      for (const change of taken) o = writeWatchChangeEntry(buf, o, change.type, this.#key(change), this.#value(change))
+      parts.push(buf)
+      taken = []
+      bytes = 0
+    }
     for (const change of changes) {
       if (!all && !inRange(range, change.key)) continue
-      const message: WatchChangeMessage = { type: change.type }
-      let size = CHANGE_OVERHEAD
-      if (this.#keys) {
-        message.key = change.key
-        size += change.key.byteLength
-      }
-      if (this.#values && change.value !== undefined) {
-        message.value = change.value
-        size += change.value.byteLength
-      }
-      if (out !== null && bytes + size > cap) {
-        this.#push(encodeOutput(Output.watchChanges, { id: this.id, changes: out }))
-        out = null
-        bytes = FRAME_OVERHEAD
-      }
-      if (
-        size + FRAME_OVERHEAD > limit &&
-        outputFrameLength(Output.watchChanges, { id: this.id, changes: [message] }) > limit
-      ) {
-        // It cannot reach the guest: tell it that it missed a change.
-        this.#push(this.#gap)
+      const n = watchChangeEntryLength(this.#key(change), this.#value(change))
+      if (watchChangesFrameLength(ANY_ID, n) > limit) {
+        if (taken.length > 0) flush()
+        parts.push(null)
         continue
       }
-      out ??= []
-      out.push(message)
-      bytes += size
+      if (taken.length > 0 && watchChangesFrameLength(ANY_ID, bytes + n) > cap) flush()
+      taken.push(change)
+      bytes += n
     }
-    if (out !== null) this.#push(encodeOutput(Output.watchChanges, { id: this.id, changes: out }))
+    if (taken.length > 0) flush()
+    return parts
+  }
+
+  #key(change: Change): Uint8Array | undefined {
+    return this.#keys ? change.key : undefined
+  }
+
+  #value(change: Change): Uint8Array | undefined {
+    return this.#values ? change.value : undefined
   }
 
   /** Registered (`stop` ends the subscription): send what waited. */
@@ -126,7 +174,7 @@ export class HostWatch {
     while (i < queue.length && owner.reading) {
       const frame = queue[i++] as Buffer
       this.#queued -= frame.length
-      owner.send(frame)
+      owner.send(frame, true)
     }
     if (i > 0) this.#queue = i === queue.length ? [] : queue.slice(i)
   }
@@ -143,7 +191,7 @@ export class HostWatch {
 
   #push(frame: Buffer): void {
     if (this.#started && this.#queue.length === 0 && this.#owner.reading) {
-      this.#owner.send(frame)
+      this.#owner.send(frame, true)
       return
     }
     if (this.#queued + frame.length > this.#maxQueue) {

@@ -1,5 +1,13 @@
 // The host's side of change feeds: Watch, WatchClose, WatchChanges, WatchGap.
-import { decodeOutput, encodeInput, FrameDecoder, Input, Output, type OutputFrame } from '@rave-level/protocol'
+import {
+  decodeOutput,
+  encodeInput,
+  FrameDecoder,
+  Input,
+  Output,
+  type OutputFrame,
+  outputFrameLength
+} from '@rave-level/protocol'
 import { MemoryLevel } from 'memory-level'
 import { describe, expect, it } from 'vitest'
 import { LevelHost } from '../dist/index.js'
@@ -121,6 +129,49 @@ describe('Watch', () => {
     expect(feed(c, 1)).toEqual([])
     c.destroy()
     await until(() => host.watches === 0)
+  })
+
+  it('gives each watch its own frames when watches alike share one encoding of a commit', async () => {
+    const host = new LevelHost(memory())
+    // Alike but for their ids (of 1, 2 and 3 varint bytes) and their guests' frame limits.
+    const small = new WireClient(host)
+    small.send(Input.hello, { version: 1, features: ['watch'], maxFrameSize: 300 })
+    const watchers = [guest(host), guest(host), guest(host), small]
+    const ids = [5, 300, 70000, 6]
+    for (const [i, c] of watchers.entries()) c.send(Input.watch, { id: 1, watch: ids[i] as number, ...all })
+    // Same range as others but keys only, and a range of its own.
+    const other = guest(host)
+    other.send(Input.watch, { id: 1, watch: 9, keys: true, values: false })
+    other.send(Input.watch, { id: 2, watch: 10, gte: b('k1'), ...all })
+    for (const c of [...watchers, other]) await c.reply(c === other ? 2 : 1)
+    const writer = guest(host)
+    const ops = Array.from({ length: 40 }, (_, i) => ({
+      type: 'put',
+      key: b(`k${i}`),
+      value: Buffer.alloc(i * 10, 0x61)
+    }))
+    writer.send(Input.batch, { id: 1, ops })
+    writer.send(Input.del, { id: 2, key: b('k3') })
+    await writer.reply(2)
+    const expected = [...ops.map((op) => `${text(op.key)}=${text(op.value)}`), '-k3']
+    for (const [i, c] of watchers.entries()) await until(() => feed(c, ids[i] as number).length >= expected.length)
+    for (const [i, c] of watchers.entries()) {
+      const got = feed(c, ids[i] as number)
+      // The guest with 300-byte frames gets a gap for each change that cannot fit in one.
+      if (c === small) {
+        const fits = (op: (typeof ops)[number]) =>
+          outputFrameLength(Output.watchChanges, { id: 6, changes: [{ type: 'put', key: op.key, value: op.value }] }) <=
+          300
+        expect(got).toEqual([...ops.map((op, j) => (fits(op) ? expected[j] : 'gap')), '-k3'])
+        expect(got).toContain('gap')
+      } else expect(got).toEqual(expected)
+    }
+    expect(small.received.every((f) => f.tag !== Output.watchChanges || f.message.changes.length > 0)).toBe(true)
+    const inRange = expected.filter((e) => e.replace(/^-/, '') >= 'k1')
+    expect(inRange.length).toBe(40)
+    await until(() => feed(other, 10).length === inRange.length)
+    expect(feed(other, 9)).toEqual([...ops.map((op) => text(op.key)), '-k3'])
+    expect(feed(other, 10)).toEqual(inRange)
   })
 
   it('refuses more than maxWatches per connection with LEVEL_TOO_MANY_WATCHES', async () => {

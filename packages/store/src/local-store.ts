@@ -101,10 +101,14 @@ export class LocalStore implements BatchTarget {
     } catch (err) {
       p = Promise.reject(err)
     }
-    // Registered before the caller's handlers: subscribers hear of it first.
+    // Registered before the caller's handlers: subscribers hear of it first. The next commit
+    // starts before they do, so that the database works while they encode what they send (a
+    // job that waits, such as a subscription, runs from a later microtask: it never hears of
+    // this commit).
     p.then(() => {
-      if (this.#listeners.size > 0) this.#publish(toChanges(operations))
+      const changes = this.#listeners.size > 0 ? toChanges(operations) : null
       this.#next()
+      if (changes !== null) this.#publish(changes)
     }, this.#advance)
     return p
   }

@@ -55,6 +55,22 @@ describe('LocalStore.subscribe', () => {
     await db.close()
   })
 
+  it('starts the next commit before telling subscribers of the last (the database works meanwhile)', async () => {
+    const { db, store, listen } = await fresh()
+    await store.subscribe(listen)
+    const started: string[] = []
+    const batch = (db as any)._batch.bind(db)
+    ;(db as any)._batch = (ops: { key: unknown }[], options: unknown) => {
+      started.push(String(ops[0]?.key))
+      return batch(ops, options)
+    }
+    const heard: string[] = []
+    await store.subscribe((changes) => heard.push(`${text(changes)} after ${started.join(',')}`))
+    await Promise.all([store.batch([put('a', '1')]), store.batch([put('b', '2')])])
+    expect(heard).toEqual(['a=1 after a,b', 'b=2 after a,b'])
+    await db.close()
+  })
+
   it('tells nothing of a failed commit', async () => {
     const { db, store, seen, listen } = await fresh()
     await store.subscribe(listen)

@@ -7,6 +7,7 @@ import {
   watchChangeEntryLength,
   watchChangesFrame,
   watchChangesFrameLength,
+  watchChangesHead,
   writeWatchChangeEntry
 } from '@rave-level/protocol'
 import type { Change } from '@rave-level/store'
@@ -111,7 +112,19 @@ export class HostWatch {
       parts = this.#encode(changes, limit)
       encoded.set(shape, parts)
     }
-    for (const part of parts) this.#push(part === null ? this.#gap : watchChangesFrame(this.id, part))
+    const owner = this.#owner
+    for (const part of parts) {
+      if (part === null) {
+        this.#push(this.#gap)
+      } else if (this.#started && this.#queue.length === 0 && owner.reading) {
+        // The shared entries go as they are, behind this watch's head (one copy, into the
+        // chunk the stream writes).
+        owner.send(watchChangesHead(this.id, part.length), true)
+        owner.send(part, true)
+      } else {
+        this.#push(watchChangesFrame(this.id, part))
+      }
+    }
   }
 
   /**

@@ -68,5 +68,6 @@ export {
   watchChangeEntryLength,
   watchChangesFrame,
   watchChangesFrameLength,
+  watchChangesHead,
   writeWatchChangeEntry
 } from './watch-frames.js'

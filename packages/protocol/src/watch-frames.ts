@@ -87,18 +87,27 @@ export function watchChangesFrameLength(id: number, entries: number): number {
 }
 
 /**
- * The complete `WatchChanges` frame for watch `id` whose changes are `entries` (entries written
- * with {@link writeWatchChangeEntry}, back to back): what `encodeOutput` makes of the same
- * message.
+ * The start of the `WatchChanges` frame for watch `id` whose entries take `entries` bytes: its
+ * prefix, tag and id. The frame is this followed by the entries (written with
+ * {@link writeWatchChangeEntry}, back to back), so a host can send the entries it shares
+ * between watches without copying them into each watch's frame.
  */
-export function watchChangesFrame(id: number, entries: Uint8Array): Buffer {
-  const body = 2 + varintLength(id) + entries.byteLength
-  const buf = Buffer.allocUnsafe(varintLength(body) + body)
+export function watchChangesHead(id: number, entries: number): Buffer {
+  const body = 2 + varintLength(id) + entries
+  const buf = Buffer.allocUnsafe(varintLength(body) + body - entries)
   let o = writeVarint(buf, 0, body)
   buf[o++] = Output.watchChanges
   buf[o++] = ID_FIELD
-  o = writeVarint(buf, o, id)
-  buf.set(entries, o)
+  writeVarint(buf, o, id)
+  return buf
+}
+
+/** The complete `WatchChanges` frame for watch `id` whose changes are `entries`: what `encodeOutput` makes of it. */
+export function watchChangesFrame(id: number, entries: Uint8Array): Buffer {
+  const head = watchChangesHead(id, entries.byteLength)
+  const buf = Buffer.allocUnsafe(head.length + entries.byteLength)
+  head.copy(buf)
+  buf.set(entries, head.length)
   return buf
 }
 

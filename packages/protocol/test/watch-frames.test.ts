@@ -11,6 +11,7 @@ import {
   watchChangeEntryLength,
   watchChangesFrame,
   watchChangesFrameLength,
+  watchChangesHead,
   writeWatchChangeEntry
 } from '../dist/index.js'
 
@@ -64,6 +65,7 @@ describe('WatchChanges frames', () => {
         const entries = entriesOf(changes)
         const frame = watchChangesFrame(id, entries)
         expect(frame).toEqual(encodeOutput(Output.watchChanges, { id, changes }))
+        expect(Buffer.concat([watchChangesHead(id, entries.length), entries])).toEqual(frame)
         expect(watchChangesFrameLength(id, entries.length)).toBe(frame.length)
         expect(outputFrameLength(Output.watchChanges, { id, changes })).toBe(frame.length)
       }),

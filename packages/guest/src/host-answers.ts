@@ -1,4 +1,4 @@
-import type { WatchChangeMessage } from '@rave-level/protocol'
+import type { WatchChangeAt } from '@rave-level/protocol'
 import type { HostLink, LinkOwner, Route } from './host-link.js'
 import { KeyCollector } from './key-collector.js'
 import type { Pending } from './pending.js'
@@ -72,7 +72,7 @@ export class HostAnswers implements LinkOwner {
     this.#d.resumeCursors()
   }
 
-  watchChanges(link: HostLink, id: number, changes: WatchChangeMessage[]): void {
+  watchChanges(link: HostLink, id: number, changes: WatchChangeAt[]): void {
     this.#d.watches.changes(link, id, changes)
   }
 

@@ -8,7 +8,8 @@ import {
   Output,
   RpcStream,
   readFrameHead,
-  type WatchChangeMessage
+  readWatchChangesAt,
+  type WatchChangeAt
 } from '@rave-level/protocol'
 import { tooLarge } from './errors.js'
 import { InFlight, protocolError } from './in-flight.js'
@@ -53,7 +54,7 @@ export interface LinkOwner {
   /** The host answered its Hello (or turned out to be a plain many-level 2 host). */
   introduced(link: HostLink): void
   /** Changes, or a gap, for a watch registered on this link. */
-  watchChanges(link: HostLink, id: number, changes: WatchChangeMessage[]): void
+  watchChanges(link: HostLink, id: number, changes: WatchChangeAt[]): void
   watchGap(link: HostLink, id: number): void
 }
 
@@ -286,6 +287,12 @@ export class HostLink {
 
   #onFrame(frame: Buffer): void {
     this.owedSince = 0
+    if (frame[0] === Output.watchChanges) {
+      // The frame a busy change feed sends most: decoded to offsets, without a view per field.
+      const { id, changes } = readWatchChangesAt(frame, 1, frame.length)
+      this.#owner.watchChanges(this, id, changes)
+      return
+    }
     const { tag, message } = decodeOutput(frame)
     switch (tag) {
       case Output.callback:
@@ -306,9 +313,6 @@ export class HostLink {
         break
       case Output.iteratorError:
         this.#routes.get(message.id)?.onError(message.seq, message.error, message.message)
-        break
-      case Output.watchChanges:
-        this.#owner.watchChanges(this, message.id, message.changes)
         break
       case Output.watchGap:
         this.#owner.watchGap(this, message.id)

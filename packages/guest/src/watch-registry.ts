@@ -1,4 +1,4 @@
-import type { WatchChangeMessage } from '@rave-level/protocol'
+import type { WatchChangeAt } from '@rave-level/protocol'
 import { connectionLost } from './errors.js'
 import type { HostLink } from './host-link.js'
 import type { Forwarded } from './link-state.js'
@@ -135,7 +135,7 @@ export class WatchRegistry {
   }
 
   /** Changes for watch `id` from `link`'s host. */
-  changes(link: HostLink, id: number, changes: WatchChangeMessage[]): void {
+  changes(link: HostLink, id: number, changes: WatchChangeAt[]): void {
     const w = this.#watches.get(id)
     if (w !== undefined && w.home === link) w.remote(changes)
   }

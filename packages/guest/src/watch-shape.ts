@@ -6,7 +6,7 @@
  */
 
 import { type KeyRange, keyRange } from '@rave-level/protocol'
-import { fromBytes, toBytes } from './formats.js'
+import { toBytes } from './formats.js'
 import type { WatchOptions } from './watch.js'
 
 /** How a watch turns bytes into the caller's keys and values, and where it applies. */
@@ -17,8 +17,10 @@ export interface WatchShape {
   readonly values: boolean
   /** Bytes to strip from each key (a sublevel's prefix). */
   readonly prefix: number
-  decodeKey(bytes: Uint8Array): unknown
-  decodeValue(bytes: Uint8Array): unknown
+  /** The caller's key of the bytes `bytes[start, end)` (its prefix included). */
+  decodeKey(bytes: Uint8Array, start: number, end: number): unknown
+  /** The caller's value of the bytes `bytes[start, end)`. */
+  decodeValue(bytes: Uint8Array, start: number, end: number): unknown
 }
 
 /** An encoding as abstract-level's `keyEncoding()` returns it. */
@@ -73,7 +75,16 @@ export function watchShape(db: WatchedDb, options: WatchOptions<unknown>): Watch
     keys: options.keys !== false,
     values: options.values !== false,
     prefix: n,
-    decodeKey: (bytes) => keyEncoding.decode(fromBytes(n === 0 ? bytes : Buffer.from(bytes).subarray(n), kf)),
-    decodeValue: (bytes) => valueEncoding.decode(fromBytes(bytes, vf))
+    decodeKey: (bytes, start, end) => keyEncoding.decode(sliceAs(bytes, start + n, end, kf)),
+    decodeValue: (bytes, start, end) => valueEncoding.decode(sliceAs(bytes, start, end, vf))
   }
+}
+
+/**
+ * `bytes[start, end)` in `format` (abstract-level's `'utf8'`, `'buffer'` or `'view'`): a string
+ * made straight from the bytes, or a view of them (a `Buffer`, which is also a view).
+ */
+function sliceAs(bytes: Uint8Array, start: number, end: number, format: string): string | Buffer {
+  const buffer = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  return format === 'utf8' ? buffer.toString('utf8', start, end) : buffer.subarray(start, end)
 }

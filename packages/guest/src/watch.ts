@@ -1,4 +1,4 @@
-import { inRange, type KeyRange, type WatchChangeMessage } from '@rave-level/protocol'
+import { inRange, type KeyRange, type WatchChangeAt } from '@rave-level/protocol'
 import type { Change } from '@rave-level/store'
 import { aborted, notOpen } from './errors.js'
 import type { WatchShape } from './watch-shape.js'
@@ -68,8 +68,19 @@ export const WATCH_QUEUE_BYTES = 1024 * 1024
 /** Bytes a queued change counts beyond its key and value. */
 const CHANGE_COST = 64
 
-type Raw = { readonly type: string; readonly key?: Uint8Array | undefined; readonly value?: Uint8Array | undefined }
-const GAP: Raw = Object.freeze({ type: 'gap' })
+/** A change waiting to be taken: where its key and value lie (decoded only when taken). */
+type Raw = WatchChangeAt
+const GAP: Raw = Object.freeze({
+  type: 'gap',
+  keyIn: undefined,
+  keyStart: -1,
+  keyEnd: -1,
+  valueIn: undefined,
+  valueStart: -1,
+  valueEnd: -1
+})
+/** Bytes a change counts in the queue. */
+const cost = (raw: Raw) => CHANGE_COST + (raw.keyEnd - raw.keyStart) + (raw.valueEnd - raw.valueStart)
 
 /**
  * One watch of a guest: the state that outlives any one connection, and the caller's iterator.
@@ -176,9 +187,8 @@ export class GuestWatch<K = string, V = string> implements Watch<K, V> {
   }
 
   /** Changes from a host, filtered by it already. */
-  remote(changes: readonly WatchChangeMessage[]): void {
-    for (const change of changes)
-      this.#push(change, CHANGE_COST + (change.key?.length ?? 0) + (change.value?.length ?? 0))
+  remote(changes: readonly WatchChangeAt[]): void {
+    for (const change of changes) this.#push(change, cost(change))
   }
 
   /** A gap from a host. */
@@ -195,7 +205,16 @@ export class GuestWatch<K = string, V = string> implements Watch<K, V> {
       if (!all && !inRange(range, change.key)) continue
       const key = keys ? change.key : undefined
       const value = values ? change.value : undefined
-      this.#push({ type: change.type, key, value }, CHANGE_COST + (key?.length ?? 0) + (value?.length ?? 0))
+      const raw: Raw = {
+        type: change.type,
+        keyIn: key,
+        keyStart: key === undefined ? -1 : 0,
+        keyEnd: key === undefined ? -1 : key.length,
+        valueIn: value,
+        valueStart: value === undefined ? -1 : 0,
+        valueEnd: value === undefined ? -1 : value.length
+      }
+      this.#push(raw, cost(raw))
     }
   }
 
@@ -293,7 +312,7 @@ export class GuestWatch<K = string, V = string> implements Watch<K, V> {
       this.#head = 0
       this.#bytes = 0
     } else {
-      this.#bytes -= CHANGE_COST + (raw.key?.length ?? 0) + (raw.value?.length ?? 0)
+      this.#bytes -= cost(raw)
       if (this.#head >= 1024 && this.#head * 2 >= this.#queue.length) {
         this.#queue = this.#queue.slice(this.#head)
         this.#head = 0
@@ -302,8 +321,10 @@ export class GuestWatch<K = string, V = string> implements Watch<K, V> {
     if (raw === GAP) return { type: 'gap' }
     const shape = this.shape
     const out: { type: string; key?: unknown; value?: unknown } = { type: raw.type }
-    if (shape.keys && raw.key !== undefined) out.key = shape.decodeKey(raw.key)
-    if (shape.values && raw.value !== undefined) out.value = shape.decodeValue(raw.value)
+    if (shape.keys && raw.keyIn !== undefined) out.key = shape.decodeKey(raw.keyIn, raw.keyStart, raw.keyEnd)
+    if (shape.values && raw.valueIn !== undefined) {
+      out.value = shape.decodeValue(raw.valueIn, raw.valueStart, raw.valueEnd)
+    }
     return out as WatchChange<K, V>
   }
 

@@ -51,6 +51,28 @@ describe('watch()', () => {
     ])
   })
 
+  it('yields buffer and view keys and values as the bytes written, prefix removed', async () => {
+    const { host } = memoryHost()
+    const guest = connectedGuest(host)
+    open.push(guest)
+    const sub = guest.sublevel<Buffer, Buffer>('s', { keyEncoding: 'buffer', valueEncoding: 'buffer' })
+    const bytes = sub.watch()
+    const views = guest.watch<Uint8Array, Uint8Array>({ keyEncoding: 'view', valueEncoding: 'view' })
+    await Promise.all([bytes.ready, views.ready])
+    const key = Buffer.from([0xff, 0x00, 0x80])
+    const value = Buffer.from([0xc3, 0x28, 0x00])
+    await sub.put(key, value)
+    await sub.del(key)
+    const [put, del] = [(await bytes.next()).value, (await bytes.next()).value]
+    expect(put).toEqual({ type: 'put', key, value })
+    expect(Buffer.isBuffer(put.key) && Buffer.isBuffer(put.value)).toBe(true)
+    expect(del).toEqual({ type: 'del', key })
+    const viewed = (await views.next()).value
+    expect(viewed.key).toBeInstanceOf(Uint8Array)
+    expect(Buffer.from(viewed.key)).toEqual(Buffer.concat([Buffer.from('!s!'), key]))
+    expect(Buffer.from(viewed.value)).toEqual(value)
+  })
+
   it('keeps at most about 1 MiB for a consumer that does not iterate, then a gap', async () => {
     const { host } = memoryHost()
     const guest = connectedGuest(host)

@@ -65,6 +65,8 @@ export { RpcStream, type RpcStreamOptions } from './rpc-stream.js'
 export { Input, type InputTag, Output, type OutputTag } from './tags.js'
 export {
   readWatchChanges,
+  readWatchChangesAt,
+  type WatchChangeAt,
   watchChangeEntryLength,
   watchChangesFrame,
   watchChangesFrameLength,

@@ -108,6 +108,7 @@ const commands = {
   timedPuts: measured(watching.timedPuts),
   startWatching: (args) => watching.startWatching(db, args),
   stopWatching: watching.stopWatching,
+  cpuBetween: workloads.cpuBetween,
   echo: workloads.echo,
   connect: workloads.connect,
   pingPong: workloads.pingPong,

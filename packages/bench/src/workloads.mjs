@@ -107,6 +107,22 @@ export async function write(db, { prefix, window, startAt, countFrom, endAt }) {
   return { count, late }
 }
 
+/**
+ * CPU time this process used (user and system, every thread) between the monotonic times
+ * `from` and `to` (ns, as strings): ms. Resolves after `to`; sampled by timers, so a busy
+ * process samples late by what it is doing at the time (well below a millisecond here).
+ */
+export async function cpuBetween({ from, to }) {
+  const at = async (t) => {
+    const wait = Number(BigInt(t) - now()) / 1e6
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
+    const { user, system } = process.cpuUsage()
+    return (user + system) / 1000
+  }
+  const start = await at(from)
+  return { ms: (await at(to)) - start }
+}
+
 // The bare round trip: 40-byte frames, a 4-byte big-endian length and 36 bytes of body, parsed
 // on both sides as a real protocol would, one in flight at a time.
 const FRAME = Buffer.alloc(40)

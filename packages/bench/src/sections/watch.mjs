@@ -60,6 +60,8 @@ async function throughput(config, { leader, writer, watchers }, count) {
   const startAt = now() + ns(LEAD_MS)
   const countFrom = startAt + ns(config.writeMs / 4)
   const endAt = countFrom + ns(config.writeMs)
+  const window = { from: String(countFrom), to: String(endAt) }
+  const cpu = [leader, writer, ...attached].map((worker) => worker.call('cpuBetween', window))
   const result = await writer.call('write', {
     prefix: 'p-',
     window: config.window,
@@ -68,11 +70,19 @@ async function throughput(config, { leader, writer, watchers }, count) {
     endAt: String(endAt),
     role: 'follower'
   })
+  // CPU per put counted (us), of each process over the counted time.
+  const [leaderUs, writerUs, ...watcherUs] = (await Promise.all(cpu)).map(({ ms }) => (ms * 1000) / result.count)
   const seen = []
   for (const watcher of attached) seen.push(await watcher.call('stopWatching'))
   for (const worker of [...attached, writer, leader]) await worker.call('close')
   removeLocation(location)
-  return { rate: result.count / (config.writeMs / 1000), gaps: seen.reduce((sum, s) => sum + s.gaps, 0) }
+  return {
+    rate: result.count / (config.writeMs / 1000),
+    gaps: seen.reduce((sum, s) => sum + s.gaps, 0),
+    leaderUs,
+    writerUs,
+    watcherUs: watcherUs.length === 0 ? 0 : watcherUs.reduce((a, b) => a + b, 0) / watcherUs.length
+  }
 }
 
 export async function run(config) {
@@ -95,6 +105,8 @@ export async function run(config) {
 
 export function report(samples, config) {
   const l = (metric) => series(samples, 'latency', metric)
+  const us = (x) => x.toFixed(2)
+  const cpuCells = (metric) => ['watchers x0', `watchers x${WATCHERS}`].map((s) => cell(series(samples, s, metric), us))
   const [none, four] = ['watchers x0', `watchers x${WATCHERS}`].map((s) => series(samples, s, 'rate'))
   const gaps = series(samples, `watchers x${WATCHERS}`, 'gaps').reduce((a, b) => a + b, 0)
   return [
@@ -116,6 +128,15 @@ export function report(samples, config) {
         ['no watcher', cell(none, rate)],
         [`${WATCHERS} watchers, every key with values`, cell(four, rate)],
         [`${WATCHERS} watchers / none`, cell(ratios(four, none), times)]
+      ]
+    ),
+    table(
+      'watch: CPU per put counted (us; each process, every thread, over the counted time)',
+      ['no watcher', `${WATCHERS} watchers`],
+      [
+        ['leader', ...cpuCells('leaderUs')],
+        ['writer', ...cpuCells('writerUs')],
+        ['each watcher (mean of the 4)', '', cell(series(samples, `watchers x${WATCHERS}`, 'watcherUs'), us)]
       ]
     )
   ]

@@ -259,6 +259,28 @@ describe('db.watch() across processes', () => {
     expect((await state(leader, 'local')).ended).toEqual({ done: true })
   })
 
+  it.each(['leader', 'follower'])('as %s, has its own write’s change before the write resolves', async (role) => {
+    const location = tempDir()
+    if (role === 'follower') await leaderChild(location)
+    const db = new RaveLevel(location)
+    defer(() => db.close())
+    await db.open()
+    expect(db.role).toBe(role)
+    const w = db.watch({ values: false })
+    defer(() => w.close())
+    await w.ready
+    for (let i = 0; i < 20; i++) {
+      await db.put(`k${i}`, 'v')
+      // Taken at once if it waits in the watch already; a next() that has to wait is too late.
+      let taken: unknown
+      void w.next().then((r) => {
+        taken = r.value
+      })
+      await Promise.resolve()
+      expect(taken).toEqual({ type: 'put', key: `k${i}` })
+    }
+  })
+
   it.each(['leader', 'follower'])(
     'as %s, sees its own writes issued after watch() (without awaiting ready), then others’',
     async (role) => {

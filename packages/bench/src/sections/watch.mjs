@@ -8,6 +8,8 @@ import { interleave, percentile, ratios, series } from '../stats.mjs'
 import { now } from '../workloads.mjs'
 
 export const WATCHERS = 4
+const FOUR = `watchers x${WATCHERS}`
+const FOUR_KEYS = `watchers x${WATCHERS}, keys only`
 const LEAD_MS = 250
 const ns = (x) => BigInt(Math.round(x * 1e6))
 
@@ -48,14 +50,14 @@ async function latency(config, { leader, writer, watcher, client }, round) {
 }
 
 /** One throughput measurement: a pipelined follower writer, with `count` watchers attached. */
-async function throughput(config, { leader, writer, watchers }, count) {
+async function throughput(config, { leader, writer, watchers }, count, values) {
   const location = newLocation()
   await leader.call('open', { impl: 'ours', location, role: 'leader' })
   await writer.call('open', { impl: 'ours', location, role: 'follower' })
   const attached = watchers.slice(0, count)
   for (const watcher of attached) {
     await watcher.call('open', { impl: 'ours', location, role: 'follower' })
-    await watcher.call('startWatching', { prefix: '', values: true })
+    await watcher.call('startWatching', { prefix: '', values })
   }
   const startAt = now() + ns(LEAD_MS)
   const countFrom = startAt + ns(config.writeMs / 4)
@@ -92,11 +94,11 @@ export async function run(config) {
     const path = newLocation()
     await server.call('echo', { path })
     await client.call('connect', { path, n: 1_000 })
-    const subjects = ['latency', 'watchers x0', `watchers x${WATCHERS}`]
+    const subjects = ['latency', 'watchers x0', FOUR, FOUR_KEYS]
     return await interleave('watch', config.rounds, subjects, (subject, round) =>
       subject === 'latency'
         ? latency(config, { leader, writer, watcher: watchers[0], client }, round)
-        : throughput(config, { leader, writer, watchers }, Number(subject.split('x')[1]))
+        : throughput(config, { leader, writer, watchers }, subject === 'watchers x0' ? 0 : WATCHERS, subject === FOUR)
     )
   } finally {
     for (const worker of workers) await worker.stop()
@@ -106,9 +108,10 @@ export async function run(config) {
 export function report(samples, config) {
   const l = (metric) => series(samples, 'latency', metric)
   const us = (x) => x.toFixed(2)
-  const cpuCells = (metric) => ['watchers x0', `watchers x${WATCHERS}`].map((s) => cell(series(samples, s, metric), us))
-  const [none, four] = ['watchers x0', `watchers x${WATCHERS}`].map((s) => series(samples, s, 'rate'))
-  const gaps = series(samples, `watchers x${WATCHERS}`, 'gaps').reduce((a, b) => a + b, 0)
+  const subjects = ['watchers x0', FOUR, FOUR_KEYS]
+  const cpuCells = (metric) => subjects.map((s) => cell(series(samples, s, metric), us))
+  const [none, four, keys] = subjects.map((s) => series(samples, s, 'rate'))
+  const gaps = [FOUR, FOUR_KEYS].reduce((sum, s) => sum + series(samples, s, 'gaps').reduce((a, b) => a + b, 0), 0)
   return [
     table(
       `watch: from a put in one follower to the change at a watcher in another (ms; median [min-max] of ${counted(config.rounds, 'round')})`,
@@ -127,16 +130,18 @@ export function report(samples, config) {
       [
         ['no watcher', cell(none, rate)],
         [`${WATCHERS} watchers, every key with values`, cell(four, rate)],
-        [`${WATCHERS} watchers / none`, cell(ratios(four, none), times)]
+        [`${WATCHERS} watchers / none`, cell(ratios(four, none), times)],
+        [`${WATCHERS} watchers, every key, keys only`, cell(keys, rate)],
+        [`${WATCHERS} keys-only watchers / none`, cell(ratios(keys, none), times)]
       ]
     ),
     table(
       'watch: CPU per put counted (us; each process, every thread, over the counted time)',
-      ['no watcher', `${WATCHERS} watchers`],
+      ['no watcher', `${WATCHERS} watchers`, 'keys only'],
       [
         ['leader', ...cpuCells('leaderUs')],
         ['writer', ...cpuCells('writerUs')],
-        ['each watcher (mean of the 4)', '', cell(series(samples, `watchers x${WATCHERS}`, 'watcherUs'), us)]
+        ['each watcher (mean of the 4)', '', ...cpuCells('watcherUs').slice(1)]
       ]
     )
   ]

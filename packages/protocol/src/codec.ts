@@ -142,7 +142,8 @@ export function writeMessage(buf: Buffer, o: number, s: Schema, msg: any): numbe
   return o
 }
 
-function mustRead(buf: Buffer, o: number, end: number): number {
+/** Read a varint at `o` (the offset after it in `cursor`); throws `LEVEL_PROTOCOL_ERROR` if truncated. */
+export function mustRead(buf: Buffer, o: number, end: number): number {
   const v = readVarint(buf, o, end)
   if (v === -1) throw protocolError('Truncated varint')
   return v
@@ -193,7 +194,8 @@ export function readMessage(buf: Buffer, start: number, end: number, s: Schema):
   return msg
 }
 
-function skip(buf: Buffer, o: number, end: number, wt: number): number {
+/** Skip an unknown field of wire type `wt` at `o`, as proto2 requires; returns the offset after it. */
+export function skip(buf: Buffer, o: number, end: number, wt: number): number {
   switch (wt) {
     case WIRE_VARINT:
       mustRead(buf, o, end)

@@ -13,10 +13,11 @@
  * only adds the id.
  */
 
+import { mustRead, skip } from './codec.js'
 import { protocolError } from './errors.js'
 import type { WatchChangeMessage, WatchChangesMessage } from './messages.js'
 import { Output } from './tags.js'
-import { cursor, readVarint, varintLength, writeVarint } from './varint.js'
+import { cursor, varintLength, writeVarint } from './varint.js'
 
 /** Field 2 of `WatchChanges` (a nested message): its key byte. */
 const CHANGE_FIELD = (2 << 3) | 2
@@ -152,7 +153,7 @@ export function readWatchChangesAt(buf: Buffer, start: number, end: number): { i
     } else if (key >= 8 && key < 24) {
       throw protocolError(`Wrong wire type for WatchChanges.${key < 16 ? 'id' : 'changes'}`)
     } else {
-      o = skip(buf, o, end, key)
+      o = skip(buf, o, end, key % 8)
     }
   }
   if (o !== end) throw protocolError('Truncated WatchChanges')
@@ -189,7 +190,7 @@ function readChange(buf: Buffer, start: number, end: number): WatchChangeAt {
     const tag = mustRead(buf, o, end)
     o = cursor.offset
     if (tag < 8 || tag >= 32) {
-      o = skip(buf, o, end, tag)
+      o = skip(buf, o, end, tag % 8)
       continue
     }
     const no = tag >>> 3
@@ -229,32 +230,4 @@ function typeOf(buf: Buffer, from: number, to: number): string {
     if (a === 0x64 && buf[from + 1] === 0x65 && buf[from + 2] === 0x6c) return 'del'
   }
   return buf.toString('utf8', from, to)
-}
-
-function mustRead(buf: Buffer, o: number, end: number): number {
-  const v = readVarint(buf, o, end)
-  if (v === -1) throw protocolError('Truncated varint')
-  return v
-}
-
-/** Skip an unknown field whose key is `key` (as `readMessage` does). */
-function skip(buf: Buffer, o: number, end: number, key: number): number {
-  switch (key % 8) {
-    case 0:
-      mustRead(buf, o, end)
-      return cursor.offset
-    case 1:
-      o += 8
-      break
-    case 2:
-      o = mustRead(buf, o, end) + cursor.offset
-      break
-    case 5:
-      o += 4
-      break
-    default:
-      throw protocolError(`Unsupported wire type ${key % 8}`)
-  }
-  if (o > end) throw protocolError('Truncated unknown field')
-  return o
 }

@@ -29,7 +29,6 @@ import type {
 } from './messages.js'
 import { Input, type InputTag, inputSchemas, Output, type OutputTag, outputSchemas } from './tags.js'
 import { varintLength, writeVarint } from './varint.js'
-import { readWatchChanges } from './watch-frames.js'
 
 /** Message type of each input tag. */
 export interface InputMessages {
@@ -121,9 +120,5 @@ export function decodeInput(frame: Buffer): InputFrame {
 
 /** Decode an output frame body. Throws `LEVEL_PROTOCOL_ERROR` like {@link decodeInput}. */
 export function decodeOutput(frame: Buffer): OutputFrame {
-  // The frame a guest decodes most under a change feed: see watch-frames.ts.
-  if (frame[0] === Output.watchChanges) {
-    return { tag: Output.watchChanges, message: readWatchChanges(frame, 1, frame.length) }
-  }
   return decode(frame, outputSchemas, 'output') as OutputFrame
 }

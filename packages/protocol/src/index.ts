@@ -64,7 +64,6 @@ export { inRange, type KeyRange, keyRange, narrow, type RangeBounds, rangeBounds
 export { RpcStream, type RpcStreamOptions } from './rpc-stream.js'
 export { Input, type InputTag, Output, type OutputTag } from './tags.js'
 export {
-  readWatchChanges,
   readWatchChangesAt,
   type WatchChangeAt,
   watchChangeEntryLength,

@@ -15,7 +15,6 @@
 
 import { mustRead, skip } from './codec.js'
 import { protocolError } from './errors.js'
-import type { WatchChangeMessage, WatchChangesMessage } from './messages.js'
 import { Output } from './tags.js'
 import { cursor, varintLength, writeVarint } from './varint.js'
 
@@ -116,7 +115,7 @@ export function watchChangesFrame(id: number, entries: Uint8Array): Buffer {
  * A change of a `WatchChanges` frame as where its parts lie, without a view made of them: its
  * key is `keyIn[keyStart, keyEnd)` (`keyIn` undefined when it has none), its value likewise. A
  * guest that decodes every change of a busy feed makes the key and value it yields straight
- * from these (two objects per change fewer than {@link readWatchChanges}).
+ * from these, without a view of either.
  */
 export interface WatchChangeAt {
   readonly type: string
@@ -159,24 +158,6 @@ export function readWatchChangesAt(buf: Buffer, start: number, end: number): { i
   if (o !== end) throw protocolError('Truncated WatchChanges')
   if (id === undefined) throw protocolError('WatchChanges.id is required')
   return { id, changes }
-}
-
-/**
- * Decode the message of a `WatchChanges` frame: what `readMessage` with its schema returns,
- * `type` shared (`'put'` and `'del'` are not copied for every change), `key` and `value` views
- * into `buf`. Throws `LEVEL_PROTOCOL_ERROR` on what `readMessage` rejects.
- */
-export function readWatchChanges(buf: Buffer, start: number, end: number): WatchChangesMessage {
-  const { id, changes } = readWatchChangesAt(buf, start, end)
-  return {
-    id,
-    changes: changes.map((at) => {
-      const change: WatchChangeMessage = { type: at.type }
-      if (at.keyIn !== undefined) change.key = buf.subarray(at.keyStart, at.keyEnd)
-      if (at.valueIn !== undefined) change.value = buf.subarray(at.valueStart, at.valueEnd)
-      return change
-    })
-  }
 }
 
 function readChange(buf: Buffer, start: number, end: number): WatchChangeAt {

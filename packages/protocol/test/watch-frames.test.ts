@@ -6,7 +6,7 @@ import {
   Output,
   outputFrameLength,
   readMessage,
-  readWatchChanges,
+  readWatchChangesAt,
   schemas,
   watchChangeEntryLength,
   watchChangesFrame,
@@ -43,9 +43,19 @@ function generic(body: Buffer): unknown {
   }
 }
 
+/** What the direct decoder finds in `body`, with its offsets made into views as readMessage has them. */
 function direct(body: Buffer): unknown {
   try {
-    return readWatchChanges(body, 1, body.length)
+    const { id, changes } = readWatchChangesAt(body, 1, body.length)
+    return {
+      changes: changes.map((at) => {
+        const change: Record<string, unknown> = { type: at.type }
+        if (at.keyIn !== undefined) change.key = at.keyIn.subarray(at.keyStart, at.keyEnd)
+        if (at.valueIn !== undefined) change.value = at.valueIn.subarray(at.valueStart, at.valueEnd)
+        return change
+      }),
+      id
+    }
   } catch (err) {
     return { error: (err as Error).message, code: (err as { code?: string }).code }
   }

@@ -32,3 +32,12 @@ export function fromBytes(data: Uint8Array, format: string): Buffer | string {
   const buffer = data as Buffer
   return format === 'utf8' ? buffer.toString('utf8') : buffer
 }
+
+/**
+ * The bytes `data[start, end)` in `format`, as {@link fromBytes} gives a whole one: a string
+ * made straight from them, or a view of them.
+ */
+export function fromBytesAt(data: Uint8Array, start: number, end: number, format: string): Buffer | string {
+  const buffer = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
+  return format === 'utf8' ? buffer.toString('utf8', start, end) : buffer.subarray(start, end)
+}

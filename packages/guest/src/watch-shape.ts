@@ -6,7 +6,7 @@
  */
 
 import { type KeyRange, keyRange } from '@rave-level/protocol'
-import { toBytes } from './formats.js'
+import { fromBytesAt, toBytes } from './formats.js'
 import type { WatchOptions } from './watch.js'
 
 /** How a watch turns bytes into the caller's keys and values, and where it applies. */
@@ -75,16 +75,7 @@ export function watchShape(db: WatchedDb, options: WatchOptions<unknown>): Watch
     keys: options.keys !== false,
     values: options.values !== false,
     prefix: n,
-    decodeKey: (bytes, start, end) => keyEncoding.decode(sliceAs(bytes, start + n, end, kf)),
-    decodeValue: (bytes, start, end) => valueEncoding.decode(sliceAs(bytes, start, end, vf))
+    decodeKey: (bytes, start, end) => keyEncoding.decode(fromBytesAt(bytes, start + n, end, kf)),
+    decodeValue: (bytes, start, end) => valueEncoding.decode(fromBytesAt(bytes, start, end, vf))
   }
-}
-
-/**
- * `bytes[start, end)` in `format` (abstract-level's `'utf8'`, `'buffer'` or `'view'`): a string
- * made straight from the bytes, or a view of them (a `Buffer`, which is also a view).
- */
-function sliceAs(bytes: Uint8Array, start: number, end: number, format: string): string | Buffer {
-  const buffer = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  return format === 'utf8' ? buffer.toString('utf8', start, end) : buffer.subarray(start, end)
 }

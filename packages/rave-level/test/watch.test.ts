@@ -24,6 +24,17 @@ async function followerChild(location: string, options?: object) {
   return peer
 }
 
+/** A RaveLevel in this process that is `role`: a leader in a child process first, for a follower. */
+async function openAs(role: string): Promise<RaveLevel> {
+  const location = tempDir()
+  if (role === 'follower') await leaderChild(location)
+  const db = new RaveLevel(location)
+  defer(() => db.close())
+  await db.open()
+  expect(db.role).toBe(role)
+  return db
+}
+
 const changes = (peer: Peer, name: string): Promise<Change[]> => peer.call('changes', name)
 const state = (peer: Peer, name: string): Promise<{ count: number; ended: any }> => peer.call('watchState', name)
 const show = (c: Change) =>
@@ -260,12 +271,7 @@ describe('db.watch() across processes', () => {
   })
 
   it.each(['leader', 'follower'])('as %s, has its own write’s change before the write resolves', async (role) => {
-    const location = tempDir()
-    if (role === 'follower') await leaderChild(location)
-    const db = new RaveLevel(location)
-    defer(() => db.close())
-    await db.open()
-    expect(db.role).toBe(role)
+    const db = await openAs(role)
     const w = db.watch({ values: false })
     defer(() => w.close())
     await w.ready
@@ -284,16 +290,11 @@ describe('db.watch() across processes', () => {
   it.each(['leader', 'follower'])(
     'as %s, sees its own writes issued after watch() (without awaiting ready), then others’',
     async (role) => {
-      const location = tempDir()
-      if (role === 'follower') await leaderChild(location)
-      const db = new RaveLevel(location)
-      defer(() => db.close())
-      await db.open()
-      expect(db.role).toBe(role)
+      const db = await openAs(role)
       const w = db.watch({ values: false })
       void db.put('mine', '1')
       await w.ready
-      const other = await followerChild(location)
+      const other = await followerChild(db.location)
       await other.call('put', 'theirs', '2')
       const seen: string[] = []
       for await (const change of w) {

@@ -1,5 +1,6 @@
 // db.watch(), the change feed across processes (issue 12), with real processes: writers,
 // watchers and leaders are RaveLevel instances in child processes (fixtures/peer.mjs).
+import { readFileSync } from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
 import { RaveLevel } from '../dist/index.js'
 import { cleanup, defer, Peer, peakRss, tempDir, until } from './helpers.js'
@@ -45,7 +46,89 @@ async function until_seen(peer: Peer, name: string, match: (c: Change) => boolea
   await until(async () => (await changes(peer, name)).some(match), timeout)
 }
 
+/** The code of the README's cache-invalidation example, as it is written there. */
+function readmeCacheExample(): string {
+  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
+  const example = readme.slice(readme.indexOf('**Example: cache invalidation across processes.**'))
+  const code = /```js\n([\s\S]*?)```/.exec(example)?.[1]
+  if (code === undefined) throw new Error('The README has no cache example')
+  return code
+}
+
+type Run = (db: RaveLevel, expose: (get: (key: string) => Promise<unknown>) => void) => Promise<void>
+const AsyncFunction = (async () => {}).constructor as new (...args: string[]) => Run
+
+/**
+ * `db` for the README's example, but its watches report when the example is done with a change:
+ * when it asks for the next one (the body of its loop ran).
+ */
+function observed(db: RaveLevel, done: () => void): { db: RaveLevel; ready: Promise<Promise<void>> } {
+  let registered!: (ready: Promise<void>) => void
+  const ready = new Promise<Promise<void>>((resolve) => {
+    registered = resolve
+  })
+  const watch = (options: object) => {
+    const w = db.watch(options)
+    registered(w.ready)
+    let took = false
+    return {
+      ready: w.ready,
+      next: () => {
+        if (took) done()
+        took = true
+        return w.next()
+      },
+      return: () => w.close().then(() => ({ done: true as const, value: undefined })),
+      [Symbol.asyncIterator]() {
+        return this
+      }
+    }
+  }
+  const proxy = new Proxy(db, {
+    get: (target, prop) => {
+      if (prop === 'watch') return watch
+      const value = Reflect.get(target, prop)
+      return typeof value === 'function' ? value.bind(target) : value
+    }
+  })
+  return { db: proxy, ready }
+}
+
 describe('db.watch() across processes', () => {
+  it.each(['leader', 'follower'])(
+    'as %s, keeps the README’s cache example exact while another process writes',
+    async (role) => {
+      const db = await openAs(role)
+      const writer = await followerChild(db.location)
+      let taken = 0
+      const { db: watched, ready } = observed(db, () => taken++)
+      let get!: (key: string) => Promise<unknown>
+      const example = new AsyncFunction('db', 'expose', `expose(get)\n${readmeCacheExample()}`)
+      const running = example(watched, (fn) => {
+        get = fn
+      })
+      await await ready
+      // Reads of the key all the time, as a busy server's would be (each request a turn).
+      let stop = false
+      const readers = Array.from({ length: 4 }, async () => {
+        while (!stop) {
+          await get('k')
+          await new Promise(setImmediate)
+        }
+      })
+      for (let i = 1; i <= 300; i++) {
+        await writer.call('put', 'k', String(i))
+        // Once the example took the change of write i, its cache gives nothing older.
+        await until(() => taken >= i)
+        expect(Number(await get('k'))).toBeGreaterThanOrEqual(i)
+      }
+      stop = true
+      await Promise.all(readers)
+      await db.close()
+      await running
+    }
+  )
+
   it('gives every watcher the leader’s applied order: complete, filtered, batches contiguous, clear exact', async () => {
     const location = tempDir()
     const leader = await leaderChild(location)

@@ -116,7 +116,7 @@ export class HostWatch {
     for (const part of parts) {
       if (part === null) {
         this.#push(this.#gap)
-      } else if (this.#started && this.#queue.length === 0 && owner.reading) {
+      } else if (this.#sendsNow) {
         // The shared entries go as they are, behind this watch's head (one copy, into the
         // chunk the stream writes).
         owner.send(watchChangesHead(this.id, part.length), true)
@@ -202,8 +202,13 @@ export class HostWatch {
     this.#queued = 0
   }
 
+  /** A frame goes to the guest at once: registered, nothing waits before it, and the guest reads. */
+  get #sendsNow(): boolean {
+    return this.#started && this.#queue.length === 0 && this.#owner.reading
+  }
+
   #push(frame: Buffer): void {
-    if (this.#started && this.#queue.length === 0 && this.#owner.reading) {
+    if (this.#sendsNow) {
       this.#owner.send(frame, true)
       return
     }

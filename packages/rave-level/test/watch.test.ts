@@ -62,9 +62,10 @@ const AsyncFunction = (async () => {}).constructor as new (...args: string[]) =>
  * `db` for the README's example, but its watches report when the example is done with a change:
  * when it asks for the next one (the body of its loop ran).
  */
-function observed(db: RaveLevel, done: () => void): { db: RaveLevel; ready: Promise<Promise<void>> } {
+function observed(db: RaveLevel, done: () => void): { db: RaveLevel; ready: Promise<void> } {
+  // Resolved with the example's watch's `ready`, it settles as that does.
   let registered!: (ready: Promise<void>) => void
-  const ready = new Promise<Promise<void>>((resolve) => {
+  const ready = new Promise<void>((resolve) => {
     registered = resolve
   })
   const watch = (options: object) => {
@@ -107,7 +108,7 @@ describe('db.watch() across processes', () => {
       const running = example(watched, (fn) => {
         get = fn
       })
-      await await ready
+      await ready
       // Reads of the key all the time, as a busy server's would be (each request a turn).
       let stop = false
       const readers = Array.from({ length: 4 }, async () => {

@@ -55,17 +55,14 @@ export class IssueOrder {
   attach(host: HostLink): void {
     for (const item of this.inOrder()) {
       if (this.pending.held(item.order)) break
-      if (item instanceof Request) host.queue(item)
-      else item.resume()
+      sendTo(host, item)
     }
   }
 
   /** Operations issued in `(from, to]` were held back by a limited clear: send them now. */
   #release(host: HostLink, from: number, to: number): void {
     for (const item of this.inOrder()) {
-      if (item.order <= from || item.order > to) continue
-      if (item instanceof Request) host.queue(item)
-      else item.resume()
+      if (item.order > from && item.order <= to) sendTo(host, item)
     }
   }
 
@@ -95,6 +92,12 @@ export class IssueOrder {
     }
     return n
   }
+}
+
+/** Send a waiting request to `host`, or let an open iterator read there. */
+function sendTo(host: HostLink, item: Request | GuestCursor): void {
+  if (item instanceof Request) host.queue(item)
+  else item.resume()
 }
 
 /** Requests and cursors (each in issue order), merged in issue order. */

@@ -2,7 +2,8 @@
 // next to the bare unix-socket round trip measured in the same run, and what watchers cost
 // writers: pipelined follower writes with no watcher and with 4 watcher processes attached
 // (each watching every key, values included).
-import { cell, counted, ms, rate, table, times } from '../format.mjs'
+import { availableParallelism } from 'node:os'
+import { cell, counted, fraction, ms, rate, table, times } from '../format.mjs'
 import { newLocation, removeLocation, spawn } from '../procs.mjs'
 import { interleave, percentile, ratios, series } from '../stats.mjs'
 import { now } from '../workloads.mjs'
@@ -74,12 +75,18 @@ async function throughput(config, { leader, writer, watchers }, count, values) {
   })
   // CPU per put counted (us), of each process over the counted time.
   const [leaderUs, writerUs, ...watcherUs] = (await Promise.all(cpu)).map(({ ms }) => (ms * 1000) / result.count)
+  const cpuUs = leaderUs + writerUs + watcherUs.reduce((a, b) => a + b, 0)
+  const putsPerSecond = result.count / (config.writeMs / 1000)
   const seen = []
   for (const watcher of attached) seen.push(await watcher.call('stopWatching'))
   for (const worker of [...attached, writer, leader]) await worker.call('close')
   removeLocation(location)
   return {
-    rate: result.count / (config.writeMs / 1000),
+    rate: putsPerSecond,
+    // The machine's bound for this subject: the rate if every vCPU were busy with its processes.
+    cpuUs,
+    busy: (cpuUs * putsPerSecond) / 1e6,
+    bound: (availableParallelism() * 1e6) / cpuUs,
     gaps: seen.reduce((sum, s) => sum + s.gaps, 0),
     leaderUs,
     writerUs,
@@ -111,6 +118,7 @@ export function report(samples, config) {
   const subjects = ['watchers x0', FOUR, FOUR_KEYS]
   const cpuCells = (metric) => subjects.map((s) => cell(series(samples, s, metric), us))
   const [none, four, keys] = subjects.map((s) => series(samples, s, 'rate'))
+  const cpus = availableParallelism()
   const gaps = [FOUR, FOUR_KEYS].reduce((sum, s) => sum + series(samples, s, 'gaps').reduce((a, b) => a + b, 0), 0)
   return [
     table(
@@ -132,7 +140,11 @@ export function report(samples, config) {
         [`${WATCHERS} watchers, every key with values`, cell(four, rate)],
         [`${WATCHERS} watchers / none`, cell(ratios(four, none), times)],
         [`${WATCHERS} watchers, every key, keys only`, cell(keys, rate)],
-        [`${WATCHERS} keys-only watchers / none`, cell(ratios(keys, none), times)]
+        [`${WATCHERS} keys-only watchers / none`, cell(ratios(keys, none), times)],
+        [
+          `bound of ${counted(cpus, 'vCPU')} with ${WATCHERS} watchers (every vCPU busy) / none`,
+          cell(ratios(series(samples, FOUR, 'bound'), none), times)
+        ]
       ]
     ),
     table(
@@ -141,7 +153,9 @@ export function report(samples, config) {
       [
         ['leader', ...cpuCells('leaderUs')],
         ['writer', ...cpuCells('writerUs')],
-        ['each watcher (mean of the 4)', '', ...cpuCells('watcherUs').slice(1)]
+        ['each watcher (mean of the 4)', '', ...cpuCells('watcherUs').slice(1)],
+        ['all processes', ...cpuCells('cpuUs')],
+        [`vCPUs busy, of ${cpus}`, ...subjects.map((s) => cell(series(samples, s, 'busy'), fraction))]
       ]
     )
   ]

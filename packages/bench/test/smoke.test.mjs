@@ -59,6 +59,9 @@ test('every section of the harness yields figures', async () => {
     'start-up',
     'watch: from a put',
     'watch: pipelined',
+    'watchers (every vCPU busy) / none',
+    'watch: CPU per put',
+    'vCPUs busy, of',
     'targets'
   ]) {
     expect(stdout).toContain(title)

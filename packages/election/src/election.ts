@@ -312,8 +312,10 @@ export class Election<R> extends EventEmitter<ElectionEvents<R>> {
       (err) => this.#report(electionFault('The leader failed to accept a connection', 'serve', err))
     )
     state.server = server
+    const serving = serveEndpoint(this.#options.endpoint, server, () => this.#epoch === epoch)
+    state.serving = serving.catch(() => {})
     try {
-      if ((await serveEndpoint(this.#options.endpoint, server, () => this.#epoch === epoch)) === undefined) return
+      if ((await serving) === undefined) return
     } catch (err) {
       if (this.#epoch !== epoch) return
       // Entering `connecting` tears this state down, which closes the server and releases the

@@ -3,6 +3,7 @@ import type { Formats, LocalStore, MaintenanceCall, WriteOp } from '@rave-level/
 import {
   AbstractLevel,
   type AbstractDatabaseOptions,
+  type AbstractOpenOptions,
   type AbstractSublevel,
   type AbstractSublevelOptions
 } from 'abstract-level'
@@ -10,6 +11,7 @@ import { GuestChainedBatch } from './chained-batch.js'
 import { type CursorOptions, GuestCursor } from './cursor.js'
 import { Dispatcher } from './dispatcher.js'
 import { notSupported } from './errors.js'
+import { holdUntil } from './event-loop.js'
 import { own, toBytes } from './formats.js'
 import type { GuestSnapshot } from './snapshot.js'
 import { createIterator } from './iterators.js'
@@ -94,6 +96,19 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
       rest
     )
     this.#d = d
+  }
+
+  /** Open; the event loop is held until it settles (see holdEventLoop). */
+  override open(options?: AbstractOpenOptions): Promise<void> {
+    return holdUntil(super.open(options as AbstractOpenOptions))
+  }
+
+  /**
+   * Close, once every operation issued before it settled; the event loop is held until it
+   * settles (see holdEventLoop), whatever it waits for (a leader's connections ending, say).
+   */
+  override close(): Promise<void> {
+    return holdUntil(super.close())
   }
 
   // ---- abstract-level implementor contract ---------------------------------------------

@@ -63,7 +63,6 @@ export interface HostLinkOptions {
   maxFrameSize: number
   /** Interval of the host's heartbeats we ask for (ms), 0 for none. */
   heartbeat: number
-  ref: { ref(): void; unref(): void } | null
 }
 
 const MAX_ID = 0xffffffff
@@ -81,7 +80,6 @@ const DONE: Answer = Object.freeze({})
  */
 export class HostLink {
   readonly stream: RpcStream
-  readonly ref: HostLinkOptions['ref']
   /** `'extended'` once the host answered Hello; `'plain'` for a many-level 2 host. */
   peer: 'unknown' | 'extended' | 'plain' = 'unknown'
   /** The host's process id, from its Hello. */
@@ -116,7 +114,6 @@ export class HostLink {
     this.#wire = new InFlight(owner)
     this.#maxFrameSize = options.maxFrameSize
     this.#sendLimit = options.maxFrameSize
-    this.ref = options.ref
     this.stream = new RpcStream({
       onFrame: (frame) => this.#onFrame(frame),
       onOversize: (head) => this.#onOversize(head),

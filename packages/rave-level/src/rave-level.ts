@@ -126,11 +126,7 @@ export class RaveLevel<K = string, V = string> extends GuestLevel<K, V> {
         this.#leaderPid = pid
       },
       unreachable: (waited) => unreachable(waited, this.#silentEndpoint, this.#openFailure),
-      busy: () => this.#election?.ref(),
-      flush: () => {
-        this.#election?.unref()
-        this.emit('flush')
-      }
+      flush: () => this.emit('flush')
     }
   }
 
@@ -216,8 +212,6 @@ export class RaveLevel<K = string, V = string> extends GuestLevel<K, V> {
     }
     const election = this.#createElection()
     this.#election = election
-    // Hold the event loop while looking for a role: nothing else may yet.
-    election.ref()
     try {
       await untilRole(
         election,
@@ -231,8 +225,6 @@ export class RaveLevel<K = string, V = string> extends GuestLevel<K, V> {
       this.#election = undefined
       await election.close().catch(() => {})
       throw err
-    } finally {
-      if (this.#d.idle) election.unref()
     }
   }
 

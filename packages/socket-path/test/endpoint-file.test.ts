@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { type SocketPathOptions, publishEndpoint, readEndpoint, socketPath } from '../src/index.js'
+import { type SocketPathOptions, openEndpoint, publishEndpoint, readEndpoint, socketPath } from '../src/index.js'
 import { TempRoots, longLocation } from './temp-root.js'
 
 const roots = new TempRoots()
@@ -57,6 +57,31 @@ describe.skipIf(process.platform === 'win32')('publishEndpoint() and readEndpoin
       expect(fs.readdirSync(location)).toEqual([FILE]) // no temporary file left behind
     }
   })
+
+  it.skipIf(process.platform !== 'linux')(
+    "records a long location's in-location socket by name, and readers reach it through their own descriptor",
+    async () => {
+      const { location, options } = setup('long')
+      const leader = openEndpoint(location, options)
+      try {
+        await publishEndpoint(location, leader)
+        const record = JSON.parse(fs.readFileSync(path.join(location, FILE), 'utf8'))
+        expect(record.endpoint).toBe(path.join(location, 'rave-level.sock'))
+
+        const follower = await readEndpoint(location, options)
+        follower.close()
+        expect(follower.name).toBe(leader.name)
+        expect(follower.path).toMatch(/^\/proc\/self\/fd\/\d+\/rave-level\.sock$/)
+
+        // A path through a descriptor means something else in every other process.
+        await expect(publishEndpoint(location, leader.path)).rejects.toBeInstanceOf(TypeError)
+        fs.writeFileSync(path.join(location, FILE), `${JSON.stringify({ endpoint: leader.path, location })}\n`)
+        expect(await readName(location, options)).toBe(leader.name)
+      } finally {
+        leader.close()
+      }
+    }
+  )
 
   it('is found through any spelling of the location', async () => {
     const { root, location, options } = setup()

@@ -1,5 +1,5 @@
 import { Command } from 'commander'
-import ModuleError from 'module-error'
+import { notConfirmed } from '../../errors.js'
 import { confirm } from '../confirm.js'
 import { type CliIo, runCommand } from '../context.js'
 import { addCommonOptions, addRangeOptions, type RangeCommandFlags } from '../options.js'
@@ -47,7 +47,7 @@ export function clearCommand(io: CliIo): Command {
             const entries = count === 1 ? '1 entry' : `${count} entries`
             const what = scope === '' ? `all ${entries}` : `${entries} (${scope})`
             if (!(await confirm(`Delete ${what} in ${db.location}? [y/N] `, io.stdin, io.stderr))) {
-              throw new ModuleError('Nothing was deleted: not confirmed', { code: 'LEVEL_ABORTED' })
+              throw notConfirmed()
             }
           }
           await db.clear(range)

@@ -2,14 +2,13 @@ import fs from 'node:fs/promises'
 import type net from 'node:net'
 import path from 'node:path'
 import { pipeline } from 'node:stream'
-import { Election, type StalledInfo } from '@rave-level/election'
+import { Election, type ElectionFault, type StalledInfo } from '@rave-level/election'
 import { Dispatcher, GuestLevel } from '@rave-level/guest'
 import { DEFAULT_MAX_FRAME_SIZE } from '@rave-level/protocol'
 import type { AbstractOpenOptions } from 'abstract-level'
-import type ModuleError from 'module-error'
 import { leaderEndpoint } from './endpoint.js'
 import { explainNotOpen, isLasting, notReopenable, openFailure, unreachable, withCauseInMessage } from './errors.js'
-import type { Listener, RaveLevelEvents, RaveLevelOptions } from './events.js'
+import type { Listener, RaveLevelEvents, RaveLevelFault, RaveLevelOptions } from './events.js'
 import { type HostDiagnostics, LeaderHosts } from './leader-hosts.js'
 import { acquire, type LeaderDb } from './leader-db.js'
 import { destroy, repair } from './offline.js'
@@ -295,17 +294,18 @@ export class RaveLevel<K = string, V = string> extends GuestLevel<K, V> {
       this.#silentEndpoint = info.endpoint
       this.emit('stalled', { reason: 'locked', endpoint: info.endpoint, elapsed: info.elapsed })
     })
-    election.on('error', (err: ModuleError) => this.#report(err))
+    election.on('error', (err: ElectionFault) => this.#report(err))
     return election
   }
 
   /** Emit 'error' once per distinct failure (not once per retry), only if someone listens. */
-  #report(err: ModuleError): void {
+  #report(err: ElectionFault): void {
     const cause = (err as { cause?: Error }).cause
     const key = `${err.code}:${cause?.message ?? err.message}`
     if (this.#reported.has(key)) return
     this.#reported.add(key)
-    if (this.listenerCount('error') > 0) this.emit('error', err)
+    // The election makes no other code (its errors.ts): the payload's type says so.
+    if (this.listenerCount('error') > 0) this.emit('error', err as RaveLevelFault)
   }
 
   /**

@@ -248,6 +248,8 @@ export class RaveLevel<K = string, V = string> extends GuestLevel<K, V> {
 
   /** While opening: fail at once on a lasting failure to open the database. */
   #lasting: ((err: Error) => void) | undefined
+  /** The lasting failure that failed open(): its rejection reports it, not an 'error' event. */
+  #lastingFailure: Error | undefined
 
   #createElection(): Election<LeaderDb> {
     const location = this.#location
@@ -269,7 +271,10 @@ export class RaveLevel<K = string, V = string> extends GuestLevel<K, V> {
           // Not a held lock: classic-level could not open the database. A lasting reason fails
           // open() at once; otherwise the election retries, and waiting operations learn why.
           this.#openFailure = err as Error
-          if (isLasting(err)) this.#lasting?.(err as Error)
+          if (isLasting(err) && this.#lasting !== undefined) {
+            this.#lastingFailure = err as Error
+            this.#lasting(err as Error)
+          }
           throw err
         }
       },
@@ -301,6 +306,7 @@ export class RaveLevel<K = string, V = string> extends GuestLevel<K, V> {
   /** Emit 'error' once per distinct failure (not once per retry), only if someone listens. */
   #report(err: ElectionFault): void {
     const cause = (err as { cause?: Error }).cause
+    if (cause !== undefined && cause === this.#lastingFailure) return
     const key = `${err.code}:${cause?.message ?? err.message}`
     if (this.#reported.has(key)) return
     this.#reported.add(key)

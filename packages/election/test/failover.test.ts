@@ -121,7 +121,10 @@ describe('failover', () => {
       await leader.next((message) => message.event === 'closed')
       const successor = await next
       // The closed member stays alive but out of the election: it must not take the lock again.
-      await new Promise((resolve) => setTimeout(resolve, 20))
+      // Now that its successor holds the lock it cannot; had it taken it in between, its report
+      // is in before its answer to a ping.
+      leader.process.send({ cmd: 'ping' })
+      await leader.next((message) => message.event === 'pong')
       expect(leader.messages.filter((message) => message.event === 'leader')).toHaveLength(1)
       await leader.kill()
       leader = successor

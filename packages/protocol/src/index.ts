@@ -2,10 +2,12 @@ export { readMessage, type Schema } from './codec.js'
 export {
   codes,
   FRAME_TOO_LARGE,
+  frameTooLarge,
   INVALID_VALUE,
   MAX_MESSAGE_LENGTH,
   NOT_FOUND,
   PROTOCOL_ERROR,
+  protocolError,
   READONLY,
   REMOTE_ERROR,
   remoteError,

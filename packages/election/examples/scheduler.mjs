@@ -7,7 +7,9 @@
 //   node examples/scheduler.mjs [--etcd http://127.0.0.1:2379] [--log-port 7400]
 //                               [--period 60] [--ttl 10] [--demo]
 //
-// --demo fires every 3 s with a 2 s lease, to watch failovers without waiting for minutes.
+// --demo fires every 3 s (unless --period says otherwise) with a 2 s lease (unless --ttl says
+// otherwise), to watch failovers without waiting for minutes. The period is in seconds and may
+// be a fraction.
 import { parseArgs } from 'node:util'
 import { LeaseElection } from '@rave-level/election'
 import { connectFencedLog } from './fenced-log.mjs'
@@ -17,13 +19,13 @@ const { values } = parseArgs({
   options: {
     etcd: { type: 'string', default: 'http://127.0.0.1:2379' },
     'log-port': { type: 'string', default: '7400' },
-    period: { type: 'string', default: '60' },
-    ttl: { type: 'string', default: '10' },
+    period: { type: 'string' },
+    ttl: { type: 'string' },
     demo: { type: 'boolean', default: false }
   }
 })
-const period = (values.demo ? 3 : Number(values.period)) * 1000
-const ttl = values.demo ? 2 : Number(values.ttl)
+const period = Number(values.period ?? (values.demo ? 3 : 60)) * 1000
+const ttl = Number(values.ttl ?? (values.demo ? 2 : 10))
 const say = (text) => console.log(`[${process.pid}] ${text}`)
 
 // Every copy serves the handshake endpoint (examples/handshake.mjs); the leader's is the

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, test } from 'vitest'
 import { serveFencedLog } from '../examples/fenced-log.mjs'
 import { type LeaderInfo, type Leadership, LeaseElection } from '../src/index.js'
-import { EtcdServer, stopEtcds } from './etcd.js'
+import { startEtcd, stopEtcds } from './etcd.js'
 import { type Child, cleanup, nextLeader, spawn, tempDir, waitFor } from './helpers.js'
 import { closeProxies, startProxy } from './proxy.js'
 
@@ -24,7 +24,7 @@ afterEach(async () => {
  * (optionally through a proxy to etcd).
  */
 async function cluster(ttl = TTL) {
-  const etcd = await EtcdServer.start()
+  const etcd = await startEtcd()
   const dir = tempDir()
   const log = join(dir, 'leaderships')
   const jobLog = join(dir, 'jobs')
@@ -110,7 +110,7 @@ function verifyJobLog(path: string): void {
 
 describe('lease election (a real etcd)', () => {
   test('resign() and close() revoke the lease: the next candidate leads at once, not after the TTL', async () => {
-    const etcd = await EtcdServer.start()
+    const etcd = await startEtcd()
     // A TTL far longer than the waits below: only a revoke explains a quick hand-over.
     const options = { etcd: { hosts: etcd.url }, name: 'handover', ttl: 30 }
     const a = new LeaseElection({ ...options, value: 'tcp://a:1' })
@@ -221,7 +221,7 @@ describe('lease election (a real etcd)', () => {
 
     const marks = new Map([...members].map((member) => [member, member.messages.length]))
     const next = nextLeader(members, 15000)
-    await etcd.resume()
+    await etcd.start()
     const { member: leader, message: led } = await next
     expect(BigInt(led.token)).toBeGreaterThan(BigInt(message.token))
     await allFollow(members, leader, led.token)

@@ -3,7 +3,7 @@ import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, expect, test } from 'vitest'
-import { EtcdServer, stopEtcds } from './etcd.js'
+import { startEtcd, stopEtcds } from './etcd.js'
 import { cleanup, freePort, tempDir } from './helpers.js'
 
 const EXAMPLES = join(import.meta.dirname, '..', 'examples')
@@ -81,7 +81,7 @@ function run(file: string, args: Array<string | number>): Run {
 }
 
 test('the scheduler example: one copy fires each slot, another takes over when it is killed, and all exit on SIGINT', async () => {
-  const etcd = await EtcdServer.start()
+  const etcd = await startEtcd()
   const file = join(tempDir(), 'jobs.log')
   const port = await freePort()
   await run('fenced-log.mjs', [file, port]).line(/^job log/)

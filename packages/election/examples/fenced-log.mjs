@@ -7,7 +7,7 @@
 // answer is "ok". The check and the append run in one turn of this process's event loop, so
 // nothing can come between them.
 //
-//   node examples/fenced-log.mjs <file> [port=7400]
+//   node examples/fenced-log.mjs <file> [port=7400] [host=127.0.0.1]
 import { appendFileSync, existsSync, readFileSync } from 'node:fs'
 import net from 'node:net'
 import { fileURLToPath } from 'node:url'
@@ -110,12 +110,11 @@ export function connectFencedLog(port, host = '127.0.0.1') {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const [file, port = '7400'] = process.argv.slice(2)
+  const [file, port = '7400', host = '127.0.0.1'] = process.argv.slice(2)
   if (file === undefined) {
-    console.error('usage: node examples/fenced-log.mjs <file> [port=7400]')
+    console.error('usage: node examples/fenced-log.mjs <file> [port=7400] [host=127.0.0.1]')
     process.exit(2)
   }
-  const log = await serveFencedLog(file, Number(port))
-  console.log(`job log ${file} on 127.0.0.1:${log.port}`)
-  if (process.send) process.send({ event: 'listening', port: log.port })
+  const log = await serveFencedLog(file, Number(port), host)
+  console.log(`job log ${file} on ${host}:${log.port}`)
 }

@@ -8,20 +8,22 @@
 import net from 'node:net'
 
 /**
- * Serve the handshake for `election` on a free port of 127.0.0.1. Resolves with the endpoint to
- * publish as the election's value, and the server (unref'd).
+ * Serve the handshake on a free port of `host` (an address other machines can reach, when they
+ * run candidates too). Resolves with the endpoint to publish as the election's value, and the
+ * server (unref'd).
  *
  * @param {() => import('@rave-level/election').Leadership | undefined} leadership
+ * @param {string} [host]
  */
-export async function serveHandshake(leadership) {
+export async function serveHandshake(leadership, host = '127.0.0.1') {
   const server = net.createServer((socket) => {
     const current = leadership()
     if (current?.valid) socket.end(`${current.token} ${process.pid}\n`)
     else socket.destroy()
   })
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  await new Promise((resolve) => server.listen(0, host, resolve))
   server.unref()
-  return { endpoint: `tcp://127.0.0.1:${server.address().port}`, server }
+  return { endpoint: `tcp://${host}:${server.address().port}`, server }
 }
 
 /**

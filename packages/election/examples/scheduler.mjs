@@ -4,8 +4,12 @@
 // each firing in the fenced job log (examples/fenced-log.mjs) with its fencing token, so that a
 // leader that was replaced without knowing it (paused, cut off from etcd) cannot fire as well.
 //
-//   node examples/scheduler.mjs [--etcd http://127.0.0.1:2379] [--log-port 7400]
+//   node examples/scheduler.mjs [--etcd http://127.0.0.1:2379] [--host 127.0.0.1]
+//                               [--log-host 127.0.0.1] [--log-port 7400]
 //                               [--period 60] [--ttl 10] [--demo]
+//
+// --host is the address this copy serves its handshake on and publishes when it leads (one the
+// other copies can reach); --log-host and --log-port say where the job log is.
 //
 // --demo fires every 3 s (unless --period says otherwise) with a 2 s lease (unless --ttl says
 // otherwise), to watch failovers without waiting for minutes. The period is in seconds and may
@@ -18,6 +22,8 @@ import { confirmLeader, serveHandshake } from './handshake.mjs'
 const { values } = parseArgs({
   options: {
     etcd: { type: 'string', default: 'http://127.0.0.1:2379' },
+    host: { type: 'string', default: '127.0.0.1' },
+    'log-host': { type: 'string', default: '127.0.0.1' },
     'log-port': { type: 'string', default: '7400' },
     period: { type: 'string' },
     ttl: { type: 'string' },
@@ -30,9 +36,9 @@ const say = (text) => console.log(`[${process.pid}] ${text}`)
 
 // Every copy serves the handshake endpoint (examples/handshake.mjs); the leader's is the
 // election's value.
-const { endpoint, server } = await serveHandshake(() => election.leadership)
+const { endpoint, server } = await serveHandshake(() => election.leadership, values.host)
 
-const log = connectFencedLog(Number(values['log-port']))
+const log = connectFencedLog(Number(values['log-port']), values['log-host'])
 const election = new LeaseElection({ etcd: { hosts: values.etcd }, name: 'scheduler', value: endpoint, ttl })
 
 election.on('leader', (leadership) => {

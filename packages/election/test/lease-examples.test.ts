@@ -1,12 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import { afterEach, expect, test } from 'vitest'
 import { startEtcd, stopEtcds } from './etcd.js'
 import { cleanup, freePort, tempDir } from './helpers.js'
 
-const EXAMPLES = join(import.meta.dirname, '..', 'examples')
+const PACKAGE = join(import.meta.dirname, '..')
+const EXAMPLES = join(PACKAGE, 'examples')
 
 /** A plain `node` process running an example, with its output as lines. */
 interface Run {
@@ -33,7 +34,7 @@ afterEach(async () => {
 })
 
 function run(file: string, args: Array<string | number>): Run {
-  const child = spawn(process.execPath, [join(EXAMPLES, file), ...args.map(String)], {
+  const child = spawn(process.execPath, [resolve(EXAMPLES, file), ...args.map(String)], {
     stdio: ['ignore', 'pipe', 'inherit']
   })
   const lines: string[] = []
@@ -113,3 +114,24 @@ test('the scheduler example: one copy fires each slot, another takes over when i
   const codes = await Promise.all(others.map(async (copy) => (await once(copy.process, 'exit'))[0]))
   expect(codes).toEqual([0, 0])
 }, 40000)
+
+test("the README's LeaseElection snippet leads, acts, and exits on SIGINT", async () => {
+  const etcd = await startEtcd()
+  const readme = readFileSync(join(PACKAGE, 'README.md'), 'utf8')
+  const section = readme.slice(readme.indexOf('## Lease lock: `LeaseElection`'))
+  const snippet = /```js\n([\s\S]*?)```/.exec(section)?.[1]
+  expect(snippet).toContain('new LeaseElection(')
+  // The published name resolves to this package's build; the etcd is the test's.
+  const file = join(tempDir(), 'snippet.mjs')
+  writeFileSync(
+    file,
+    snippet!
+      .replace("'@rave-level/election'", JSON.stringify(join(PACKAGE, 'dist', 'index.js')))
+      .replace("'http://127.0.0.1:2379'", JSON.stringify(etcd.url))
+  )
+  const snippetRun = run(file, [])
+  await snippetRun.line(/^sending reports as leader \d+$/)
+  snippetRun.process.kill('SIGINT')
+  const [code] = await once(snippetRun.process, 'exit')
+  expect(code).toBe(0)
+})

@@ -5,10 +5,11 @@
 // from etcd) and has not noticed yet: it is refused ("stale <greatest>") and nothing is written.
 // A job already in the log is not written twice ("done"). Otherwise the line is appended and the
 // answer is "ok". The check and the append run in one turn of this process's event loop, so
-// nothing can come between them.
+// nothing can come between them. The greatest token is kept in "<file>.fence" before anything
+// is answered, so that a restarted log still refuses the leaders it refused before.
 //
 //   node examples/fenced-log.mjs <file> [port=7400] [host=127.0.0.1]
-import { appendFileSync, existsSync, readFileSync } from 'node:fs'
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import { fileURLToPath } from 'node:url'
 
@@ -18,15 +19,13 @@ import { fileURLToPath } from 'node:url'
  * @returns {Promise<{ port: number, close(): Promise<void> }>}
  */
 export async function serveFencedLog(file, port = 0, host = '127.0.0.1') {
-  let greatest = -1n
+  const fence = `${file}.fence`
+  let greatest = existsSync(fence) ? BigInt(readFileSync(fence, 'utf8')) : -1n
   const jobs = new Set()
-  // Start from what the file holds, so that a restarted log still refuses old leaders.
   if (existsSync(file)) {
     for (const line of readFileSync(file, 'utf8').split('\n')) {
-      const [token, job] = line.split(' ')
-      if (job === undefined) continue
-      if (BigInt(token) > greatest) greatest = BigInt(token)
-      jobs.add(job)
+      const [, job] = line.split(' ')
+      if (job !== undefined) jobs.add(job)
     }
   }
 
@@ -35,7 +34,11 @@ export async function serveFencedLog(file, port = 0, host = '127.0.0.1') {
     if (job === undefined || !/^\d+$/.test(token)) return 'invalid'
     const t = BigInt(token)
     if (t < greatest) return `stale ${greatest}`
-    greatest = t
+    if (t > greatest) {
+      // A new leader: keep its token in the fence file before answering anything it asked.
+      writeFileSync(fence, String(t))
+      greatest = t
+    }
     if (jobs.has(job)) return 'done'
     jobs.add(job)
     appendFileSync(file, `${token} ${job} ${text.join(' ')}\n`)

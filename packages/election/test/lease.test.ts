@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { Etcd3 } from 'etcd3'
 import { afterEach, describe, expect, test } from 'vitest'
 import { serveFencedLog } from '../examples/fenced-log.mjs'
 import { type LeaderInfo, type Leadership, LeaseElection } from '../src/index.js'
@@ -140,6 +141,32 @@ describe('lease election (a real etcd)', () => {
     expect(second.signal.aborted).toBe(true)
     expect(b.role).toBe('closed')
     expect((await back).token).toBeGreaterThan(second.token)
+  })
+
+  test('a leader whose key is deleted behind its back emits lost at once, and another leads', async () => {
+    const etcd = await startEtcd()
+    const options = { etcd: { hosts: etcd.url }, name: 'deleted', ttl: 30 }
+    const a = new LeaseElection({ ...options, value: 'tcp://a:1' })
+    const b = new LeaseElection({ ...options, value: 'tcp://b:1' })
+    const client = new Etcd3({ hosts: etcd.url })
+    closers.push(
+      () => a.close(),
+      () => b.close(),
+      async () => client.close()
+    )
+    a.start()
+    const first = await waitFor<Leadership>(a, 'leader')
+    b.start()
+    await waitFor(b, 'follower')
+
+    const lost = waitFor<Error & { code: string }>(a, 'lost', 5000)
+    const taken = waitFor<Leadership>(b, 'leader', 5000)
+    const election = client.namespace('election/deleted/')
+    const [key] = await election.getAll().sort('Create', 'Ascend').keys()
+    await election.delete().key(key!).exec()
+    expect(await lost).toMatchObject({ code: 'LEVEL_LEASE_LOST' })
+    expect(first.valid).toBe(false)
+    expect((await taken).token).toBeGreaterThan(first.token)
   })
 
   test('SIGKILL the leader: another leads within TTL + 1 s, and leaderships never overlap', async () => {

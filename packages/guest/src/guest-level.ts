@@ -9,7 +9,7 @@ import {
 import { GuestChainedBatch } from './chained-batch.js'
 import { type CursorOptions, GuestCursor } from './cursor.js'
 import { Dispatcher } from './dispatcher.js'
-import { notSupported } from './errors.js'
+import { notSupported, readOnly } from './errors.js'
 import { own, toBytes } from './formats.js'
 import type { GuestSnapshot } from './snapshot.js'
 import { createIterator } from './iterators.js'
@@ -42,6 +42,11 @@ export interface GuestLevelOptions<K, V> extends AbstractDatabaseOptions<K, V> {
   timeout?: number | undefined
   /** Ms of such silence before a `'stalled'` report. Default `2000`. */
   stalledAfter?: number | undefined
+  /**
+   * Reject every write (`put`, `del`, `batch`, `clear`, `compactRange`) with `LEVEL_READONLY`
+   * before it travels; reads and watches work as usual. Default `false`.
+   */
+  readOnly?: boolean | undefined
 }
 
 /**
@@ -60,6 +65,7 @@ export interface GuestLevelOptions<K, V> extends AbstractDatabaseOptions<K, V> {
  */
 export class GuestLevel<K = string, V = string> extends AbstractLevel<string | Buffer | Uint8Array, K, V> {
   readonly #d: Dispatcher
+  readonly #readOnly: boolean
 
   /**
    * @param options abstract-level's options and the dispatcher's (`retry`, `maxFrameSize`,
@@ -68,7 +74,8 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
    * @param manifest Extra manifest entries (events, methods) of a subclass.
    */
   constructor(options?: GuestLevelOptions<K, V>, dispatcher?: Dispatcher, manifest?: object) {
-    const { retry = true, maxFrameSize, timeout, stalledAfter, ...rest } = options ?? {}
+    const { retry = true, maxFrameSize, timeout, stalledAfter, readOnly: refuseWrites = false, ...rest } = options ?? {}
+    if (typeof refuseWrites !== 'boolean') throw new TypeError("The 'readOnly' option must be a boolean")
     const d =
       dispatcher ??
       new Dispatcher({ retry, maxFrameSize: maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE, timeout, stalledAfter })
@@ -94,6 +101,7 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
       rest
     )
     this.#d = d
+    this.#readOnly = refuseWrites
   }
 
   // ---- abstract-level implementor contract ---------------------------------------------
@@ -214,6 +222,7 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
    * @throws As {@link GuestLevel.approximateSize}.
    */
   async compactRange(...args: [start: unknown, end: unknown, options?: { keyEncoding?: string }]): Promise<void> {
+    if (this.#readOnly) throw readOnly()
     await this.#maintain('compactRange', args)
   }
 
@@ -272,6 +281,7 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
   }
 
   _put(key: unknown, value: unknown, options: Formats & { sync?: boolean }): Promise<void> {
+    if (this.#readOnly) return Promise.reject(readOnly())
     const local = this.#d.forwarded
     if (local !== null) {
       const { keyEncoding, valueEncoding } = options
@@ -282,6 +292,7 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
   }
 
   _del(key: unknown, options: Formats & { sync?: boolean }): Promise<void> {
+    if (this.#readOnly) return Promise.reject(readOnly())
     const local = this.#d.forwarded
     if (local !== null) {
       const op = { type: 'del' as const, key: own(key), keyEncoding: options.keyEncoding }
@@ -291,6 +302,7 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
   }
 
   _batch(operations: WriteOp[], options: { sync?: boolean }): Promise<void> {
+    if (this.#readOnly) return Promise.reject(readOnly())
     // Keep only what a write needs: operations may carry userland properties.
     const local = this.#d.forwarded
     const ops: WriteOp[] = new Array(operations.length)
@@ -315,6 +327,7 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
   }
 
   _clear(options: CursorOptions): Promise<void> {
+    if (this.#readOnly) return Promise.reject(readOnly())
     const snap = options.snapshot as GuestSnapshot | undefined
     const local = this.#d.forwarded
     if (local !== null) {

@@ -77,3 +77,30 @@ export function withCauseInMessage(err: unknown): unknown {
   if (e?.code !== 'LEVEL_DATABASE_NOT_OPEN' || e.cause == null || e.message !== 'Database failed to open') return err
   return new ModuleError(`Database failed to open: ${e.cause.message}`, { code: e.code, cause: e.cause })
 }
+
+/**
+ * `open()` of a database that cannot be reopened after `close()` (`closed`): refuse that, else
+ * run `open` with the reason for a failure in its message.
+ * @internal
+ */
+export async function openOnce(closed: boolean, options: { passive?: boolean } | undefined, open: () => Promise<void>) {
+  if (closed && !options?.passive) throw notReopenable()
+  try {
+    await open()
+  } catch (err) {
+    throw withCauseInMessage(err)
+  }
+}
+
+/**
+ * Check the `timeout` and `stalledAfter` options of a follower.
+ * @throws {RangeError} Unless each is a positive number (`Infinity` allowed).
+ * @internal
+ */
+export function checkTimes(times: { timeout: number; stalledAfter: number }): void {
+  for (const [name, value] of Object.entries(times)) {
+    if (typeof value !== 'number' || Number.isNaN(value) || value <= 0) {
+      throw new RangeError(`The '${name}' option must be a positive number`)
+    }
+  }
+}

@@ -22,7 +22,7 @@ export function clearCommand(io: CliIo): Command {
       'Delete every entry, or those in the range given by range flags. On a terminal it counts them ' +
         'and asks first; elsewhere (scripts, pipes) it needs --yes. Prints nothing (with --json: {"ok":true}).'
     )
-    .argument('<location>', 'database directory')
+    .argument('<location>', 'database directory, or tls://host:port of a leader that listens')
   addCommonOptions(command, 'key')
   return addRangeOptions(command)
     .option('-y, --yes', 'do not ask for confirmation')

@@ -11,6 +11,7 @@ import { judged, render } from './report.mjs'
 import * as failover from './sections/failover.mjs'
 import * as iterate from './sections/iterate.mjs'
 import * as pipelined from './sections/pipelined.mjs'
+import * as remote from './sections/remote.mjs'
 import * as sequential from './sections/sequential.mjs'
 import * as startup from './sections/startup.mjs'
 import * as watch from './sections/watch.mjs'
@@ -18,7 +19,7 @@ import * as writers from './sections/writers.mjs'
 import { progressDone } from './stats.mjs'
 import * as targets from './targets.mjs'
 
-const SECTIONS = { sequential, pipelined, iterate, writers, failover, startup, watch }
+const SECTIONS = { sequential, pipelined, iterate, writers, failover, startup, watch, remote }
 
 let config
 try {

@@ -277,7 +277,7 @@ export class RemoteLevel<K = string, V = string> extends GuestLevel<K, V> {
     const { host, port } = this.#url
     const socket = this.#url.tls
       ? tls.connect({ servername: net.isIP(host) === 0 ? host : undefined, ...this.#tls, host, port })
-      : net.connect({ host, port })
+      : net.connect({ host, port, noDelay: true })
     // The dispatcher refs it while something waits for the leader; until then it holds nothing.
     socket.unref()
     socket.setNoDelay(true)

@@ -1,6 +1,8 @@
 // Remote followers: a leader that listens on TCP/TLS, and RaveLevel.connect() from elsewhere.
+import { execFile } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
+import { promisify } from 'node:util'
 import { afterEach, describe, expect, it } from 'vitest'
 import { RaveLevel } from '../dist/index.js'
 import { cleanup, defer, tempDir } from './helpers.js'
@@ -247,6 +249,28 @@ describe('a remote follower', () => {
     leader(tlsPort)
     const named = connect(tlsPort, remoteOptions(), 'localhost')
     expect(await named.get('a')).toBe(undefined)
+  })
+})
+
+describe('the event loop', () => {
+  it('lets a plain node process with a remote follower exit by itself once its operations settled', async () => {
+    const port = await freePort()
+    leader(port)
+    const code = `
+      const { RaveLevel } = await import(${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)})
+      const db = RaveLevel.connect('tls://127.0.0.1:${port}', ${JSON.stringify(remoteOptions())})
+      await db.put('a', '1')
+      console.log(await db.get('a'))
+      const w = db.watch()
+      await w.ready
+      await w.close()
+      for await (const [key] of db.iterator()) console.log(key)
+    `
+    // No close(): the process must exit by itself, as with classic-level.
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', code], {
+      timeout: 20_000
+    })
+    expect(stdout).toBe('1\na\n')
   })
 })
 

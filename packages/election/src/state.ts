@@ -23,6 +23,8 @@ export type State<R> =
       acquiring: Promise<R | undefined> | undefined
       resource: R | undefined
       server: EndpointServer | undefined
+      /** Listening and publishing the endpoint, once the lock is taken (never rejects). */
+      serving: Promise<unknown> | undefined
     }
   | { readonly role: 'leader'; readonly resource: R; readonly server: EndpointServer }
   | { readonly role: 'closing' }
@@ -41,7 +43,8 @@ export function electing<R>(): State<R> {
     controller: new AbortController(),
     acquiring: undefined,
     resource: undefined,
-    server: undefined
+    server: undefined,
+    serving: undefined
   }
 }
 
@@ -82,6 +85,10 @@ export async function teardown<R>(
       // If acquire() is still pending, its continuation will see a new epoch and walk away, so
       // the resource it may still deliver is ours to release here.
       const resource = state.acquiring === undefined ? state.resource : await state.acquiring.catch(() => undefined)
+      // Publishing the endpoint may be under way: it stops at its next step now that the epoch
+      // moved on, but a record it is writing must land while we still hold the lock, never after
+      // the release (it could overwrite the next leader's), nor after close() resolved.
+      await state.serving
       await state.server?.close()
       return resource === undefined ? undefined : releasing(resource, release)
     }

@@ -190,7 +190,7 @@ export class Dispatcher {
    *
    * @throws `Error` if a stream is attached, or while forwarded.
    */
-  attach(ref: HostLink['ref']): Duplex {
+  attach(ref: { unref(): void } | null): Duplex {
     const link = this.#link
     // A stream destroyed by its pipeline reports that a tick later; the caller may already know.
     if (link.kind === 'attached' && link.host.stream.destroyed) this.#lose(link)
@@ -198,8 +198,7 @@ export class Dispatcher {
     if (link.kind === 'forwarded') throw new Error('Cannot create an rpc stream after forward()')
     const host = new HostLink(this.#answers, {
       maxFrameSize: this.maxFrameSize,
-      heartbeat: heartbeatFor(this.stalledAfter),
-      ref
+      heartbeat: heartbeatFor(this.stalledAfter)
     })
     const state: Link = { kind: 'attached', host }
     const lost = () => this.#lose(state)
@@ -207,13 +206,9 @@ export class Dispatcher {
     host.stream.on('error', lost)
     host.stream.on('close', lost)
     host.stream.on('finish', lost)
-    this.#enter(state, () => {
-      this.#work.attach(host)
-      if (ref != null) {
-        if (this.#waiting.watchdog.busy) ref.ref()
-        else ref.unref()
-      }
-    })
+    // The stream holds nothing: a caller's wait holds the event loop (see holdEventLoop).
+    ref?.unref()
+    this.#enter(state, () => this.#work.attach(host))
     return host.stream
   }
 
@@ -279,7 +274,7 @@ export class Dispatcher {
   close(): void {
     this.#closing = true
     if (this.#link.kind === 'attached') this.#enter({ kind: 'detached', since: Date.now(), lost: false })
-    this.#waiting.watchdog.stop()
+    this.#waiting.stop()
   }
 
   /** Open again after {@link close} (a plain guest can be reopened). */

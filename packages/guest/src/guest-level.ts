@@ -3,19 +3,21 @@ import type { Formats, LocalStore, MaintenanceCall, WriteOp } from '@rave-level/
 import {
   AbstractLevel,
   type AbstractDatabaseOptions,
+  type AbstractOpenOptions,
   type AbstractSublevel,
   type AbstractSublevelOptions
 } from 'abstract-level'
 import { GuestChainedBatch } from './chained-batch.js'
 import { type CursorOptions, GuestCursor } from './cursor.js'
 import { Dispatcher } from './dispatcher.js'
-import { notSupported, readOnly } from './errors.js'
+import { maintenanceNotOpen, notSupported, readOnly } from './errors.js'
+import { holdUntil } from './event-loop.js'
 import { own, toBytes } from './formats.js'
 import type { GuestSnapshot } from './snapshot.js'
 import { createIterator } from './iterators.js'
 import { toRange } from './range.js'
 import { BATCH, CLEAR, CLEAR_KEYS, DEL, GET, GET_MANY, HAS, HAS_MANY, PUT } from './requests.js'
-import { callMaintenance, maintenanceNotOpen } from './maintenance-call.js'
+import { callMaintenance } from './maintenance-call.js'
 import { GuestSublevel } from './sublevel.js'
 import type { Watch, WatchOptions } from './watch.js'
 import type { WatchedDb } from './watch-shape.js'
@@ -102,6 +104,19 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
     )
     this.#d = d
     this.#readOnly = refuseWrites
+  }
+
+  /** Open; the event loop is held until it settles (see holdEventLoop). */
+  override open(options?: AbstractOpenOptions): Promise<void> {
+    return holdUntil(super.open(options as AbstractOpenOptions))
+  }
+
+  /**
+   * Close, once every operation issued before it settled; the event loop is held until it
+   * settles (see holdEventLoop), whatever it waits for (a leader's connections ending, say).
+   */
+  override close(): Promise<void> {
+    return holdUntil(super.close())
   }
 
   // ---- abstract-level implementor contract ---------------------------------------------

@@ -11,8 +11,8 @@ import {
   readWatchChangesAt,
   type WatchChangeAt
 } from '@rave-level/protocol'
-import { tooLarge } from './errors.js'
-import { InFlight, protocolError } from './in-flight.js'
+import { protocolError, tooLarge, tooLargeToReceive } from './errors.js'
+import { InFlight } from './in-flight.js'
 import { KeyCollector } from './key-collector.js'
 import { notSupported } from './errors.js'
 import {
@@ -25,7 +25,6 @@ import {
   runLength,
   SNAPSHOT,
   SNAPSHOT_CLOSE,
-  tooLargeToReceive,
   WATCH,
   WATCH_CLOSE
 } from './requests.js'
@@ -63,7 +62,6 @@ export interface HostLinkOptions {
   maxFrameSize: number
   /** Interval of the host's heartbeats we ask for (ms), 0 for none. */
   heartbeat: number
-  ref: { ref(): void; unref(): void } | null
 }
 
 const MAX_ID = 0xffffffff
@@ -81,7 +79,6 @@ const DONE: Answer = Object.freeze({})
  */
 export class HostLink {
   readonly stream: RpcStream
-  readonly ref: HostLinkOptions['ref']
   /** `'extended'` once the host answered Hello; `'plain'` for a many-level 2 host. */
   peer: 'unknown' | 'extended' | 'plain' = 'unknown'
   /** The host's process id, from its Hello. */
@@ -116,7 +113,6 @@ export class HostLink {
     this.#wire = new InFlight(owner)
     this.#maxFrameSize = options.maxFrameSize
     this.#sendLimit = options.maxFrameSize
-    this.ref = options.ref
     this.stream = new RpcStream({
       onFrame: (frame) => this.#onFrame(frame),
       onOversize: (head) => this.#onOversize(head),

@@ -10,10 +10,11 @@ export type ResumableGuestOptions<K, V> = GuestLevelOptions<K, V>
 /** Options of {@link ResumableGuest.createRpcStream}. */
 export interface GuestRpcStreamOptions {
   /**
-   * Usually the socket. `ref()` is called while an operation or iterator read waits for the
-   * host, `unref()` when nothing does, so that an idle guest does not keep the process alive.
+   * Usually the socket. Its `unref()` is called at once, so that an idle guest does not keep the
+   * process alive; while an operation or an iterator's or a watch's read waits, the guest holds
+   * the event loop itself.
    */
-  ref?: { ref(): void; unref(): void } | null | undefined
+  ref?: { unref(): void } | null | undefined
 }
 
 /**

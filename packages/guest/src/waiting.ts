@@ -1,5 +1,6 @@
 import type { DispatcherEvents } from './dispatcher-options.js'
 import { timedOut } from './errors.js'
+import { holdEventLoop } from './event-loop.js'
 import type { IssueOrder } from './issue-order.js'
 import type { Link } from './link-state.js'
 import { Watchdog } from './watchdog.js'
@@ -7,8 +8,8 @@ import { Watchdog } from './watchdog.js'
 /**
  * @packageDocumentation
  * Waiting, and its limits, for a {@link Dispatcher}: whether anything of its issue-order work
- * waits (reported as `busy`/`flush`, and keeping the attached stream ref'd only meanwhile), and
- * the {@link Watchdog} that rejects what waited too long.
+ * waits (reported as `busy`/`flush`, and holding the event loop only meanwhile, see
+ * {@link holdEventLoop}), and the {@link Watchdog} that rejects what waited too long.
  */
 
 /** What {@link Waiting} reads of its dispatcher. */
@@ -37,18 +38,31 @@ export class Waiting {
     })
   }
 
-  /** Whether anything waits changed, perhaps: tell the watchdog, the stream's ref and the owner. */
+  /** Whether anything waits changed, perhaps: tell the watchdog and the owner, hold the event loop. */
   check(): void {
     const busy = !this.#d.work.idle
     if (!this.watchdog.update(busy)) return
-    const link = this.#d.link()
-    const ref = link.kind === 'attached' ? link.host.ref : null
-    if (ref != null) {
-      if (busy) ref.ref()
-      else ref.unref()
+    if (busy) {
+      this.#release ??= holdEventLoop()
+      this.#d.events().busy?.()
+    } else {
+      this.#letGo()
+      this.#d.events().flush?.()
     }
-    if (busy) this.#d.events().busy?.()
-    else this.#d.events().flush?.()
+  }
+
+  /** Closed: nothing waits any more (whatever did was settled); stop the watchdog, let go. */
+  stop(): void {
+    this.watchdog.stop()
+    this.#letGo()
+  }
+
+  /** Holds the event loop while anything waits (see holdEventLoop). */
+  #release: (() => void) | undefined
+
+  #letGo(): void {
+    this.#release?.()
+    this.#release = undefined
   }
 
   /** Reject what was issued (or started waiting) at `cutoff` or before, counting from `since`. */

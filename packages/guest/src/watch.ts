@@ -1,6 +1,7 @@
 import { inRange, type KeyRange, type WatchChangeAt } from '@rave-level/protocol'
 import type { Change } from '@rave-level/store'
 import { aborted, notOpen } from './errors.js'
+import { holdEventLoop } from './event-loop.js'
 import type { WatchShape } from './watch-shape.js'
 
 /**
@@ -109,7 +110,12 @@ export class GuestWatch<K = string, V = string> implements Watch<K, V> {
   #queue: Raw[] = []
   #head = 0
   #bytes = 0
-  #waiter: { resolve: (r: IteratorResult<WatchChange<K, V>>) => void; reject: (err: Error) => void } | null = null
+  #waiter: {
+    resolve: (r: IteratorResult<WatchChange<K, V>>) => void
+    reject: (err: Error) => void
+    /** Lets go of the event loop, held while the caller waits. */
+    release: () => void
+  } | null = null
   /** Why it ended: `true` when closed, an error when it failed; `false` while it runs. */
   #ended: boolean | Error = false
   #readyDone = false
@@ -251,11 +257,11 @@ export class GuestWatch<K = string, V = string> implements Watch<K, V> {
     if (waiter === null) return
     if (this.#head < this.#queue.length) {
       this.#waiter = null
-      keepAlive(-1)
+      waiter.release()
       waiter.resolve({ done: false, value: this.#take() })
     } else if (this.#ended !== false) {
       this.#waiter = null
-      keepAlive(-1)
+      waiter.release()
       if (this.#ended === true) waiter.resolve({ done: true, value: undefined })
       else waiter.reject(this.#ended)
     }
@@ -334,9 +340,11 @@ export class GuestWatch<K = string, V = string> implements Watch<K, V> {
     if (ended === true) return Promise.resolve({ done: true, value: undefined })
     if (ended !== false) return Promise.reject(ended)
     if (this.#waiter !== null) return Promise.reject(new Error('Another next() call is pending on this watch'))
-    keepAlive(1)
+    // A caller waiting for the next change holds the event loop, as a pending read does (else a
+    // process that only watches would exit); a watch nobody iterates does not.
+    const release = holdEventLoop()
     return new Promise((resolve, reject) => {
-      this.#waiter = { resolve, reject }
+      this.#waiter = { resolve, reject, release }
     })
   }
 
@@ -355,19 +363,4 @@ export function watchNotOpen(): Error {
   const err = notOpen()
   err.message = 'Database is not open: cannot watch()'
   return err
-}
-
-// A caller waiting for the next change holds the event loop, as a pending read does (else a
-// process that only watches would exit); a watch nobody iterates does not.
-let waiting = 0
-let timer: NodeJS.Timeout | null = null
-
-function keepAlive(delta: 1 | -1): void {
-  waiting += delta
-  if (waiting > 0) {
-    timer ??= setInterval(() => {}, 1 << 30)
-    timer.ref()
-  } else {
-    timer?.unref()
-  }
 }

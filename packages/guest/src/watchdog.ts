@@ -25,9 +25,8 @@ const MAX_TICK = 100
  * One timer per guest that makes every wait end: an operation that waits `timeout` ms without
  * a host, or while its host says nothing at all (neither answers nor heartbeats; only a host
  * known to send heartbeats, or not known yet, is judged), is rejected; after `stalledAfter` ms
- * of such silence a `stalled` report comes first. The timer also keeps the process alive while
- * something waits for a host: ref'd while busy, unref'd otherwise (an idle guest lets the
- * process exit, as classic-level does).
+ * of such silence a `stalled` report comes first. The timer is unref'd: what holds the process
+ * while something waits is {@link holdEventLoop}, taken by {@link Waiting}.
  *
  * Only the host's silence counts. The timer notices when this process's own event loop was
  * blocked (a tick much later than due) and does not hold that time against the host; and it
@@ -61,8 +60,7 @@ export class Watchdog {
   }
 
   /**
-   * Something waits for a host (watch it, and hold the event loop), or nothing does (let the
-   * event loop go). Returns whether that changed.
+   * Something waits for a host (watch it), or nothing does. Returns whether that changed.
    */
   update(busy: boolean): boolean {
     if (!busy) this.#wake()
@@ -72,11 +70,10 @@ export class Watchdog {
       this.#since = Date.now()
       if (this.#timer === null) {
         this.#lastTick = this.#since
-        this.#timer = setInterval(() => this.#tick(), this.#tickMs)
+        // Unref'd: holding the event loop while something waits is the dispatcher's, through
+        // holdEventLoop(); this timer only judges.
+        this.#timer = setInterval(() => this.#tick(), this.#tickMs).unref()
       }
-      this.#timer.ref()
-    } else {
-      this.#timer?.unref()
     }
     return true
   }

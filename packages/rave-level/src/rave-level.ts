@@ -2,16 +2,15 @@ import fs from 'node:fs/promises'
 import type net from 'node:net'
 import path from 'node:path'
 import { pipeline } from 'node:stream'
-import { Election, type StalledInfo } from '@rave-level/election'
+import { Election, type ElectionFault, type StalledInfo } from '@rave-level/election'
 import { Dispatcher, GuestLevel } from '@rave-level/guest'
 import { DEFAULT_MAX_FRAME_SIZE } from '@rave-level/protocol'
 import type { AbstractOpenOptions } from 'abstract-level'
-import type ModuleError from 'module-error'
 import { leaderEndpoint } from './endpoint.js'
+import { checkTimes, explainNotOpen, isLasting, notReopenable, openFailure, openOnce, unreachable } from './errors.js'
+import type { Listener, RaveLevelEvents, RaveLevelFault, RaveLevelOptions } from './events.js'
 import { resolveListen } from './listen-options.js'
 import { TcpListener } from './tcp-listener.js'
-import { checkTimes, explainNotOpen, isLasting, notReopenable, openFailure, openOnce, unreachable } from './errors.js'
-import type { Listener, RaveLevelEvents, RaveLevelOptions } from './events.js'
 import { type HostDiagnostics, LeaderHosts } from './leader-hosts.js'
 import { acquire, type LeaderDb } from './leader-db.js'
 import { destroy, repair } from './offline.js'
@@ -150,11 +149,7 @@ export class RaveLevel<K = string, V = string> extends GuestLevel<K, V> {
         this.#leaderPid = pid
       },
       unreachable: (waited) => unreachable(waited, this.#silentEndpoint, this.#openFailure),
-      busy: () => this.#election?.ref(),
-      flush: () => {
-        this.#election?.unref()
-        this.emit('flush')
-      }
+      flush: () => this.emit('flush')
     }
   }
 
@@ -237,8 +232,6 @@ export class RaveLevel<K = string, V = string> extends GuestLevel<K, V> {
     }
     const election = this.#createElection()
     this.#election = election
-    // Hold the event loop while looking for a role: nothing else may yet.
-    election.ref()
     try {
       await untilRole(
         election,
@@ -252,8 +245,6 @@ export class RaveLevel<K = string, V = string> extends GuestLevel<K, V> {
       this.#election = undefined
       await election.close().catch(() => {})
       throw err
-    } finally {
-      if (this.#d.idle) election.unref()
     }
   }
 
@@ -271,6 +262,8 @@ export class RaveLevel<K = string, V = string> extends GuestLevel<K, V> {
 
   /** While opening: fail at once on a lasting failure to open the database. */
   #lasting: ((err: Error) => void) | undefined
+  /** The lasting failure that failed open(): its rejection reports it, not an 'error' event. */
+  #lastingFailure: Error | undefined
 
   #createElection(): Election<LeaderDb> {
     const location = this.#location
@@ -292,7 +285,10 @@ export class RaveLevel<K = string, V = string> extends GuestLevel<K, V> {
           // Not a held lock: classic-level could not open the database. A lasting reason fails
           // open() at once; otherwise the election retries, and waiting operations learn why.
           this.#openFailure = err as Error
-          if (isLasting(err)) this.#lasting?.(err as Error)
+          if (isLasting(err) && this.#lasting !== undefined) {
+            this.#lastingFailure = err as Error
+            this.#lasting(err as Error)
+          }
           throw err
         }
       },
@@ -319,17 +315,19 @@ export class RaveLevel<K = string, V = string> extends GuestLevel<K, V> {
       this.#silentEndpoint = info.endpoint
       this.emit('stalled', { reason: 'locked', endpoint: info.endpoint, elapsed: info.elapsed })
     })
-    election.on('error', (err: ModuleError) => this.#report(err))
+    election.on('error', (err: ElectionFault) => this.#report(err))
     return election
   }
 
   /** Emit 'error' once per distinct failure (not once per retry), only if someone listens. */
-  #report(err: ModuleError): void {
+  #report(err: ElectionFault): void {
     const cause = (err as { cause?: Error }).cause
+    if (cause !== undefined && cause === this.#lastingFailure) return
     const key = `${err.code}:${cause?.message ?? err.message}`
     if (this.#reported.has(key)) return
     this.#reported.add(key)
-    if (this.listenerCount('error') > 0) this.emit('error', err)
+    // The election makes no other code (its errors.ts): the payload's type says so.
+    if (this.listenerCount('error') > 0) this.emit('error', err as RaveLevelFault)
   }
 
   /**

@@ -15,8 +15,8 @@ import {
   remoteError
 } from '@rave-level/protocol'
 import type { AbstractDatabaseOptions, AbstractOpenOptions } from 'abstract-level'
-import ModuleError from 'module-error'
-import { checkTimes, notReopenable, openOnce } from './errors.js'
+import type ModuleError from 'module-error'
+import { checkTimes, connectionFailed, notReopenable, openOnce, remoteUnreachable } from './errors.js'
 import { parseRemoteUrl, type RemoteUrl } from './remote-url.js'
 
 /**
@@ -196,8 +196,6 @@ export class RemoteLevel<K = string, V = string> extends GuestLevel<K, V> {
     await super._open()
     const running = new AbortController()
     this.#running = running
-    // Nothing else holds the event loop while the first connection is made.
-    const hold = setInterval(() => {}, 1 << 30)
     const deadline = Number.isFinite(this.#timeout)
       ? setTimeout(() => this.#opened?.(this.#unreachable(this.#timeout)), this.#timeout)
       : undefined
@@ -215,7 +213,6 @@ export class RemoteLevel<K = string, V = string> extends GuestLevel<K, V> {
       this.#socket?.destroy()
       throw err
     } finally {
-      clearInterval(hold)
       clearTimeout(deadline)
     }
   }
@@ -291,7 +288,7 @@ export class RemoteLevel<K = string, V = string> extends GuestLevel<K, V> {
         reject(err)
       }
       const onAbort = (): void => fail(new Error('Closed'))
-      const onClose = (): void => fail(this.#connectionError('The leader closed the connection while authenticating'))
+      const onClose = (): void => fail(connectionFailed('The leader closed the connection while authenticating'))
       const onError = (err: Error): void => fail(err)
       const onData = (chunk: Buffer): void => {
         input = Buffer.concat([input, chunk])
@@ -324,7 +321,7 @@ export class RemoteLevel<K = string, V = string> extends GuestLevel<K, V> {
         resolve(socket)
       }
       const timer = setTimeout(
-        () => fail(this.#connectionError(`No answer from ${this.#url.href} within ${this.#handshakeTimeout} ms`)),
+        () => fail(connectionFailed(`No answer from ${this.#url.href} within ${this.#handshakeTimeout} ms`)),
         this.#handshakeTimeout
       )
       timer.unref()
@@ -375,16 +372,7 @@ export class RemoteLevel<K = string, V = string> extends GuestLevel<K, V> {
   }
 
   #unreachable(waited: number): ModuleError {
-    const last = this.#lastError
-    const why = last === undefined ? '' : `: ${last.message}`
-    return new ModuleError(`No leader reachable at ${this.#url.href} for ${waited} ms${why}`, {
-      code: 'LEVEL_CONNECTION_LOST',
-      cause: last
-    })
-  }
-
-  #connectionError(message: string): ModuleError {
-    return new ModuleError(message, { code: 'LEVEL_CONNECTION_LOST' })
+    return remoteUnreachable(this.#url.href, waited, this.#lastError)
   }
 
   /** Emit 'error' once per distinct failure, only if someone listens. */

@@ -1,8 +1,8 @@
 import net from 'node:net'
 import tls from 'node:tls'
-import { Backoff } from '@rave-level/election'
+import { Backoff, type ElectionFault } from '@rave-level/election'
 import type { Access, GatedSocket } from '@rave-level/host'
-import ModuleError from 'module-error'
+import { listenFault } from './errors.js'
 import type { ListenConfig } from './listen-options.js'
 
 /** Ms a peer gets to take what was written to it before its connection is cut. */
@@ -23,7 +23,7 @@ const RETRY_MAX = 5000
 export class TcpListener {
   readonly #config: ListenConfig
   readonly #serve: (socket: net.Socket, access: Access) => void
-  readonly #report: (err: ModuleError) => void
+  readonly #report: (err: ElectionFault) => void
   readonly #sockets = new Set<net.Socket>()
   readonly #backoff = new Backoff(RETRY_MIN, RETRY_MAX)
   #server: net.Server | undefined
@@ -33,7 +33,7 @@ export class TcpListener {
   constructor(
     config: ListenConfig,
     serve: (socket: net.Socket, access: Access) => void,
-    report: (err: ModuleError) => void
+    report: (err: ElectionFault) => void
   ) {
     this.#config = config
     this.#serve = serve
@@ -119,7 +119,8 @@ export class TcpListener {
     // deadline) is that client's problem: its socket goes. Node leaves a timed-out one open.
     server.on('tlsClientError', (_err: Error, socket: tls.TLSSocket) => socket.destroy())
     server.on('error', (err) => {
-      if (server.listening) this.#report(listenFault(`The leader failed to accept a connection on ${this.#where}`, err))
+      if (server.listening)
+        this.#report(listenFault(`The leader failed to accept a connection on ${this.#where}`, 'serve', err))
     })
     server.unref()
     return server
@@ -130,7 +131,7 @@ export class TcpListener {
     const onError = (err: Error): void => {
       server.removeListener('listening', onListening)
       if (this.#server !== server || this.#stopping !== undefined) return
-      this.#report(listenFault(`The leader could not listen on ${this.#where}`, err))
+      this.#report(listenFault(`The leader could not listen on ${this.#where}`, 'listen', err))
       this.#retry = setTimeout(() => this.#listen(server), this.#backoff.next()).unref()
     }
     const onListening = (): void => {
@@ -168,10 +169,6 @@ export class TcpListener {
 
 /** Ms of idleness before TCP keepalive probes a connection (a peer that vanished from the network). */
 const KEEPALIVE = 30_000
-
-function listenFault(message: string, cause: Error): ModuleError {
-  return new ModuleError(`${message}: ${cause.message}`, { code: 'LEVEL_ELECTION_FAULT', cause })
-}
 
 /** The peer's end of a TCP connection, which names it among this server's connections. */
 function peer(socket: net.Socket): string {

@@ -1,5 +1,6 @@
-// A database this process may not open: another user's (the test acts as `nobody` with runuser,
-// so it needs root, as this project's CI has), or a location that is a file.
+// A database this process may not open: another user's (a child process started as root loads
+// the package, then becomes `nobody`, so it needs root, as this project's CI has), or a location
+// that is a file.
 import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
@@ -20,9 +21,10 @@ describe('a database that cannot be opened', () => {
     await owner.open()
     await owner.close()
     fs.chmodSync(path.dirname(location), 0o755)
-    const out = execFileSync('runuser', ['-u', 'nobody', '--', process.execPath, fixture, location], {
-      encoding: 'utf8'
-    })
+    // The child drops to `nobody` only after loading its code: `nobody` could not read it from a
+    // clone in a private folder (a root user's home, a `mktemp -d` folder).
+    const id = (flag: string) => execFileSync('id', [flag, 'nobody'], { encoding: 'utf8' }).trim()
+    const out = execFileSync(process.execPath, [fixture, location, id('-u'), id('-g')], { encoding: 'utf8' })
     const result = JSON.parse(out)
     expect(result.open).toMatchObject({
       code: 'LEVEL_DATABASE_NOT_OPEN',

@@ -1,6 +1,6 @@
 import fs from 'node:fs'
 import path from 'node:path'
-import ModuleError from 'module-error'
+import { noDatabase, unreadable } from '../errors.js'
 import { RaveLevel } from '../rave-level.js'
 import { isRemoteUrl } from '../remote-url.js'
 import { TOKEN_ENV } from './options.js'
@@ -77,9 +77,7 @@ function assertDatabase(location: string): void {
   else if (!fs.statSync(location).isDirectory()) reason = 'it is not a directory'
   else if (!fs.existsSync(path.join(location, 'CURRENT'))) reason = 'it holds no LevelDB database (no CURRENT file)'
   if (reason === undefined) return
-  throw new ModuleError(`No database at ${location}: ${reason}; pass --create to create one`, {
-    code: 'LEVEL_DATABASE_NOT_OPEN'
-  })
+  throw noDatabase(location, reason)
 }
 
 /**
@@ -100,9 +98,6 @@ function readFile(file: string, what: string): Buffer {
   try {
     return fs.readFileSync(file)
   } catch (err) {
-    // The path, never the content.
-    throw new ModuleError(`Cannot read the ${what} file ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, {
-      code: 'LEVEL_DATABASE_NOT_OPEN'
-    })
+    throw unreadable(file, what, err as NodeJS.ErrnoException)
   }
 }

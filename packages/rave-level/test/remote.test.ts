@@ -71,6 +71,9 @@ describe('the listen option', () => {
     expect(first.role).toBe('leader')
     const second = new RaveLevel(location, { listen: tlsListen(port) as never })
     defer(() => second.close())
+    // A follower that tried to bind the leader's port would report EADDRINUSE here.
+    const faults: Error[] = []
+    second.on('error', (err) => faults.push(err))
     await second.open()
     expect(second.role).toBe('follower')
     const remote = connect(port)
@@ -81,6 +84,7 @@ describe('the listen option', () => {
     await remote.put('k2', 'v2')
     expect(second.role).toBe('leader')
     expect(await second.get('k2')).toBe('v2')
+    expect(faults).toEqual([])
   })
 })
 

@@ -60,7 +60,8 @@ export type RaveLevelStalledInfo =
  */
 export interface RaveLevelFault extends Error {
   readonly code: 'LEVEL_ELECTION_FAULT'
-  readonly stage: ElectionStage
+  /** Where it happened: a `RaveLevel`'s election is a kernel lock's, so never `'campaign'` (etcd's). */
+  readonly stage: Exclude<ElectionStage, 'campaign'>
   readonly cause: Error | undefined
 }
 

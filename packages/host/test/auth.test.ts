@@ -148,19 +148,23 @@ describe('AuthGate', () => {
   })
 })
 
+/** A classic-level database in a temp dir (it has compactRange), closed and removed after the test. */
+async function classicDb(): Promise<ClassicLevel> {
+  const dir = tempDir()
+  const db = new ClassicLevel(dir.path)
+  await db.open()
+  cleanups.push(async () => {
+    await db.close()
+    dir.remove()
+  })
+  return db
+}
+
 describe('a read-only connection of a LevelHost', () => {
   it('answers compactRange with LEVEL_READONLY; a readwrite connection of the same host runs it', async () => {
-    const dir = tempDir()
-    const db = new ClassicLevel(dir.path)
-    await db.open()
-    cleanups.push(async () => {
-      await db.close()
-      dir.remove()
-    })
+    const db = await classicDb()
     const host = new LevelHost(db)
-    const readonly = new WireClient(host)
-    // WireClient makes a read-write stream; make a read-only one by hand.
-    readonly.destroy()
+    // WireClient makes a read-write stream; a read-only one by hand.
     const stream = host.createRpcStream({ readonly: true })
     const replies: OutputFrame[] = []
     const decoder = new FrameDecoder((frame) => replies.push(decodeOutput(Buffer.from(frame))))
@@ -179,13 +183,7 @@ describe('a read-only connection of a LevelHost', () => {
   })
 
   it('a readonly host answers compactRange with LEVEL_READONLY too', async () => {
-    const dir = tempDir()
-    const db = new ClassicLevel(dir.path)
-    await db.open()
-    cleanups.push(async () => {
-      await db.close()
-      dir.remove()
-    })
+    const db = await classicDb()
     const c = new WireClient(new LevelHost(db, { readonly: true }))
     c.send(Input.call, { id: 1, method: 'compactRange', start: b('a'), end: b('z') })
     expect((await c.reply(1)).error).toBe('LEVEL_READONLY')

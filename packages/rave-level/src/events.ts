@@ -53,7 +53,11 @@ export interface RaveLevelEvents<K = string, V = string> {
   stalled: [info: RaveLevelStalledInfo]
   /** Nothing is pending any more. */
   flush: []
-  /** Only if listened to, once per distinct failure: a fault the instance recovers from (`LEVEL_ELECTION_FAULT`). */
+  /**
+   * Only if listened to, once per distinct failure: a fault the instance recovers from
+   * (`LEVEL_ELECTION_FAULT`; `LEVEL_DATABASE_NOT_OPEN`, with the reason, while a leader cannot
+   * yet reopen its database to heal it after a full disk).
+   */
   error: [error: Error]
   opening: []
   open: []

@@ -21,8 +21,6 @@ const MARGIN = 1024 * 1024
 /** A leader's wait for room to reopen its database at `location`. */
 export class RoomWait {
   readonly #location: string
-  /** Bytes the reopen needs, as last measured (the logs only grow while the disk is full). */
-  #needed = Number.POSITIVE_INFINITY
   #found = false
   #wake: (() => void) | undefined
 
@@ -30,9 +28,12 @@ export class RoomWait {
     this.#location = location
   }
 
-  /** Whether the disk has room for the reopen now (synchronous: a write waits for it). */
+  /**
+   * Whether the disk has room for the reopen now. Synchronous, and measured afresh (a few
+   * `stat`s), so that a write made once room is back is told so, whenever the leader last looked.
+   */
   check(): boolean {
-    if (!this.#found && free(this.#location) >= this.#needed) this.#found = true
+    if (!this.#found && free(this.#location) >= needed(this.#location)) this.#found = true
     if (this.#found) this.#wake?.()
     return this.#found
   }
@@ -40,7 +41,6 @@ export class RoomWait {
   /** Resolve once {@link RoomWait.check} finds room (it is called every `HEAL_POLL` ms too), or as soon as `waiting()` turns false. */
   async until(waiting: () => boolean): Promise<void> {
     while (waiting()) {
-      this.#needed = await needed(this.#location)
       if (this.check()) return
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, HEAL_POLL).unref()
@@ -60,14 +60,14 @@ export function afterAWhile(): Promise<void> {
 }
 
 /** Free bytes LevelDB needs to reopen the database at `location` (see above). */
-async function needed(location: string): Promise<number> {
+function needed(location: string): number {
   let logs = 0
   let manifests = 0
   try {
-    for (const name of await fs.promises.readdir(location)) {
+    for (const name of fs.readdirSync(location)) {
       const log = /^\d+\.log$/.test(name)
       if (!log && !name.startsWith('MANIFEST-')) continue
-      const { size } = await fs.promises.stat(`${location}/${name}`).catch(() => ({ size: 0 }))
+      const size = fs.statSync(`${location}/${name}`, { throwIfNoEntry: false })?.size ?? 0
       if (log) logs += size
       else manifests += size
     }

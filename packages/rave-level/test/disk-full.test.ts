@@ -168,4 +168,50 @@ describe('a full disk', () => {
     // The same process leads all along.
     expect(db.leaderPid).toBe(leader.pid)
   }, 60_000)
+
+  it('tries a reopen that fails again once there is room, while operations wait, and never reports LEVEL_LOCKED', async () => {
+    const disk = smallDisk(32 * 1024 * 1024)
+    const location = path.join(disk, 'db')
+    const leader = new Peer(location, { timeout: 30_000 })
+    await leader.event('leader')
+    await leader.call('errors')
+    const db = new RaveLevel(location, { timeout: 30_000 })
+    defer(() => db.close())
+    await db.put('before', '1')
+    // A follower that stops answering: the leader, which ends its followers' connections before
+    // it reopens, waits a moment for it to come back. The test fills the disk in that moment.
+    const stopped = new Peer(location)
+    await stopped.ready
+    expect(await stopped.call('get', 'before')).toBe('1')
+    stopped.child.kill('SIGSTOP')
+    defer(() => stopped.child.kill('SIGCONT'))
+    const filler = path.join(disk, 'filler')
+    fs.writeFileSync(filler, Buffer.alloc(Math.max(0, free(disk) - 6 * 1024 * 1024)))
+    await fillUp(db, crypto.randomBytes(12 * 1024).toString('base64'))
+    await until(() =>
+      db.put('probe', 'x').then(
+        () => false,
+        (e) => /\.ldb: No space left on device/.test(e.message)
+      )
+    )
+    // Room is back: a write starts the heal (writeLoop returns once its first put was made).
+    fs.rmSync(filler)
+    await leader.call('writeLoop')
+    // ... and is gone again before the leader reopens: the reopen fails.
+    await leaveFree(disk, path.join(disk, 'filler2'), 1024 * 1024 + 256 * 1024)
+    const failure = await leader.event('error')
+    expect(failure).toMatchObject({ code: 'LEVEL_DATABASE_NOT_OPEN', message: expect.stringMatching(/No space left/) })
+    // Operations wait, in every process, for the next attempt.
+    const reads = Promise.allSettled([db.get('before'), leader.call('get', 'before')])
+    const write = db.put('after', '2')
+    const loop = () => leader.events.filter((e) => e.event === 'ack' || e.event === 'loop-error')
+    expect(loop()).toEqual([])
+    fs.rmSync(path.join(disk, 'filler2'))
+    expect((await reads).map(outcome)).toEqual(['1', '1'])
+    await write
+    await until(() => loop().length > 0)
+    expect(loop()[0]).toMatchObject({ event: 'ack' })
+    expect(await leader.call('get', 'after')).toBe('2')
+    expect(db.leaderPid).toBe(leader.pid)
+  }, 60_000)
 })

@@ -45,6 +45,24 @@ function outcome(result: PromiseSettledResult<unknown>): unknown {
   return result.status === 'fulfilled' ? result.value : (result.reason as { code?: unknown }).code
 }
 
+/**
+ * Write until a write fails with the error LevelDB keeps until it is reopened (a compaction's
+ * table that did not fit), or with anything but `LEVEL_IO_ERROR`; resolves with that error.
+ */
+async function keptError(db: RaveLevel): Promise<any> {
+  let kept: any
+  await until(() =>
+    db.put('probe', 'x').then(
+      () => false,
+      (err) => {
+        kept = err
+        return err.code !== 'LEVEL_IO_ERROR' || /\.ldb: No space left on device/.test(err.message)
+      }
+    )
+  )
+  return kept
+}
+
 /** Write `value` under fresh keys until a write fails; resolves with that error. */
 async function fillUp(db: RaveLevel, value: string): Promise<any> {
   for (let i = 0; i < 100_000; i++) {
@@ -132,12 +150,7 @@ describe('a full disk', () => {
     expect(err).toMatchObject({ code: 'LEVEL_IO_ERROR', message: expect.stringMatching(/No space left on device/) })
     // The first failure may be the log's, which LevelDB does not keep. Wait for the one it
     // keeps until it is reopened: its memtable's compaction into a table (.ldb) that did not fit.
-    await until(() =>
-      db.put('probe', 'x').then(
-        () => false,
-        (e) => e.code === 'LEVEL_IO_ERROR' && /\.ldb: No space left on device/.test(e.message)
-      )
-    )
+    expect(await keptError(db)).toMatchObject({ code: 'LEVEL_IO_ERROR' })
     // A little room, but far less than a reopen needs (more than the 1 MiB that used to count
     // as room again).
     await leaveFree(disk, filler, 1024 * 1024 + 256 * 1024)
@@ -188,12 +201,7 @@ describe('a full disk', () => {
     const filler = path.join(disk, 'filler')
     fs.writeFileSync(filler, Buffer.alloc(Math.max(0, free(disk) - 6 * 1024 * 1024)))
     await fillUp(db, crypto.randomBytes(12 * 1024).toString('base64'))
-    await until(() =>
-      db.put('probe', 'x').then(
-        () => false,
-        (e) => /\.ldb: No space left on device/.test(e.message)
-      )
-    )
+    expect(await keptError(db)).toMatchObject({ code: 'LEVEL_IO_ERROR' })
     // Room is back: a write starts the heal (writeLoop returns once its first put was made).
     fs.rmSync(filler)
     await leader.call('writeLoop')

@@ -61,6 +61,8 @@ export interface ConnectionSettings {
   readonly maxWatchQueue: number
   /** Live counters of the host, updated by its connections. */
   readonly stats: { iterators: number; snapshots: number; watches: number }
+  /** See `LevelHostOptions.beforeWrite`. */
+  readonly beforeWrite: (() => void) | null
   /** Report a fault of one connection. Must not throw. */
   readonly fault: (err: Error, stream: RpcStream) => void
 }
@@ -166,6 +168,10 @@ export class Connection implements IteratorOwner, WatchOwner {
   #finishing = false
 
   #onFrame(frame: Buffer): void {
+    // Before the finishing check: a host finished from here ignores this write already.
+    if (this.#settings.beforeWrite !== null && !this.#closed && !this.#finishing && WRITES.has(frame[0] as number)) {
+      this.#settings.beforeWrite()
+    }
     if (this.#closed || this.#finishing) return
     // A Hello is answered at once, whatever is parked: it is the guest's first frame, and its
     // answer must come before the reply to anything sent after it.
@@ -375,6 +381,8 @@ export class Connection implements IteratorOwner, WatchOwner {
 }
 
 const SYNC = Object.freeze({ sync: true })
+/** Tags of the requests that write (see `LevelHostOptions.beforeWrite`). */
+const WRITES: ReadonlySet<number> = new Set([Input.put, Input.del, Input.batch, Input.clear])
 const GONE = new Error('The connection closed')
 
 /** Tag each operation with the buffer formats, as the store's batch contract asks. */

@@ -1,3 +1,4 @@
+import type { CacheAckMessage, CacheGrantMessage, CacheInvalidateMessage, CacheLeaseMessage } from './cache-messages.js'
 import { messageLength, readMessage, type Schema, writeMessage } from './codec.js'
 import { protocolError } from './errors.js'
 import type {
@@ -48,6 +49,8 @@ export interface InputMessages {
   [Input.call]: CallMessage
   [Input.watch]: WatchMessage
   [Input.watchClose]: WatchCloseMessage
+  [Input.cacheLease]: CacheLeaseMessage
+  [Input.cacheAck]: CacheAckMessage
 }
 
 /** Message type of each output tag. */
@@ -62,6 +65,8 @@ export interface OutputMessages {
   [Output.getManyPart]: GetManyPartMessage
   [Output.watchChanges]: WatchChangesMessage
   [Output.watchGap]: WatchGapMessage
+  [Output.cacheGrant]: CacheGrantMessage
+  [Output.cacheInvalidate]: CacheInvalidateMessage
 }
 
 /** A decoded input frame: its tag and message, discriminated by tag. */

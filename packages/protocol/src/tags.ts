@@ -24,7 +24,11 @@ export const Input = Object.freeze({
   /** Extension: start a change feed. */
   watch: 68,
   /** Extension: stop a change feed. */
-  watchClose: 69
+  watchClose: 69,
+  /** Extension (`cache`): ask for, or renew, a lease on what the guest keeps. */
+  cacheLease: 70,
+  /** Extension (`cache`): an invalidation was done. */
+  cacheAck: 71
 } as const)
 
 /** Tags of messages a host sends to a guest. */
@@ -43,7 +47,11 @@ export const Output = Object.freeze({
   /** Extension: changes for a watch. */
   watchChanges: 67,
   /** Extension: a watch missed changes. */
-  watchGap: 68
+  watchGap: 68,
+  /** Extension (`cache`): a lease granted. */
+  cacheGrant: 69,
+  /** Extension (`cache`): drop keys the guest may keep. */
+  cacheInvalidate: 70
 } as const)
 
 /** An input tag. */
@@ -74,7 +82,9 @@ export const inputSchemas = table([
   [Input.snapshotClose, schemas.SnapshotClose],
   [Input.call, schemas.Call],
   [Input.watch, schemas.Watch],
-  [Input.watchClose, schemas.WatchClose]
+  [Input.watchClose, schemas.WatchClose],
+  [Input.cacheLease, schemas.CacheLease],
+  [Input.cacheAck, schemas.CacheAck]
 ])
 
 /** Schema of each output tag, indexed by tag. */
@@ -88,5 +98,7 @@ export const outputSchemas = table([
   [Output.heartbeat, schemas.Heartbeat],
   [Output.getManyPart, schemas.GetManyPart],
   [Output.watchChanges, schemas.WatchChanges],
-  [Output.watchGap, schemas.WatchGap]
+  [Output.watchGap, schemas.WatchGap],
+  [Output.cacheGrant, schemas.CacheGrant],
+  [Output.cacheInvalidate, schemas.CacheInvalidate]
 ])

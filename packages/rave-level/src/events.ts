@@ -26,6 +26,15 @@ export interface RaveLevelOptions<K, V> extends AbstractDatabaseOptions<K, V> {
   stalledAfter?: number | undefined
   /** Largest frame (one request or answer) exchanged with the leader, in bytes. Default 64 MiB. */
   maxFrameSize?: number | undefined
+  /**
+   * While following, answer `get`, `getMany`, `has` and `hasMany` from memory when the key is
+   * cached, and cache what the leader answers (also that a key is absent). Off by default.
+   * `maxBytes` (required) bounds it; `lease` (ms, default 500, at most the leader's 1000) is how
+   * long a write by another process may wait for this one if it stops answering. Every read
+   * served from the cache returns what a read sent to the leader at that moment could return:
+   * see the README ("Caching reads on followers").
+   */
+  cache?: { maxBytes: number; lease?: number | undefined } | undefined
 }
 
 /**

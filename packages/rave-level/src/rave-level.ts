@@ -104,7 +104,14 @@ export class RaveLevel<K = string, V = string> extends GuestLevel<K, V> {
     if (typeof location !== 'string' || location === '') {
       throw new TypeError("The first argument 'location' must be a non-empty string")
     }
-    const { retry, timeout = 10_000, stalledAfter = 2_000, maxFrameSize = DEFAULT_MAX_FRAME_SIZE, ...rest } = options
+    const {
+      retry,
+      timeout = 10_000,
+      stalledAfter = 2_000,
+      maxFrameSize = DEFAULT_MAX_FRAME_SIZE,
+      cache,
+      ...rest
+    } = options
     for (const [name, value] of [
       ['timeout', timeout],
       ['stalledAfter', stalledAfter]
@@ -113,7 +120,7 @@ export class RaveLevel<K = string, V = string> extends GuestLevel<K, V> {
         throw new RangeError(`The '${name}' option must be a positive number`)
       }
     }
-    const d = new Dispatcher({ retry: retry !== false, maxFrameSize, timeout, stalledAfter })
+    const d = new Dispatcher({ retry: retry !== false, maxFrameSize, timeout, stalledAfter, cache })
     // Other options (encodings, and anything for hooks) go to abstract-level as usual.
     super(rest, d, { events: { leader: true, stalled: true, flush: true } })
     this.#d = d
@@ -164,6 +171,19 @@ export class RaveLevel<K = string, V = string> extends GuestLevel<K, V> {
   get [Symbol.for('rave-level.host')](): HostDiagnostics | undefined {
     const db = this.#election?.resource
     return db === undefined ? undefined : this.#hosts.diagnostics(db, this.#d.watches)
+  }
+
+  /**
+   * The counters of this instance's read cache (`hits`, `misses`, `invalidations`, `evictions`)
+   * and what it holds (`size`, `bytes`), or `undefined` without the `cache` option. For tests
+   * and tools (not part of the API); reached through `Symbol.for('rave-level.cache')`.
+   * @internal
+   */
+  get [Symbol.for('rave-level.cache')]():
+    | { hits: number; misses: number; invalidations: number; evictions: number; size: number; bytes: number }
+    | undefined {
+    const cache = this.#d.cache
+    return cache === null ? undefined : { ...cache.stats, size: cache.size, bytes: cache.bytes }
   }
 
   /**

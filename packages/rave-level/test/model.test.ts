@@ -42,6 +42,9 @@
 // - Every awaited step has a deadline (MODEL_STEP_MS, 20 s): a hang fails the run with the seed
 //   and the pending step instead of hanging vitest.
 //
+// - Every other fresh instance under test has the follower cache on (MODEL_CACHE: 'on', 'off',
+//   default 'mixed'), with a 16 KiB bound so that it evicts too: a cached read must still return
+//   exactly what classic-level returns.
 // Runs go on until MODEL_OPS operations and MODEL_KILLS SIGKILLs were made (CI: 2,000 and 10;
 // `pnpm soak`: 100,000 and 500, with a new random seed each time). On failure fast-check shrinks
 // the sequence for at most MODEL_SHRINK_MS (60 s; each shrink step is a whole run with real
@@ -108,6 +111,10 @@ const MAX_COMMANDS = 300
 // what else fails meanwhile. Announced in the output.
 const EXCLUDE = (env.MODEL_EXCLUDE ?? '').split(',').filter((x) => x !== '') as Feature[]
 const BYTES = { keyEncoding: 'buffer', valueEncoding: 'buffer' } as const
+// The follower cache (the `cache` option) of the instance under test: 'on', 'off', or by default
+// 'mixed' (every other fresh instance caches; a small cache, so that it also evicts).
+const CACHE = env.MODEL_CACHE ?? 'mixed'
+let instances = 0
 
 const COUNTERS = [
   'runs',
@@ -572,7 +579,8 @@ class ModelRun {
    * seek() after its end), but not before it was elected: its first operations wait for that.
    */
   #open(): RaveLevel {
-    const db = new RaveLevel(this.#location)
+    const cached = CACHE === 'on' || (CACHE === 'mixed' && instances++ % 2 === 0)
+    const db = new RaveLevel(this.#location, cached ? { cache: { maxBytes: 16 * 1024 } } : {})
     defer(() => within(db.close(), 'close() at cleanup'))
     this.#db = db
     return db

@@ -47,6 +47,9 @@ export interface CacheSettings {
 }
 
 const NOOP = () => {}
+/** On a write operation: the {@link CacheClient} of the connection that issued it. */
+const WRITER: unique symbol = Symbol('rave-level.cacheWriter')
+type Marked = WriteOp & { [WRITER]?: CacheClient }
 const registries = new WeakMap<LocalStore, CacheRegistry>()
 
 /**
@@ -155,15 +158,18 @@ export class CacheRegistry implements CommitGate {
       const n = operations.length
       const buckets = new Uint32Array(n)
       const keys: Uint8Array[] = new Array(n)
+      const writers: (CacheClient | undefined)[] = new Array(n)
       for (let i = 0; i < n; i++) {
-        const key = bytesOf((operations[i] as WriteOp).key)
+        const op = operations[i] as Marked
+        const key = bytesOf(op.key)
         keys[i] = key
+        writers[i] = op[WRITER]
         const b = bucket(key)
         buckets[i] = b
         this.#inflight[b] = (this.#inflight[b] as number) + 1
         this.#stamps[b] = epoch
       }
-      for (const client of this.#clients) wait(client.invalidate(keys))
+      for (const client of this.#clients) wait(client.invalidate(keys, writers))
       leave = () => {
         const end = ++this.#epoch
         for (let i = 0; i < n; i++) {
@@ -216,6 +222,15 @@ export class CacheClient {
     this.#leaseUntil = Math.max(this.#leaseUntil, performance.now() + lease + LEASE_MARGIN)
   }
 
+  /**
+   * Mark `ops` as this connection's writes. Its own cache need not be told of them: its guest
+   * serves none of their keys until it has the answer, and then drops them (see the guest's
+   * read cache), so what it holds of them is never read while stale.
+   */
+  own(ops: readonly WriteOp[]): void {
+    for (const op of ops) (op as Marked)[WRITER] = this
+  }
+
   /** A `CacheAck`. */
   ack(id: number): void {
     const resolve = this.#acks.get(id)
@@ -252,15 +267,18 @@ export class CacheClient {
   }
 
   /**
-   * A write of `keys` enters the gate: if this guest may hold any, tell it to drop them and
-   * return what to wait for (its answer, or the end of its lease).
+   * A write of `keys` (`writers[i]` issued `keys[i]`) enters the gate: if this guest may hold
+   * any it did not write itself, tell it to drop them and return what to wait for (its answer,
+   * or the end of its lease).
    */
-  invalidate(keys: readonly Uint8Array[]): Promise<void> | undefined {
+  invalidate(keys: readonly Uint8Array[], writers: readonly (CacheClient | undefined)[]): Promise<void> | undefined {
     const dropping = this.#dropping
     if (this.#keys.size === 0 && dropping === null) return undefined
     let held: Uint8Array[] | null = null
     let waitDrop = false
-    for (const key of keys) {
+    for (let i = 0; i < keys.length; i++) {
+      if (writers[i] === this) continue
+      const key = keys[i] as Uint8Array
       const id = idOf(key)
       if (this.#keys.delete(id)) (held ??= []).push(key)
       else if (dropping?.keys.has(id)) waitDrop = true

@@ -344,6 +344,7 @@ export class Connection implements IteratorOwner, WatchOwner {
   #write(id: number, ops: WriteOp[], sync: boolean | undefined, bytes: number): void {
     const n = Math.max(1, ops.length)
     this.#admission.begin(n, bytes)
+    this.#cache?.own(ops) // cache
     this.#sequencer.write(ops, sync === true ? SYNC : undefined).then(
       () => this.#done(id, undefined, undefined, n, bytes),
       (err) => this.#done(id, err, undefined, n, bytes)

@@ -13,6 +13,7 @@ import { type ChildProcess, fork } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { xorshift } from '@rave-level/test-utils'
 import { afterEach, expect, it } from 'vitest'
 import { cleanup, defer, tempDir, until } from './helpers.js'
 import { check, type KeyVerdict, parseHistory } from './linearizability.js'
@@ -41,22 +42,12 @@ interface Run {
   hits: number
 }
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1
-  return () => {
-    s ^= s << 13
-    s ^= s >>> 17
-    s ^= s << 5
-    return (s >>> 0) / 0x100000000
-  }
-}
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 async function history(seed: number, bug: string | undefined, duration: number): Promise<Run> {
   const dir = tempDir()
   const location = path.join(dir, 'db')
-  const random = rng(seed)
+  const random = xorshift(seed)
   const workers: Worker[] = []
   let leader: Worker | undefined
   let nextProc = 0

@@ -96,9 +96,14 @@ describe('a follower with a cache', () => {
     await cached.get('a')
     const snapshot = cached.snapshot()
     defer(() => snapshot.close())
+    // A write of its own, in issue order after the snapshot: once it is answered, so is the snapshot.
+    await cached.put('b', '1')
     await leader.call('put', 'a', '2')
     expect(await cached.get('a', { snapshot })).toBe('1')
-    expect(await cached.iterator().all()).toEqual([['a', '2']])
+    expect(await cached.iterator().all()).toEqual([
+      ['a', '2'],
+      ['b', '1']
+    ])
     expect(await cached.get('a')).toBe('2')
   })
 
@@ -191,6 +196,12 @@ describe('memory', () => {
     await leader.call('fill', 'k', 100_000, 8, 512)
     const followers = Array.from({ length: 4 }, () => new Peer(location, { cache: { maxBytes: 64 * MiB } }))
     await Promise.all(followers.map((f) => f.ready))
+    // Each holds a lease before it reads (what it reads before that is not kept).
+    for (const [i, f] of followers.entries())
+      await until(async () => {
+        await f.call('get', `k/${String(i * 25_000).padStart(6, '0')}`)
+        return (await f.call('cache')).hits > 0
+      })
     await leader.call('gc')
     const before = (await leader.call('memory')).heapUsed
     // Each follower reads its own quarter of the keys, 25,000 each.

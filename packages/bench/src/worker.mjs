@@ -4,6 +4,7 @@
 // that a fresh worker can time its own start-up, import included.
 import { once } from 'node:events'
 import { key } from './data.mjs'
+import * as caching from './cache-workloads.mjs'
 import * as watching from './watch-workloads.mjs'
 import * as workloads from './workloads.mjs'
 
@@ -12,7 +13,41 @@ const { now } = workloads
 const IMPLEMENTATIONS = {
   classic: async () => (await import('classic-level')).ClassicLevel,
   ours: async () => (await import('rave-level')).RaveLevel,
-  upstream: async () => (await import('rave-level-1')).RaveLevel
+  upstream: async () => (await import('rave-level-1')).RaveLevel,
+  // Ours with the follower cache on.
+  cached: async () => {
+    const { RaveLevel } = await import('rave-level')
+    return class extends RaveLevel {
+      constructor(location) {
+        super(location, { cache: { maxBytes: 64 * 1024 * 1024 } })
+      }
+    }
+  },
+  // lmdb-js, behind the few methods the workloads call.
+  lmdb: async () => {
+    const { open } = await import('lmdb')
+    return class {
+      #db
+      constructor(location) {
+        this.#db = open({ path: location })
+      }
+      async open() {}
+      get(key) {
+        return this.#db.get(key)
+      }
+      put(key, value) {
+        return this.#db.put(key, value)
+      }
+      async batch(ops) {
+        await this.#db.batch(() => {
+          for (const op of ops) this.#db.put(op.key, op.value)
+        })
+      }
+      close() {
+        return this.#db.close()
+      }
+    }
+  }
 }
 
 let db
@@ -22,7 +57,7 @@ let elected = false // whether this process's RaveLevel was ever elected leader
 async function open({ impl, location, role }) {
   const Database = await IMPLEMENTATIONS[impl]()
   db = new Database(location)
-  if (impl === 'classic') {
+  if (impl === 'classic' || impl === 'lmdb') {
     await db.open()
     return { pid: process.pid }
   }
@@ -106,6 +141,9 @@ const commands = {
   pass: measured(workloads.pass),
   write: measured(workloads.write),
   timedPuts: measured(watching.timedPuts),
+  cacheFill: measured(caching.fill),
+  cacheMixed: measured(caching.mixed),
+  cacheWarm: measured(caching.warm),
   startWatching: (args) => watching.startWatching(db, args),
   stopWatching: watching.stopWatching,
   cpuBetween: workloads.cpuBetween,

@@ -53,7 +53,13 @@ export class ResumableGuest<K = string, V = string> extends GuestLevel<K, V> {
    */
   constructor(options?: ResumableGuestOptions<K, V>) {
     const { retry = true, maxFrameSize, timeout, stalledAfter, cache, ...rest } = options ?? {}
-    const d = new Dispatcher({ retry, maxFrameSize: maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE, timeout, stalledAfter, cache })
+    const d = new Dispatcher({
+      retry,
+      maxFrameSize: maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE,
+      timeout,
+      stalledAfter,
+      cache
+    })
     super(rest, d, {
       events: { busy: true, flush: true, connect: true, disconnect: true, forward: true, stalled: true },
       additionalMethods: { createRpcStream: true, connect: true, forward: true, rejectWaiting: true, isFlushed: true }

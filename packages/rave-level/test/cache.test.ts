@@ -89,6 +89,13 @@ describe('a follower with a cache', () => {
   it('is off without the option, and reads through snapshots and iterators are never cached', async () => {
     const { leader, follower } = await leaderAndFollower(null)
     expect(stats(follower)).toBe(undefined)
+    for (const cache of [
+      { maxBytes: 0 },
+      { maxBytes: 1.5 },
+      { maxBytes: 1024, lease: 0 },
+      { maxBytes: 1024, lease: -1 }
+    ])
+      expect(() => new RaveLevel(follower.location, { cache })).toThrow(RangeError)
     await leader.call('put', 'a', '1')
     expect(await follower.get('a')).toBe('1')
     const cached = new RaveLevel(follower.location, { cache: { maxBytes: MiB } })

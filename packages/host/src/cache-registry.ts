@@ -169,7 +169,9 @@ export class CacheRegistry implements CommitGate {
         this.#inflight[b] = (this.#inflight[b] as number) + 1
         this.#stamps[b] = epoch
       }
-      for (const client of this.#clients) wait(client.invalidate(keys, writers))
+      // Each key's Map id is made once, by the first connection that needs it.
+      const ids: (string | undefined)[] = new Array(n)
+      for (const client of this.#clients) wait(client.invalidate(keys, ids, writers))
       leave = () => {
         const end = ++this.#epoch
         for (let i = 0; i < n; i++) {
@@ -267,11 +269,15 @@ export class CacheClient {
   }
 
   /**
-   * A write of `keys` (`writers[i]` issued `keys[i]`) enters the gate: if this guest may hold
-   * any it did not write itself, tell it to drop them and return what to wait for (its answer,
-   * or the end of its lease).
+   * A write of `keys` (`writers[i]` issued `keys[i]`; `ids[i]` its Map id, filled in here if
+   * absent) enters the gate: if this guest may hold any it did not write itself, tell it to
+   * drop them and return what to wait for (its answer, or the end of its lease).
    */
-  invalidate(keys: readonly Uint8Array[], writers: readonly (CacheClient | undefined)[]): Promise<void> | undefined {
+  invalidate(
+    keys: readonly Uint8Array[],
+    ids: (string | undefined)[],
+    writers: readonly (CacheClient | undefined)[]
+  ): Promise<void> | undefined {
     const dropping = this.#dropping
     if (this.#keys.size === 0 && dropping === null) return undefined
     let held: Uint8Array[] | null = null
@@ -279,7 +285,8 @@ export class CacheClient {
     for (let i = 0; i < keys.length; i++) {
       if (writers[i] === this) continue
       const key = keys[i] as Uint8Array
-      const id = idOf(key)
+      let id = ids[i]
+      if (id === undefined) ids[i] = id = idOf(key)
       if (this.#keys.delete(id)) (held ??= []).push(key)
       else if (dropping?.keys.has(id)) waitDrop = true
     }

@@ -311,21 +311,28 @@ export class ReadCache {
       promise.then(done, done)
       return promise
     }
-    const ids =
-      kind === PUT || kind === DEL
-        ? [latin1(data as Buffer)]
-        : (data as WriteOp[]).map((op) => latin1(op.key as Buffer))
+    if (kind === PUT || kind === DEL) {
+      const id = latin1(data as Buffer)
+      this.#writing.set(id, (this.#writing.get(id) ?? 0) + 1)
+      const done = () => this.#written(id)
+      promise.then(done, done)
+      return promise
+    }
+    const ids = (data as WriteOp[]).map((op) => latin1(op.key as Buffer))
     for (const id of ids) this.#writing.set(id, (this.#writing.get(id) ?? 0) + 1)
     const done = () => {
-      for (const id of ids) {
-        const n = (this.#writing.get(id) ?? 1) - 1
-        if (n === 0) this.#writing.delete(id)
-        else this.#writing.set(id, n)
-        this.#drop(id)
-      }
+      for (const id of ids) this.#written(id)
     }
     promise.then(done, done)
     return promise
+  }
+
+  /** A write of ours of `id` settled: serve the key again, from what comes after it. */
+  #written(id: string): void {
+    const n = (this.#writing.get(id) ?? 1) - 1
+    if (n === 0) this.#writing.delete(id)
+    else this.#writing.set(id, n)
+    this.#drop(id)
   }
 }
 

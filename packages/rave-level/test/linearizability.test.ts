@@ -60,6 +60,19 @@ describe('the linearizability checker', () => {
     expect(verdicts.find((v) => v.key === 'j')?.ok).toBe(true)
   })
 
+  it('searches a history of 200,000 operations in seconds', () => {
+    const ops: Operation[] = []
+    let t = 0
+    for (let i = 0; i < 100_000; i++) {
+      ops.push(put(`v${i}`, t, t + 3, i % 3))
+      ops.push(get(`v${i}`, t + 2, t + 5, 3 + (i % 2)))
+      t += 4
+    }
+    expect(checkRegister(ops)).toBe(true)
+    ops.push(get('v5', t + 10, t + 11))
+    expect(checkRegister(ops)).toBe(false)
+  })
+
   it('searches a long concurrent history quickly', () => {
     const ops: Operation[] = []
     let t = 0

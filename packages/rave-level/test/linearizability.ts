@@ -17,6 +17,8 @@
 // - `twice`: a put that was pending while the leader changed may have been applied by the old
 //   leader and again, when retried, by the new one; it gets an optional second effect.
 
+import { xorshift } from '@rave-level/test-utils'
+
 /** One operation of a history. */
 export interface Operation {
   process: number
@@ -105,8 +107,20 @@ export function checkRegister(ops: readonly Operation[], budget = 2_000_000): bo
     if (n.next !== null) n.next.prev = n
   }
 
-  const words = Math.ceil(ops.length / 32)
-  const linearized = new Uint32Array(words)
+  // The set of linearized operations, as two 32-bit Zobrist hashes updated as operations are
+  // linearized and undone (a bitset joined into a string costs O(n) a step, too much for the
+  // soak's histories of hundreds of thousands of operations). A collision could only prune a
+  // path not yet explored: a false refusal, never a false acceptance; at 64 bits it does not
+  // happen in practice.
+  const random = xorshift(0x9e3779b9 ^ ops.length)
+  const z1 = new Uint32Array(ops.length)
+  const z2 = new Uint32Array(ops.length)
+  for (let i = 0; i < ops.length; i++) {
+    z1[i] = random() * 0x100000000
+    z2[i] = random() * 0x100000000
+  }
+  let h1 = 0
+  let h2 = 0
   const seen = new Set<string>()
   const stack: { node: Node; state: string | undefined }[] = []
   let state: string | undefined
@@ -120,19 +134,19 @@ export function checkRegister(ops: readonly Operation[], budget = 2_000_000): bo
       const legal = op.kind === 'put' || op.value === state
       if (legal) {
         const next = op.kind === 'put' ? op.value : state
-        const w = op.id >>> 5
-        const bit = 1 << (op.id & 31)
-        linearized[w] = (linearized[w] as number) | bit
-        const key = `${linearized.join(',')}|${next ?? '\u0000'}`
+        const n1 = (h1 ^ (z1[op.id] as number)) >>> 0
+        const n2 = (h2 ^ (z2[op.id] as number)) >>> 0
+        const key = `${n1}:${n2}|${next ?? '\u0000'}`
         if (!seen.has(key)) {
           seen.add(key)
           stack.push({ node, state })
+          h1 = n1
+          h2 = n2
           state = next
           lift(node)
           entry = head.next
           continue
         }
-        linearized[w] = (linearized[w] as number) & ~bit
       }
       entry = node.next
     } else {
@@ -140,7 +154,8 @@ export function checkRegister(ops: readonly Operation[], budget = 2_000_000): bo
       const top = stack.pop()
       if (top === undefined) return false
       const op = top.node.op as Op
-      linearized[op.id >>> 5] = (linearized[op.id >>> 5] as number) & ~(1 << (op.id & 31))
+      h1 = (h1 ^ (z1[op.id] as number)) >>> 0
+      h2 = (h2 ^ (z2[op.id] as number)) >>> 0
       state = top.state
       unlift(top.node)
       entry = top.node.next

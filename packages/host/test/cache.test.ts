@@ -12,12 +12,24 @@ import { WireClient } from './wire-client.js'
 const b = (s: string) => Buffer.from(s)
 type AnyDb = ConstructorParameters<typeof LevelHost>[0]
 
-/** A memory-level whose single puts wait while `held` (a write stuck between gate and commit). */
-class SlowPuts extends (MemoryLevel as unknown as new (options?: object) => any) {
+/**
+ * A memory-level whose single puts wait while `held` (a write stuck between gate and commit),
+ * and whose reads, once they have read, wait while `readsHeld` (an answer read before a write
+ * and sent after it).
+ */
+class Slow extends (MemoryLevel as unknown as new (options?: object) => any) {
   held: Promise<void> | null = null
+  readsHeld: Promise<void> | null = null
+  reads = 0
   async _put(key: unknown, value: unknown, options: unknown): Promise<void> {
     if (this.held !== null) await this.held
     return super._put(key, value, options)
+  }
+  async _getMany(keys: unknown[], options: unknown): Promise<unknown[]> {
+    const values = await super._getMany(keys, options)
+    this.reads++
+    if (this.readsHeld !== null) await this.readsHeld
+    return values
   }
 }
 
@@ -126,7 +138,7 @@ describe('the cache extension on the host', () => {
   })
 
   it('does not mark an answer to a read that overlapped a write of its key', async () => {
-    const db = new SlowPuts({ keyEncoding: 'buffer', valueEncoding: 'buffer' })
+    const db = new Slow({ keyEncoding: 'buffer', valueEncoding: 'buffer' })
     await db.put(b('k'), b('v'))
     const host = new LevelHost(db as unknown as AnyDb, { maxCacheLease: 60_000 })
     const c = await caching(host)
@@ -147,6 +159,25 @@ describe('the cache extension on the host', () => {
     db.held = null
     await writer.reply(1)
     expect(await get(c, 'k')).toMatchObject({ value: b('w'), cache: true })
+    // A read that read 'w' before a write of 'k' and is answered after that write committed:
+    // no write is in flight when its answer goes, but one ran meanwhile.
+    let releaseReads!: () => void
+    db.readsHeld = new Promise<void>((resolve) => {
+      releaseReads = resolve
+    })
+    const id = ids++
+    const reads = db.reads
+    c.send(Input.get, { id, key: b('k') })
+    await until(() => db.reads > reads)
+    // 'k' was registered by the last answer: the write waits for this connection to drop it.
+    writer.send(Input.put, { id: 2, key: b('k'), value: b('x') })
+    await until(() => invalidations(c).length === 1)
+    c.send(Input.cacheAck, { id: invalidations(c)[0]?.message.id as number })
+    await writer.reply(2)
+    releaseReads()
+    db.readsHeld = null
+    expect(await c.reply(id)).toMatchObject({ value: b('w') })
+    expect((await c.reply(id)).cache).toBeUndefined()
   })
 
   it('drops everything a connection holds for a clear, and bounds the keys it notes', async () => {

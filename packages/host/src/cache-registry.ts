@@ -13,7 +13,9 @@ import type { CommitGate, CommitPass, LocalStore, WriteOp } from '@rave-level/st
  *    write is applied, every connection that may hold one of its keys (any key, for a clear) is
  *    sent a `CacheInvalidate`, and the write waits until each answered with a `CacheAck` or its
  *    lease ran out. Only then is it applied, and only after that acknowledged. So while any
- *    cache could still serve the old value, no reader anywhere can have seen the new one.
+ *    cache could still serve the old value, no reader anywhere can have seen the new one. The
+ *    connection that issued the write is not asked for its own keys: its guest serves none of
+ *    them while the write is unanswered, and drops them when the answer comes.
  * 2. Leases. A guest serves from its cache only while its lease runs, by its own clock, from
  *    the moment it *sent* the `CacheLease` that was granted; the host counts the same lease from
  *    when it *sent* the grant, which is later (one machine, one monotonic clock), plus a margin.

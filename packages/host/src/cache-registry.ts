@@ -37,6 +37,8 @@ import type { CommitGate, CommitPass, LocalStore, WriteOp } from '@rave-level/st
 /** Hash buckets of the per-key write stamps (rule 3). More buckets, fewer false conflicts. */
 const BUCKETS = 1 << 14
 const MASK = BUCKETS - 1
+/** Bytes of keys one invalidation names at most; beyond, it says to drop everything. */
+const MAX_INVALIDATION_BYTES = 1024 * 1024
 /** Ms the host adds to a lease before it stops waiting for the guest: clock granularity. */
 export const LEASE_MARGIN = 5
 
@@ -283,16 +285,22 @@ export class CacheClient {
     const dropping = this.#dropping
     if (this.#keys.size === 0 && dropping === null) return undefined
     let held: Uint8Array[] | null = null
+    let heldBytes = 0
     let waitDrop = false
     for (let i = 0; i < keys.length; i++) {
       if (writers[i] === this) continue
       const key = keys[i] as Uint8Array
       let id = ids[i]
       if (id === undefined) ids[i] = id = idOf(key)
-      if (this.#keys.delete(id)) (held ??= []).push(key)
-      else if (dropping?.keys.has(id)) waitDrop = true
+      if (this.#keys.delete(id)) {
+        ;(held ??= []).push(key)
+        heldBytes += key.length
+      } else if (dropping?.keys.has(id)) waitDrop = true
     }
-    const told = held === null ? undefined : this.#tell(held, false)
+    // Keys that would make a large frame (a big batch of the leader's own): drop everything.
+    const all = heldBytes > MAX_INVALIDATION_BYTES
+    if (all) this.#keys = new Set()
+    const told = held === null ? undefined : this.#tell(all ? [] : held, all)
     if (!waitDrop || dropping === null) return told
     return told === undefined ? dropping.done : Promise.all([told, dropping.done]).then(NOOP)
   }

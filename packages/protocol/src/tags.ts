@@ -25,10 +25,10 @@ export const Input = Object.freeze({
   watch: 68,
   /** Extension: stop a change feed. */
   watchClose: 69,
-  /** Extension (`cache`): ask for, or renew, a lease on what the guest keeps. */
-  cacheLease: 70,
+  /** Extension (`cache`): ask for, or renew, a lease on what the guest keeps. (70 is `auth`.) */
+  cacheLease: 71,
   /** Extension (`cache`): an invalidation was done. */
-  cacheAck: 71
+  cacheAck: 72
 } as const)
 
 /** Tags of messages a host sends to a guest. */
@@ -48,10 +48,10 @@ export const Output = Object.freeze({
   watchChanges: 67,
   /** Extension: a watch missed changes. */
   watchGap: 68,
-  /** Extension (`cache`): a lease granted. */
-  cacheGrant: 69,
+  /** Extension (`cache`): a lease granted. (69 is `authResult`.) */
+  cacheGrant: 70,
   /** Extension (`cache`): drop keys the guest may keep. */
-  cacheInvalidate: 70
+  cacheInvalidate: 71
 } as const)
 
 /** An input tag. */

@@ -11,6 +11,7 @@ export const SECTIONS = [
   'failover',
   'startup',
   'watch',
+  'remote',
   'cached'
 ]
 const ALIASES = { seq: 'sequential', iteration: 'iterate', pipeline: 'pipelined' }

@@ -41,7 +41,7 @@ test('every section of the harness yields figures', async () => {
     }
   }
   expect(targets.map((t) => t.section)).toEqual(
-    expect.arrayContaining(['sequential', 'iterate', 'writers', 'failover', 'watch', 'cached'])
+    expect.arrayContaining(['sequential', 'iterate', 'writers', 'failover', 'watch', 'remote', 'cached'])
   )
   for (const title of [
     'bounds of this machine',
@@ -56,6 +56,8 @@ test('every section of the harness yields figures', async () => {
     'watchers (every vCPU busy) / none',
     'watch: CPU per put',
     'vCPUs busy, of',
+    'remote followers, ops/s',
+    'remote followers, ratios',
     'cached: gets/s',
     'cached: ms per put',
     'targets'

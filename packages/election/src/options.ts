@@ -146,7 +146,7 @@ export function resolveOptions<R>(options: ElectionOptions<R>): ResolvedOptions<
   }
 }
 
-function milliseconds(name: string, value: unknown, fallback: number, infinite: boolean): number {
+export function milliseconds(name: string, value: unknown, fallback: number, infinite: boolean): number {
   if (value === undefined) return fallback
   if (typeof value !== 'number' || Number.isNaN(value)) {
     throw new TypeError(`The "${name}" option must be a number`)
@@ -159,7 +159,7 @@ function milliseconds(name: string, value: unknown, fallback: number, infinite: 
   return value
 }
 
-function positive(name: string, value: number): number {
+export function positive(name: string, value: number): number {
   if (value === 0) throw new RangeError(`The "${name}" option must be greater than 0`)
   return value
 }

@@ -10,14 +10,14 @@ import {
 import { GuestChainedBatch } from './chained-batch.js'
 import { type CursorOptions, GuestCursor } from './cursor.js'
 import { Dispatcher } from './dispatcher.js'
-import { notSupported } from './errors.js'
+import { maintenanceNotOpen, notSupported, readOnly } from './errors.js'
 import { holdUntil } from './event-loop.js'
 import { own, toBytes } from './formats.js'
 import type { GuestSnapshot } from './snapshot.js'
 import { createIterator } from './iterators.js'
 import { toRange } from './range.js'
 import { BATCH, CLEAR, CLEAR_KEYS, DEL, GET, GET_MANY, HAS, HAS_MANY, PUT } from './requests.js'
-import { callMaintenance, maintenanceNotOpen } from './maintenance-call.js'
+import { callMaintenance } from './maintenance-call.js'
 import { type CacheOptions, MISS } from './read-cache.js'
 import { GuestSublevel } from './sublevel.js'
 import type { Watch, WatchOptions } from './watch.js'
@@ -46,6 +46,11 @@ export interface GuestLevelOptions<K, V> extends AbstractDatabaseOptions<K, V> {
   /** Ms of such silence before a `'stalled'` report. Default `2000`. */
   stalledAfter?: number | undefined
   /**
+   * Reject every write (`put`, `del`, `batch`, `clear`, `compactRange`) with `LEVEL_READONLY`
+   * before it travels; reads and watches work as usual. Default `false`.
+   */
+  readOnly?: boolean | undefined
+  /**
    * Answer `get`, `getMany`, `has` and `hasMany` from memory while following a host that
    * supports it (see {@link CacheOptions}: `maxBytes`, `lease`). Off by default.
    */
@@ -68,6 +73,7 @@ export interface GuestLevelOptions<K, V> extends AbstractDatabaseOptions<K, V> {
  */
 export class GuestLevel<K = string, V = string> extends AbstractLevel<string | Buffer | Uint8Array, K, V> {
   readonly #d: Dispatcher
+  readonly #readOnly: boolean
 
   /**
    * @param options abstract-level's options and the dispatcher's (`retry`, `maxFrameSize`,
@@ -76,7 +82,16 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
    * @param manifest Extra manifest entries (events, methods) of a subclass.
    */
   constructor(options?: GuestLevelOptions<K, V>, dispatcher?: Dispatcher, manifest?: object) {
-    const { retry = true, maxFrameSize, timeout, stalledAfter, cache, ...rest } = options ?? {}
+    const {
+      retry = true,
+      maxFrameSize,
+      timeout,
+      stalledAfter,
+      readOnly: refuseWrites = false,
+      cache,
+      ...rest
+    } = options ?? {}
+    if (typeof refuseWrites !== 'boolean') throw new TypeError("The 'readOnly' option must be a boolean")
     const d =
       dispatcher ??
       new Dispatcher({ retry, maxFrameSize: maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE, timeout, stalledAfter, cache })
@@ -102,6 +117,7 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
       rest
     )
     this.#d = d
+    this.#readOnly = refuseWrites
   }
 
   /** Open; the event loop is held until it settles (see holdEventLoop). */
@@ -239,6 +255,7 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
    * @throws As {@link GuestLevel.approximateSize}.
    */
   async compactRange(...args: [start: unknown, end: unknown, options?: { keyEncoding?: string }]): Promise<void> {
+    if (this.#readOnly) throw readOnly()
     await this.#maintain('compactRange', args)
   }
 
@@ -297,6 +314,7 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
   }
 
   _put(key: unknown, value: unknown, options: Formats & { sync?: boolean }): Promise<void> {
+    if (this.#readOnly) return Promise.reject(readOnly())
     const local = this.#d.forwarded
     if (local !== null) {
       const { keyEncoding, valueEncoding } = options
@@ -309,6 +327,7 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
   }
 
   _del(key: unknown, options: Formats & { sync?: boolean }): Promise<void> {
+    if (this.#readOnly) return Promise.reject(readOnly())
     const local = this.#d.forwarded
     if (local !== null) {
       const op = { type: 'del' as const, key: own(key), keyEncoding: options.keyEncoding }
@@ -320,6 +339,7 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
   }
 
   _batch(operations: WriteOp[], options: { sync?: boolean }): Promise<void> {
+    if (this.#readOnly) return Promise.reject(readOnly())
     // Keep only what a write needs: operations may carry userland properties.
     const local = this.#d.forwarded
     const ops: WriteOp[] = new Array(operations.length)
@@ -344,6 +364,7 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
   }
 
   _clear(options: CursorOptions): Promise<void> {
+    if (this.#readOnly) return Promise.reject(readOnly())
     const snap = options.snapshot as GuestSnapshot | undefined
     const local = this.#d.forwarded
     if (local !== null) {

@@ -11,8 +11,8 @@ import {
   readWatchChangesAt,
   type WatchChangeAt
 } from '@rave-level/protocol'
-import { tooLarge } from './errors.js'
-import { InFlight, protocolError } from './in-flight.js'
+import { protocolError, tooLarge, tooLargeToReceive } from './errors.js'
+import { InFlight } from './in-flight.js'
 import { KeyCollector } from './key-collector.js'
 import type { ReadCache } from './read-cache.js'
 import { notSupported } from './errors.js'
@@ -26,7 +26,6 @@ import {
   runLength,
   SNAPSHOT,
   SNAPSHOT_CLOSE,
-  tooLargeToReceive,
   WATCH,
   WATCH_CLOSE
 } from './requests.js'

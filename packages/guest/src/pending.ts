@@ -1,4 +1,5 @@
-import { type Answer, BATCH, CLEAR_KEYS, Request, tooLargeToReceive } from './requests.js'
+import { tooLargeToReceive } from './errors.js'
+import { type Answer, BATCH, CLEAR_KEYS, Request } from './requests.js'
 
 const DONE: Answer = Object.freeze({})
 

@@ -237,12 +237,16 @@ describe('the command line, as a plain process', () => {
 const location = process.argv[2]
 const cli = ${JSON.stringify(cli)}
 ${beside ? "await startPeer(location, 'lead', 'leader-ready')" : 'await fs.promises.mkdir(location, { recursive: true })'}
+let said = ''
 function rave (...args) {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
     let out = ''
     child.stdout.on('data', (chunk) => (out += chunk))
-    child.stderr.on('data', (chunk) => (out += chunk))
+    child.stderr.on('data', (chunk) => {
+      out += chunk
+      said += chunk
+    })
     const bound = setTimeout(() => child.kill('SIGKILL'), 15000)
     child.on('close', (code, signal) => {
       clearTimeout(bound)
@@ -262,7 +266,7 @@ await expectRun(['count', location, '--prefix', 'k'], 0, '1')
 await expectRun(['ls', location, '--prefix', 'k'], 0, 'k\\tv')
 stage('watch --count 1, then a put')
 const watching = rave('watch', location, '--prefix', 'w', '--count', '1')
-await sleep(500)
+await until(() => said.includes('watching'), 15000) // it says so once its watch is registered
 await expectRun(['put', location, 'w1', 'x'], 0)
 const w = await watching
 if (w.code !== 0 || !/put\\tw1\\tx/.test(w.out)) throw new Error('watch: ' + JSON.stringify(w))

@@ -2,6 +2,8 @@ import type { CacheAckMessage, CacheGrantMessage, CacheInvalidateMessage, CacheL
 import { messageLength, readMessage, type Schema, writeMessage } from './codec.js'
 import { protocolError } from './errors.js'
 import type {
+  AuthMessage,
+  AuthResultMessage,
   BatchMessage,
   CallbackMessage,
   ClearMessage,
@@ -49,6 +51,7 @@ export interface InputMessages {
   [Input.call]: CallMessage
   [Input.watch]: WatchMessage
   [Input.watchClose]: WatchCloseMessage
+  [Input.auth]: AuthMessage
   [Input.cacheLease]: CacheLeaseMessage
   [Input.cacheAck]: CacheAckMessage
 }
@@ -65,6 +68,7 @@ export interface OutputMessages {
   [Output.getManyPart]: GetManyPartMessage
   [Output.watchChanges]: WatchChangesMessage
   [Output.watchGap]: WatchGapMessage
+  [Output.authResult]: AuthResultMessage
   [Output.cacheGrant]: CacheGrantMessage
   [Output.cacheInvalidate]: CacheInvalidateMessage
 }

@@ -6,12 +6,15 @@ export type {
 } from './cache-messages.js'
 export { readMessage, type Schema } from './codec.js'
 export {
+  AUTH_FAILED,
   codes,
   FRAME_TOO_LARGE,
+  frameTooLarge,
   INVALID_VALUE,
   MAX_MESSAGE_LENGTH,
   NOT_FOUND,
   PROTOCOL_ERROR,
+  protocolError,
   READONLY,
   REMOTE_ERROR,
   remoteError,
@@ -32,8 +35,11 @@ export {
   type OutputMessages,
   outputFrameLength
 } from './frame.js'
+export { type FrameRefusal, firstFrame } from './first-frame.js'
 export { DEFAULT_MAX_FRAME_SIZE, FrameDecoder, type OversizeHandler } from './frame-decoder.js'
 export type {
+  AuthMessage,
+  AuthResultMessage,
   BatchMessage,
   BatchOperationMessage,
   CallMessage,

@@ -25,6 +25,8 @@ export const Input = Object.freeze({
   watch: 68,
   /** Extension: stop a change feed. */
   watchClose: 69,
+  /** Network connections: the guest's credentials, its first frame (see the README). */
+  auth: 70,
   /** Extension (`cache`): ask for, or renew, a lease on what the guest keeps. (70 is `auth`.) */
   cacheLease: 71,
   /** Extension (`cache`): an invalidation was done. */
@@ -48,6 +50,8 @@ export const Output = Object.freeze({
   watchChanges: 67,
   /** Extension: a watch missed changes. */
   watchGap: 68,
+  /** Network connections: the host's answer to `auth`. */
+  authResult: 69,
   /** Extension (`cache`): a lease granted. (69 is `authResult`.) */
   cacheGrant: 70,
   /** Extension (`cache`): drop keys the guest may keep. */
@@ -83,6 +87,7 @@ export const inputSchemas = table([
   [Input.call, schemas.Call],
   [Input.watch, schemas.Watch],
   [Input.watchClose, schemas.WatchClose],
+  [Input.auth, schemas.Auth],
   [Input.cacheLease, schemas.CacheLease],
   [Input.cacheAck, schemas.CacheAck]
 ])
@@ -99,6 +104,7 @@ export const outputSchemas = table([
   [Output.getManyPart, schemas.GetManyPart],
   [Output.watchChanges, schemas.WatchChanges],
   [Output.watchGap, schemas.WatchGap],
+  [Output.authResult, schemas.AuthResult],
   [Output.cacheGrant, schemas.CacheGrant],
   [Output.cacheInvalidate, schemas.CacheInvalidate]
 ])

@@ -2,7 +2,9 @@
  * The types a user of {@link RaveLevel} holds: its options, its events and their payloads.
  * `rave-level.ts` owns the class and merges these events into its `EventEmitter` methods.
  */
+import type { ElectionStage } from '@rave-level/election'
 import type { AbstractBatchOperation, AbstractDatabaseOptions } from 'abstract-level'
+import type { ListenOptions } from './listen-options.js'
 import type { RaveLevel } from './rave-level.js'
 
 /**
@@ -27,6 +29,19 @@ export interface RaveLevelOptions<K, V> extends AbstractDatabaseOptions<K, V> {
   /** Largest frame (one request or answer) exchanged with the leader, in bytes. Default 64 MiB. */
   maxFrameSize?: number | undefined
   /**
+   * Reject this instance's writes (`put`, `del`, `batch`, `clear`, `compactRange`) with
+   * `LEVEL_READONLY` before they travel; reads and watches work as usual. Default `false`. It
+   * restricts this instance only: as a leader it still serves other processes' writes.
+   */
+  readOnly?: boolean | undefined
+  /**
+   * Also serve the database on TCP (with TLS, or `insecure` on loopback) while this instance
+   * leads, to remote followers (`RaveLevel.connect()`) that authenticate: see
+   * {@link ListenOptions}. Unset: nothing listens on TCP.
+   * @throws `TypeError` from the constructor for a refused setup (no TLS on a non-loopback address, ...).
+   */
+  listen?: ListenOptions | undefined
+  /**
    * While following, answer `get`, `getMany`, `has` and `hasMany` from memory when the key is
    * cached, and cache what the leader answers (also that a key is absent). Off by default.
    * `maxBytes` (required) bounds it; `lease` (ms, default 500, at most the leader's 1000) is how
@@ -47,6 +62,19 @@ export type RaveLevelStalledInfo =
   | { reason: 'unresponsive'; elapsed: number }
 
 /**
+ * Payload of the `'error'` event: a fault the instance recovers from by itself, such as a
+ * failed attempt to open the database or to serve it. `code` is always `LEVEL_ELECTION_FAULT`;
+ * `stage` says where it happened, and `cause` is the underlying error (classic-level's, or the
+ * file system's). See docs/errors.md for what to do about it.
+ */
+export interface RaveLevelFault extends Error {
+  readonly code: 'LEVEL_ELECTION_FAULT'
+  /** Where it happened: a `RaveLevel`'s election is a kernel lock's, so never `'campaign'` (etcd's). */
+  readonly stage: Exclude<ElectionStage, 'campaign'>
+  readonly cause: Error | undefined
+}
+
+/**
  * The events of a {@link RaveLevel} and their arguments: abstract-level's (`opening`, `open`,
  * `closing`, `closed`, `write`, `clear`, which a `RaveLevel` emits only for its own operations)
  * and its own.
@@ -63,7 +91,7 @@ export interface RaveLevelEvents<K = string, V = string> {
   /** Nothing is pending any more. */
   flush: []
   /** Only if listened to, once per distinct failure: a fault the instance recovers from (`LEVEL_ELECTION_FAULT`). */
-  error: [error: Error]
+  error: [error: RaveLevelFault]
   opening: []
   open: []
   closing: []

@@ -2,6 +2,7 @@ import { spawn, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
 import fs from 'node:fs'
 import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Peer, cleanup, defer } from './helpers.js'
 
@@ -10,7 +11,9 @@ import { Peer, cleanup, defer } from './helpers.js'
 // The locations are long on purpose: a short one keeps its socket inside the folder anyway.
 //
 // Everything lives under /var/tmp, not /tmp: one layout gives a process its own /tmp, which
-// must not hide the database (a shared volume) or this package's files from it.
+// must not hide the database (a shared volume) from it. Nor this repository's files, which may
+// well be under /tmp (a `mktemp -d` clone): those are bound back into the new /tmp at the same
+// path (see ownTmp()).
 
 afterEach(cleanup)
 
@@ -80,6 +83,20 @@ async function namespace(script: string): Promise<string[]> {
   return ['nsenter', `--mount=/proc/${holder.pid}/ns/mnt`, '--']
 }
 
+/** The root of this repository (the workspace, whose node_modules the packages resolve through). */
+const repo = fileURLToPath(new URL('../../..', import.meta.url)).replace(/\/$/, '')
+
+/**
+ * The shell script for a namespace with its own, empty /tmp, as a container has: a tmpfs on
+ * /tmp. If this repository is under /tmp, it is kept visible at its own path, so that peers
+ * started in the namespace can load their code (the test must not depend on where the clone is).
+ */
+function ownTmpScript(): string {
+  if (!repo.startsWith('/tmp/')) return 'mount -t tmpfs tmpfs /tmp'
+  const hold = varTmpDir()
+  return `mount --bind '${repo}' '${hold}' && mount -t tmpfs tmpfs /tmp && mkdir -p '${repo}' && mount --bind '${hold}' '${repo}'`
+}
+
 /** `put` on one peer is seen by the other, both ways, and the second is a follower. */
 async function expectShared(leader: Peer, follower: Peer): Promise<void> {
   await leader.call('put', 'from-leader', String(leader.pid))
@@ -93,7 +110,7 @@ async function expectShared(leader: Peer, follower: Peer): Promise<void> {
 describe.skipIf(refusal !== undefined)('one folder through different mounts', () => {
   it('a process with its own /tmp (another mount namespace) reaches the leader of a long location', async () => {
     const location = longPath(varTmpDir(), 120)
-    const ownTmp = await namespace('mount -t tmpfs tmpfs /tmp')
+    const ownTmp = await namespace(ownTmpScript())
 
     const leader = new Peer(location)
     await leader.call('put', 'first', 'x') // leads before the other starts

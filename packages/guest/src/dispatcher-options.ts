@@ -1,3 +1,4 @@
+import type { CacheOptions } from './read-cache.js'
 import type { UnresponsiveInfo } from './watchdog.js'
 
 /**
@@ -19,6 +20,8 @@ export interface DispatcherOptions {
   timeout?: number | undefined
   /** Ms the host may say nothing while we wait for it before a `stalled` report (default `2000`). */
   stalledAfter?: number | undefined
+  /** Serve reads from a cache of what the host answered (see {@link ReadCache}); default none. */
+  cache?: CacheOptions | undefined
 }
 
 /** What a {@link Dispatcher} tells its owner. Every hook is optional. */

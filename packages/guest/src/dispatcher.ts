@@ -8,6 +8,7 @@ import { HostLink } from './host-link.js'
 import { cursorPort } from './cursor-port.js'
 import { IssueOrder } from './issue-order.js'
 import { type Forwarded, forwarding, heartbeatFor, type Link } from './link-state.js'
+import { ReadCache } from './read-cache.js'
 import { CLEAR, CLEAR_KEYS, Request } from './requests.js'
 import type { GuestSnapshot } from './snapshot.js'
 import { Snapshots } from './snapshots.js'
@@ -38,6 +39,8 @@ export class Dispatcher {
   readonly maxFrameSize: number
   readonly timeout: number
   readonly stalledAfter: number
+  /** Reads answered from memory while a caching host grants a lease (the `cache` extension), if asked for. */
+  readonly cache: ReadCache | null
   /** Hooks; set by the owner once (it may be created before its owner). */
   events: DispatcherEvents = {}
   #link: Link = { kind: 'detached', since: Date.now(), lost: false }
@@ -58,6 +61,7 @@ export class Dispatcher {
     this.maxFrameSize = options.maxFrameSize
     this.timeout = options.timeout ?? 10_000
     this.stalledAfter = options.stalledAfter ?? 2_000
+    this.cache = options.cache === undefined ? null : new ReadCache(options.cache)
     this.#waiting = new Waiting(this.timeout, this.stalledAfter, {
       link: () => this.#link,
       work: this.#work,
@@ -198,7 +202,8 @@ export class Dispatcher {
     if (link.kind === 'forwarded') throw new Error('Cannot create an rpc stream after forward()')
     const host = new HostLink(this.#answers, {
       maxFrameSize: this.maxFrameSize,
-      heartbeat: heartbeatFor(this.stalledAfter)
+      heartbeat: heartbeatFor(this.stalledAfter),
+      cache: this.cache
     })
     const state: Link = { kind: 'attached', host }
     const lost = () => this.#lose(state)
@@ -305,6 +310,7 @@ export class Dispatcher {
     const prev = this.#link
     this.#link = next
     if (prev.kind === 'attached') prev.host.destroy()
+    this.cache?.detach() // cache: nothing outlives the link it was granted on
     this.#waiting.watchdog.reset()
     then?.()
     const events = this.events

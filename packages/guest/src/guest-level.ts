@@ -18,6 +18,7 @@ import { createIterator } from './iterators.js'
 import { toRange } from './range.js'
 import { BATCH, CLEAR, CLEAR_KEYS, DEL, GET, GET_MANY, HAS, HAS_MANY, PUT } from './requests.js'
 import { callMaintenance } from './maintenance-call.js'
+import { type CacheOptions, MISS } from './read-cache.js'
 import { GuestSublevel } from './sublevel.js'
 import type { Watch, WatchOptions } from './watch.js'
 import type { WatchedDb } from './watch-shape.js'
@@ -49,6 +50,11 @@ export interface GuestLevelOptions<K, V> extends AbstractDatabaseOptions<K, V> {
    * before it travels; reads and watches work as usual. Default `false`.
    */
   readOnly?: boolean | undefined
+  /**
+   * Answer `get`, `getMany`, `has` and `hasMany` from memory while following a host that
+   * supports it (see {@link CacheOptions}: `maxBytes`, `lease`). Off by default.
+   */
+  cache?: CacheOptions | undefined
 }
 
 /**
@@ -76,11 +82,19 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
    * @param manifest Extra manifest entries (events, methods) of a subclass.
    */
   constructor(options?: GuestLevelOptions<K, V>, dispatcher?: Dispatcher, manifest?: object) {
-    const { retry = true, maxFrameSize, timeout, stalledAfter, readOnly: refuseWrites = false, ...rest } = options ?? {}
+    const {
+      retry = true,
+      maxFrameSize,
+      timeout,
+      stalledAfter,
+      readOnly: refuseWrites = false,
+      cache,
+      ...rest
+    } = options ?? {}
     if (typeof refuseWrites !== 'boolean') throw new TypeError("The 'readOnly' option must be a boolean")
     const d =
       dispatcher ??
-      new Dispatcher({ retry, maxFrameSize: maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE, timeout, stalledAfter })
+      new Dispatcher({ retry, maxFrameSize: maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE, timeout, stalledAfter, cache })
     super(
       {
         // All three formats, so that a forwarded database gets data as it is (see formats.ts).
@@ -172,6 +186,10 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
       return local.sequencer.read(async () => apply(local.store, owned, { ...options, snapshot: await snap.local() }))
     }
     const bytes = Array.isArray(data) ? data.map(toBytes) : toBytes(data)
+    if (snap === undefined && this.#d.cache !== null) {
+      const hit = this.#d.cache.read(kind, bytes, options.valueEncoding) // cache
+      if (hit !== MISS) return Promise.resolve(hit as T)
+    }
     return this.#d.request(
       kind,
       bytes,
@@ -303,7 +321,9 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
       const op = { type: 'put' as const, key: own(key), value: own(value), keyEncoding, valueEncoding }
       return local.sequencer.write([op], options.sync === true ? SYNC : undefined)
     }
-    return this.#d.request(PUT, toBytes(key), toBytes(value), options.sync === true)
+    const k = toBytes(key)
+    const p = this.#d.request(PUT, k, toBytes(value), options.sync === true)
+    return this.#d.cache === null ? p : this.#d.cache.track(PUT, k, p) // cache
   }
 
   _del(key: unknown, options: Formats & { sync?: boolean }): Promise<void> {
@@ -313,7 +333,9 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
       const op = { type: 'del' as const, key: own(key), keyEncoding: options.keyEncoding }
       return local.sequencer.write([op], options.sync === true ? SYNC : undefined)
     }
-    return this.#d.request(DEL, toBytes(key), undefined, options.sync === true)
+    const k = toBytes(key)
+    const p = this.#d.request(DEL, k, undefined, options.sync === true)
+    return this.#d.cache === null ? p : this.#d.cache.track(DEL, k, p) // cache
   }
 
   _batch(operations: WriteOp[], options: { sync?: boolean }): Promise<void> {
@@ -332,9 +354,9 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
           : { type: 'del', key: toBytes(key), keyEncoding: 'buffer' }
     }
     const sync = options?.sync === true
-    return local !== null
-      ? local.sequencer.write(ops, sync ? SYNC : undefined)
-      : this.#d.request(BATCH, ops, undefined, sync)
+    if (local !== null) return local.sequencer.write(ops, sync ? SYNC : undefined)
+    const p = this.#d.request(BATCH, ops, undefined, sync)
+    return this.#d.cache === null ? p : this.#d.cache.track(BATCH, ops, p) // cache
   }
 
   _chainedBatch(): GuestChainedBatch {
@@ -355,7 +377,8 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
     }
     const range = { ...rangeBounds(toRange(options)), limit: options.limit, reverse: !!options.reverse }
     // A limited clear is made idempotent in two phases (see the dispatcher).
-    return this.#d.request(options.limit >= 0 ? CLEAR_KEYS : CLEAR, range, undefined, false, snap)
+    const p = this.#d.request(options.limit >= 0 ? CLEAR_KEYS : CLEAR, range, undefined, false, snap)
+    return this.#d.cache === null ? p : this.#d.cache.track(CLEAR, range, p) // cache
   }
 
   _iterator(options: CursorOptions): object {

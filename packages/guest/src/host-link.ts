@@ -14,6 +14,7 @@ import {
 import { protocolError, tooLarge, tooLargeToReceive } from './errors.js'
 import { InFlight } from './in-flight.js'
 import { KeyCollector } from './key-collector.js'
+import type { ReadCache } from './read-cache.js'
 import { notSupported } from './errors.js'
 import {
   type Answer,
@@ -62,6 +63,8 @@ export interface HostLinkOptions {
   maxFrameSize: number
   /** Interval of the host's heartbeats we ask for (ms), 0 for none. */
   heartbeat: number
+  /** The guest's read cache, if it has one (the `cache` extension). */
+  cache?: ReadCache | null | undefined
 }
 
 const MAX_ID = 0xffffffff
@@ -107,9 +110,11 @@ export class HostLink {
   readonly #flush = () => this.#flushOutbox()
   #nextId = 0
   #sentinel = 0
+  readonly #cache: ReadCache | null
 
   constructor(owner: LinkOwner, options: HostLinkOptions) {
     this.#owner = owner
+    this.#cache = options.cache ?? null
     this.#wire = new InFlight(owner)
     this.#maxFrameSize = options.maxFrameSize
     this.#sendLimit = options.maxFrameSize
@@ -292,11 +297,19 @@ export class HostLink {
     const { tag, message } = decodeOutput(frame)
     switch (tag) {
       case Output.callback:
+        if (message.cache === true) this.#cache?.answered(this, this.#wire.peek(message.id), message) // cache
         this.#wire.answer(message.id, message)
         break
       case Output.getManyCallback:
         if (message.id === this.#sentinel) this.#introduce('plain', undefined, undefined)
-        else this.#wire.answer(message.id, message)
+        else {
+          if (message.cache === true) this.#cache?.answered(this, this.#wire.peek(message.id), message) // cache
+          this.#wire.answer(message.id, message)
+        }
+        break
+      case Output.cacheGrant:
+      case Output.cacheInvalidate:
+        this.#cache?.frame(this, tag, message) // cache
         break
       case Output.getManyPart:
         this.#wire.part(message.id, message.start, message.values, message.oversized)
@@ -330,6 +343,7 @@ export class HostLink {
     this.peer = peer
     this.pid = pid
     this.features = new Set(features)
+    if (this.features.has('cache')) this.#cache?.attach(this) // cache
     // What waited to know the host's extensions goes now.
     if (this.#outbox.length > 0 && !this.#scheduled) {
       this.#scheduled = true

@@ -1,3 +1,9 @@
+export type {
+  CacheAckMessage,
+  CacheGrantMessage,
+  CacheInvalidateMessage,
+  CacheLeaseMessage
+} from './cache-messages.js'
 export { readMessage, type Schema } from './codec.js'
 export {
   AUTH_FAILED,

@@ -126,12 +126,13 @@ export class RaveLevel<K = string, V = string> extends GuestLevel<K, V> {
       stalledAfter = 2_000,
       maxFrameSize = DEFAULT_MAX_FRAME_SIZE,
       listen,
+      cache,
       ...rest
     } = options
     // Checked before anything starts: a refused network setup must not half-open.
     const listenConfig = listen === undefined ? undefined : resolveListen(listen)
     checkTimes({ timeout, stalledAfter })
-    const d = new Dispatcher({ retry: retry !== false, maxFrameSize, timeout, stalledAfter })
+    const d = new Dispatcher({ retry: retry !== false, maxFrameSize, timeout, stalledAfter, cache })
     // Other options (encodings, and anything for hooks) go to abstract-level as usual.
     super(rest, d, { events: { leader: true, stalled: true, flush: true } })
     this.#d = d
@@ -190,6 +191,19 @@ export class RaveLevel<K = string, V = string> extends GuestLevel<K, V> {
     const db = this.#election?.resource
     if (db === undefined) return undefined
     return { ...this.#hosts.diagnostics(db, this.#d.watches), unauthenticated: this.#listener?.unauthenticated ?? 0 }
+  }
+
+  /**
+   * The counters of this instance's read cache (`hits`, `misses`, `invalidations`, `evictions`)
+   * and what it holds (`size`, `bytes`), or `undefined` without the `cache` option. For tests
+   * and tools (not part of the API); reached through `Symbol.for('rave-level.cache')`.
+   * @internal
+   */
+  get [Symbol.for('rave-level.cache')]():
+    | { hits: number; misses: number; invalidations: number; evictions: number; size: number; bytes: number }
+    | undefined {
+    const cache = this.#d.cache
+    return cache === null ? undefined : { ...cache.stats, size: cache.size, bytes: cache.bytes }
   }
 
   /**

@@ -54,8 +54,10 @@ export interface RemoteLevelOptions<K, V> extends AbstractDatabaseOptions<K, V> 
  * loopback), for example the value a leader publishes in a `LeaseElection`, through
  * `@rave-level/election/lease`'s `LeaderObserver`:
  * `async (signal) => (await observer.next(signal)).value`. It may wait (while no leader is
- * known); `signal` aborts when the database closes. A throw, a rejection or a URL that does not
- * parse counts as a failed attempt: the follower backs off and asks again.
+ * known); `signal` aborts when the database closes. Only `tls://host:port` URLs are taken from a
+ * source (the certificate is verified before the token is sent, wherever the source points). A
+ * throw, a rejection or another URL counts as a failed attempt (a `TypeError`, the cause of
+ * `LEVEL_CONNECTION_LOST` once `timeout` passed): the follower backs off and asks again.
  */
 export type RemoteUrlSource = (signal: AbortSignal) => string | Promise<string>
 
@@ -302,8 +304,13 @@ export class RemoteLevel<K = string, V = string> extends GuestLevel<K, V> {
         .then(resolve, reject)
         .finally(() => signal.removeEventListener('abort', onAbort))
     })
-    this.#url = parseRemoteUrl(url)
-    return this.#url
+    const parsed = parseRemoteUrl(url)
+    // Whoever writes the source's answers (an election's value, in etcd) must not be able to
+    // send the token in clear to whatever listens on a loopback port: over TLS, the server's
+    // certificate is verified before the token travels.
+    if (!parsed.tls) throw new TypeError(`Refusing ${url} from a URL source: only tls:// URLs are taken from a source`)
+    this.#url = parsed
+    return parsed
   }
 
   /** One connection: TCP or TLS, then `Auth` and its answer. Resolves with the socket, paused. */

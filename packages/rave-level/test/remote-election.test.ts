@@ -4,6 +4,7 @@
 // etcd (election's fixture; this package's test script installs etcd where it is missing).
 import { type ChildProcess, fork } from 'node:child_process'
 import { once } from 'node:events'
+import net from 'node:net'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { LeaderObserver } from '@rave-level/election/lease'
@@ -11,7 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { EtcdProcess } from '../../election/test/fixtures/etcd-server.mjs'
 import { RaveLevel } from '../dist/index.js'
 import { cleanup, defer, tempDir, until } from './helpers.js'
-import { freePort, remoteOptions, tlsListen } from './remote-helpers.js'
+import { freePort, remoteOptions, TOKEN, tlsListen } from './remote-helpers.js'
 
 afterEach(cleanup)
 
@@ -110,4 +111,70 @@ describe('a remote follower whose URL comes from a LeaseElection', () => {
     for (const key of acked) expect(stored.get(key), key).toBe(String(Number(key.slice(2))))
     expect(acked.length).toBeGreaterThan(80)
   }, 120_000)
+})
+
+describe('a URL source', () => {
+  it('is asked again after each failed attempt, and may wait: the follower connects once it gives a leader', async () => {
+    const port = await freePort()
+    const leader = new RaveLevel(tempDir(), { listen: tlsListen(port) as never })
+    defer(() => leader.close())
+    await leader.open()
+    const asked: number[] = []
+    let give: (url: string) => void = () => {}
+    const given = new Promise<string>((resolve) => {
+      give = resolve
+    })
+    const remote = RaveLevel.connect(
+      async () => {
+        asked.push(Date.now())
+        // A dead address first, then (as an observer would) wait until the leader is known.
+        if (asked.length === 1) return `tls://127.0.0.1:${await freePort()}`
+        return given
+      },
+      remoteOptions(undefined, { timeout: 30_000 }) as never
+    )
+    defer(() => remote.close())
+    const written = remote.put('k', 'v')
+    await until(() => asked.length >= 2, 30_000)
+    expect(remote.location).toMatch(/^tls:\/\/127\.0\.0\.1:/)
+    give(`tls://127.0.0.1:${port}`)
+    await written
+    expect(remote.location).toBe(`tls://127.0.0.1:${port}`)
+    expect(await leader.get('k')).toBe('v')
+  })
+
+  it('gives only tls:// URLs: the token never travels in clear to a tcp:// URL it names, and open() says why', async () => {
+    let connections = 0
+    const server = net.createServer((socket) => {
+      connections++
+      socket.destroy()
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    defer(() => new Promise((resolve) => server.close(resolve)))
+    const { port } = server.address() as net.AddressInfo
+    const remote = RaveLevel.connect(() => `tcp://127.0.0.1:${port}`, { token: TOKEN, timeout: 1000 })
+    defer(() => remote.close())
+    const err = await remote.open().catch((e: unknown) => e)
+    expect(err).toMatchObject({ code: 'LEVEL_DATABASE_NOT_OPEN', cause: { code: 'LEVEL_CONNECTION_LOST' } })
+    expect(String((err as { cause: Error }).cause.message)).toMatch(/only tls:\/\//)
+    expect(connections).toBe(0)
+  })
+
+  it('is not waited for by close() while it waits for a leader', async () => {
+    const port = await freePort()
+    const leader = new RaveLevel(tempDir(), { listen: tlsListen(port) as never })
+    await leader.open()
+    let calls = 0
+    // The leader's URL once; then, as an observer with no leader known, an answer that never comes.
+    const remote = RaveLevel.connect(
+      () => (++calls === 1 ? `tls://127.0.0.1:${port}` : new Promise<string>(() => {})),
+      remoteOptions(undefined, { timeout: 30_000 }) as never
+    )
+    await remote.put('k', 'v')
+    await leader.close()
+    await until(() => calls >= 2, 30_000)
+    // Resolves although the source never answers (a hang here is the failure; 30 s guard).
+    await remote.close()
+    expect(remote.status).toBe('closed')
+  })
 })

@@ -90,7 +90,7 @@ describe('LeaderObserver', () => {
     const etcd = await startEtcd()
     const a = candidate(etcd.url, 'tls://a.example:7000')
     const watching = observer(etcd.url, { stalledAfter: 300 })
-    const faults: string[] = []
+    const faults: unknown[] = []
     watching.on('error', (err) => faults.push(err.code))
     const before = await watching.next()
     const stalled = new Promise<{ elapsed: number; leader: LeaderInfo | undefined }>((resolve) =>

@@ -3,7 +3,16 @@
 import { afterEach, describe, expect, test } from 'vitest'
 import { type LeaderInfo, LeaderObserver, LeaseElection } from '../src/lease.js'
 import { startEtcd, stopEtcds } from './etcd.js'
-import { cleanup } from './helpers.js'
+import { cleanup, freePort } from './helpers.js'
+
+/** Wait until `condition` holds, polling; a hang guard of 30 s, not a measure. */
+async function until(condition: () => boolean): Promise<void> {
+  const started = Date.now()
+  while (!condition()) {
+    if (Date.now() - started > 30_000) throw new Error('Timed out waiting for a condition')
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
 
 const closers: Array<() => Promise<void>> = []
 afterEach(async () => {
@@ -108,6 +117,19 @@ describe('LeaderObserver', () => {
     const after = await leaderWhere(watching, (leader) => leader.token === token)
     expect(after.value).toBe('tls://a.example:7000')
     expect(faults.every((code) => code === 'LEVEL_ELECTION_FAULT')).toBe(true)
+  })
+
+  test("says 'stalled' (once) and reports each failed read when etcd never answers; close() still resolves", async () => {
+    const watching = observer(`http://127.0.0.1:${await freePort()}`, { stalledAfter: 200, requestTimeout: 500 })
+    const faults: { code?: unknown; stage?: unknown }[] = []
+    watching.on('error', (err) => faults.push(err))
+    const stalls: unknown[] = []
+    watching.on('stalled', (info) => stalls.push(info))
+    await until(() => stalls.length > 0 && faults.length >= 2)
+    expect(stalls).toEqual([{ elapsed: expect.any(Number), leader: undefined }])
+    expect(faults[0]).toMatchObject({ code: 'LEVEL_ELECTION_FAULT', stage: 'campaign' })
+    expect(watching.leader).toBeUndefined()
+    await watching.close()
   })
 
   test('refuses invalid options', () => {

@@ -14,7 +14,7 @@ import { TcpListener } from './tcp-listener.js'
 import { type HostDiagnostics, LeaderHosts } from './leader-hosts.js'
 import { acquire, isLocked, type LeaderDb } from './leader-db.js'
 import { destroy, repair } from './offline.js'
-import { RemoteLevel, type RemoteLevelOptions } from './remote.js'
+import { RemoteLevel, type RemoteLevelOptions, type RemoteUrlSource } from './remote.js'
 import { afterAWhile, RoomWait } from './room.js'
 import { untilRole } from './until-role.js'
 
@@ -90,11 +90,16 @@ export class RaveLevel<K = string, V = string> extends GuestLevel<K, V> {
    * option): a follower that never leads, over TLS with credentials, reconnecting with backoff
    * when the leader moves or the network drops. See {@link RemoteLevel}.
    *
-   * @param url `tls://host:port`, or `tcp://host:port` on loopback only.
+   * @param url `tls://host:port`, or `tcp://host:port` on loopback only; or, when the leader
+   *   moves between machines, a {@link RemoteUrlSource}: a function asked before each connect
+   *   attempt, such as one that returns the value the leader publishes in a `LeaseElection`.
    * @param options `token`, `tls` (`ca`, and `cert`/`key` for mutual TLS), and a follower's options.
    * @throws `TypeError` for another kind of URL.
    */
-  static connect<K = string, V = string>(url: string, options?: RemoteLevelOptions<K, V>): RemoteLevel<K, V> {
+  static connect<K = string, V = string>(
+    url: string | RemoteUrlSource,
+    options?: RemoteLevelOptions<K, V>
+  ): RemoteLevel<K, V> {
     return new RemoteLevel<K, V>(url, options)
   }
 

@@ -102,13 +102,43 @@ describe('codec interop with many-level 2.0.0', () => {
   })
 
   it('uses the same tags, and extension tags that many-level 2 does not know', () => {
-    const { hello: helloIn, snapshot, snapshotClose, call, watch, watchClose, auth, ...input } = Input
-    const { hello: helloOut, heartbeat, getManyPart, watchChanges, watchGap, authResult, ...output } = Output
+    const {
+      hello: helloIn,
+      snapshot,
+      snapshotClose,
+      call,
+      watch,
+      watchClose,
+      auth,
+      cacheLease,
+      cacheAck,
+      ...input
+    } = Input
+    const {
+      hello: helloOut,
+      heartbeat,
+      getManyPart,
+      watchChanges,
+      watchGap,
+      authResult,
+      cacheGrant,
+      cacheInvalidate,
+      ...output
+    } = Output
     expect(tags.input).toMatchObject(input)
     expect(tags.output).toMatchObject(output)
-    for (const tag of [helloIn, snapshot, snapshotClose, call, watch, watchClose, auth])
+    for (const tag of [helloIn, snapshot, snapshotClose, call, watch, watchClose, auth, cacheLease, cacheAck])
       expect(tags.input.encoding(tag)).toBeFalsy()
-    for (const tag of [helloOut, heartbeat, getManyPart, watchChanges, watchGap, authResult])
+    for (const tag of [
+      helloOut,
+      heartbeat,
+      getManyPart,
+      watchChanges,
+      watchGap,
+      authResult,
+      cacheGrant,
+      cacheInvalidate
+    ])
       expect(tags.output.encoding(tag)).toBeFalsy()
   })
 

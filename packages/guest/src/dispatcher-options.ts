@@ -1,4 +1,4 @@
-import type { UnresponsiveInfo } from './watchdog.js'
+import type { WatchdogEvents } from './watchdog.js'
 
 /**
  * @packageDocumentation
@@ -22,18 +22,11 @@ export interface DispatcherOptions {
 }
 
 /** What a {@link Dispatcher} tells its owner. Every hook is optional. */
-export interface DispatcherEvents {
+export interface DispatcherEvents extends WatchdogEvents {
   /** A stream was attached, a link lost, or operations forwarded to a local database. */
   connect?(): void
   disconnect?(): void
   forward?(): void
-  /** Something started, or stopped, waiting for a host. */
-  busy?(): void
-  flush?(): void
   /** The host of the attached stream answered its Hello (or proved a plain many-level 2 host). */
   introduced?(pid: number | undefined): void
-  /** The attached host has said nothing for `stalledAfter` ms while we wait (once per episode). */
-  stalled?(info: UnresponsiveInfo): void
-  /** The error for operations that waited `timeout` ms while no stream was attached. */
-  unreachable?(waited: number): Error
 }

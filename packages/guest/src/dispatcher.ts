@@ -13,7 +13,7 @@ import type { GuestSnapshot } from './snapshot.js'
 import { Snapshots } from './snapshots.js'
 import type { GuestWatch } from './watch.js'
 import { WatchRegistry } from './watch-registry.js'
-import { Waiting } from './waiting.js'
+import { Watchdog } from './watchdog.js'
 
 /**
  * Where every operation of a guest goes, and the state that outlives any one connection.
@@ -29,7 +29,7 @@ import { Waiting } from './waiting.js'
  * made safe to retry (see {@link Pending}).
  *
  * It owns the link and its transitions; its parts each keep one concern: {@link IssueOrder}
- * (the waiting work, and moving it onto a link), {@link Waiting} (busy, and the timeouts),
+ * (the waiting work, and moving it onto a link), {@link Watchdog} (whether anything waits, and the timeouts),
  * {@link WatchRegistry} and {@link Snapshots} (registered where operations go),
  * {@link HostAnswers} (what a host link reports back) and {@link cursorPort} (the cursors' view).
  */
@@ -49,7 +49,7 @@ export class Dispatcher {
   /** What this guest's host links report back to. */
   readonly #answers: HostAnswers
   #closing = false
-  readonly #waiting: Waiting
+  readonly #watchdog: Watchdog
   /** The port through which cursors reach the current link. */
   readonly port: CursorPort
 
@@ -58,11 +58,7 @@ export class Dispatcher {
     this.maxFrameSize = options.maxFrameSize
     this.timeout = options.timeout ?? 10_000
     this.stalledAfter = options.stalledAfter ?? 2_000
-    this.#waiting = new Waiting(this.timeout, this.stalledAfter, {
-      link: () => this.#link,
-      work: this.#work,
-      events: () => this.events
-    })
+    this.#watchdog = new Watchdog(this.timeout, this.stalledAfter, this.#work, this)
     this.port = cursorPort({
       retry: this.retry,
       link: () => this.#link,
@@ -70,7 +66,7 @@ export class Dispatcher {
       work: this.#work,
       waiting: (delta) => {
         this.#work.waiting(delta)
-        this.#waiting.check()
+        this.#watchdog.check()
       }
     })
     this.#snapshots = new Snapshots(this)
@@ -91,11 +87,16 @@ export class Dispatcher {
       watches: this.#watches,
       host: () => this.host,
       settled: () => {
-        if (this.#waiting.watchdog.busy && this.#pending.size === 0) this.#waiting.check()
+        if (this.#watchdog.busy && this.#pending.size === 0) this.#watchdog.check()
       },
       introduced: (pid) => this.events.introduced?.(pid),
       resumeCursors: () => this.#work.resumeCursors()
     })
+  }
+
+  /** Where operations go now. */
+  get link(): Link {
+    return this.#link
   }
 
   /** How operations travel right now. */
@@ -152,7 +153,7 @@ export class Dispatcher {
   #enqueue(req: Request): void {
     const link = this.#link
     if (this.#pending.add(req) && link.kind === 'attached') link.host.queue(req)
-    if (!this.#waiting.watchdog.busy) this.#waiting.check()
+    if (!this.#watchdog.busy) this.#watchdog.check()
   }
 
   // ---- Snapshots and watches (see Snapshots and WatchRegistry) ---------------------------------
@@ -233,7 +234,7 @@ export class Dispatcher {
     this.#pending.drain()
     this.#enter(link, () => {
       IssueOrder.forward(link, waiting, sent)
-      this.#waiting.check()
+      this.#watchdog.check()
     })
   }
 
@@ -260,7 +261,7 @@ export class Dispatcher {
    */
   async drain(): Promise<void> {
     while (true) {
-      if (!this.idle) await this.#waiting.watchdog.whenIdle()
+      if (!this.idle) await this.#watchdog.whenIdle()
       const local = this.forwarded
       if (local !== null) await local.sequencer.idle()
       if (this.idle && (this.forwarded === null || this.forwarded.sequencer.size === 0)) return
@@ -274,7 +275,7 @@ export class Dispatcher {
   close(): void {
     this.#closing = true
     if (this.#link.kind === 'attached') this.#enter({ kind: 'detached', since: Date.now(), lost: false })
-    this.#waiting.stop()
+    this.#watchdog.stop()
   }
 
   /** Open again after {@link close} (a plain guest can be reopened). */
@@ -293,7 +294,7 @@ export class Dispatcher {
   rejectWaiting(error: Error, olderThanMs = 0): number {
     const link = this.#link
     if (link.kind !== 'detached') return 0
-    return this.#waiting.expire(error, Date.now() - olderThanMs, link.since)
+    return this.#watchdog.expire(error, Date.now() - olderThanMs, link.since)
   }
 
   /**
@@ -305,7 +306,7 @@ export class Dispatcher {
     const prev = this.#link
     this.#link = next
     if (prev.kind === 'attached') prev.host.destroy()
-    this.#waiting.watchdog.reset()
+    this.#watchdog.reset()
     then?.()
     const events = this.events
     if (next.kind === 'attached') events.connect?.()
@@ -319,7 +320,7 @@ export class Dispatcher {
       if (!this.retry) for (const req of this.#pending.drain()) req.reject(connectionLost())
       if (state.kind === 'attached') this.#watches.move(state.host)
       for (const cursor of this.#work.cursors) cursor.lose()
-      this.#waiting.check()
+      this.#watchdog.check()
     })
   }
 }

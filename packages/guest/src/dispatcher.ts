@@ -1,19 +1,42 @@
 import type { Duplex } from 'node:stream'
+import type { WatchChangeAt } from '@rave-level/protocol'
 import type { ForwardTarget } from '@rave-level/store'
-import type { CursorPort, GuestCursor } from './cursor.js'
+import type { CursorOwner, GuestCursor } from './cursor.js'
 import { connectionLost } from './errors.js'
-import type { DispatcherEvents, DispatcherOptions } from './dispatcher-options.js'
-import { HostAnswers } from './host-answers.js'
-import { HostLink } from './host-link.js'
-import { cursorPort } from './cursor-port.js'
+import { HostLink, type LinkOwner } from './host-link.js'
 import { IssueOrder } from './issue-order.js'
-import { type Forwarded, forwarding, heartbeatFor, type Link } from './link-state.js'
-import { CLEAR, CLEAR_KEYS, Request } from './requests.js'
+import { type Forwarded, forwarding, heartbeatFor, homeOf, type Link } from './link-state.js'
+import { type Answer, CLEAR, CLEAR_KEYS, Request } from './requests.js'
 import type { GuestSnapshot } from './snapshot.js'
 import { Snapshots } from './snapshots.js'
 import type { GuestWatch } from './watch.js'
 import { WatchRegistry } from './watch-registry.js'
-import { Watchdog } from './watchdog.js'
+import { type Watched, Watchdog, type WatchdogEvents } from './watchdog.js'
+
+/** Options of a {@link Dispatcher}. */
+export interface DispatcherOptions {
+  /** Retry unanswered operations and resume iterators on the next link (default `true`). */
+  retry?: boolean | undefined
+  /** Largest frame accepted from a host and sent to it (default 64 MiB). */
+  maxFrameSize: number
+  /**
+   * Ms an operation may wait without a host, or while the host says nothing at all, before it
+   * rejects (default `10000`; `Infinity` waits forever).
+   */
+  timeout?: number | undefined
+  /** Ms the host may say nothing while we wait for it before a `stalled` report (default `2000`). */
+  stalledAfter?: number | undefined
+}
+
+/** What a {@link Dispatcher} tells its owner. Every hook is optional. */
+export interface DispatcherEvents extends WatchdogEvents {
+  /** A stream was attached, a link lost, or operations forwarded to a local database. */
+  connect?(): void
+  disconnect?(): void
+  forward?(): void
+  /** The host of the attached stream answered its Hello (or proved a plain many-level 2 host). */
+  introduced?(pid: number | undefined): void
+}
 
 /**
  * Where every operation of a guest goes, and the state that outlives any one connection.
@@ -28,12 +51,15 @@ import { Watchdog } from './watchdog.js'
  * error, or `LEVEL_TIMEOUT` (outcome unknown: it may have been applied). A limited `clear()` is
  * made safe to retry (see {@link Pending}).
  *
- * It owns the link and its transitions; its parts each keep one concern: {@link IssueOrder}
- * (the waiting work, and moving it onto a link), {@link Watchdog} (whether anything waits, and the timeouts),
- * {@link WatchRegistry} and {@link Snapshots} (registered where operations go),
- * {@link HostAnswers} (what a host link reports back) and {@link cursorPort} (the cursors' view).
+ * It owns the link and its transitions, and is what the link's parts report to: it is the
+ * {@link LinkOwner} of its host links (answers, refusals, the host's introduction, watch
+ * changes) and the {@link CursorOwner} of its iterators (where they read now). What it keeps
+ * apart are other ideas: {@link IssueOrder} (the waiting work, and moving it onto a link),
+ * {@link Watchdog} (whether anything waits, and the timeouts), {@link WatchRegistry} and
+ * {@link Snapshots} (registered where operations go). Each reads it through an interface it
+ * declares itself.
  */
-export class Dispatcher {
+export class Dispatcher implements LinkOwner, CursorOwner, Watched {
   readonly retry: boolean
   readonly maxFrameSize: number
   readonly timeout: number
@@ -42,16 +68,12 @@ export class Dispatcher {
   events: DispatcherEvents = {}
   #link: Link = { kind: 'detached', since: Date.now(), lost: false }
   /** Waiting operations and open iterators, in issue order. */
-  readonly #work = new IssueOrder(() => this.host)
+  readonly #work = new IssueOrder(this)
   readonly #pending = this.#work.pending
-  readonly #watches: WatchRegistry
-  readonly #snapshots: Snapshots
-  /** What this guest's host links report back to. */
-  readonly #answers: HostAnswers
-  #closing = false
+  readonly #watches = new WatchRegistry(this, this.#pending)
+  readonly #snapshots = new Snapshots(this)
   readonly #watchdog: Watchdog
-  /** The port through which cursors reach the current link. */
-  readonly port: CursorPort
+  #closing = false
 
   constructor(options: DispatcherOptions) {
     this.retry = options.retry !== false
@@ -59,39 +81,6 @@ export class Dispatcher {
     this.timeout = options.timeout ?? 10_000
     this.stalledAfter = options.stalledAfter ?? 2_000
     this.#watchdog = new Watchdog(this.timeout, this.stalledAfter, this.#work, this)
-    this.port = cursorPort({
-      retry: this.retry,
-      link: () => this.#link,
-      closing: () => this.#closing,
-      work: this.#work,
-      waiting: (delta) => {
-        this.#work.waiting(delta)
-        this.#watchdog.check()
-      }
-    })
-    this.#snapshots = new Snapshots(this)
-    this.#watches = new WatchRegistry(
-      {
-        retry: this.retry,
-        forwarded: () => this.forwarded,
-        host: () => this.host,
-        refusing: () => this.#refusing,
-        nextOrder: () => this.#work.next(),
-        enqueue: (req) => this.#enqueue(req),
-        request: (kind, a) => this.request(kind, a)
-      },
-      this.#pending
-    )
-    this.#answers = new HostAnswers({
-      pending: this.#pending,
-      watches: this.#watches,
-      host: () => this.host,
-      settled: () => {
-        if (this.#watchdog.busy && this.#pending.size === 0) this.#watchdog.check()
-      },
-      introduced: (pid) => this.events.introduced?.(pid),
-      resumeCursors: () => this.#work.resumeCursors()
-    })
   }
 
   /** Where operations go now. */
@@ -133,24 +122,24 @@ export class Dispatcher {
 
   /** An operation for the host (keys and values as bytes): send it, or keep it for later. */
   request(kind: number, a: any, b?: any, sync = false, snap?: GuestSnapshot): Promise<any> {
-    if (this.#refusing) return Promise.reject(connectionLost())
+    if (this.refusing) return Promise.reject(connectionLost())
     // Without retry nothing is applied twice: a limited clear needs no two phases.
     if (kind === CLEAR_KEYS && !this.retry) kind = CLEAR
     return new Promise((resolve, reject) => {
       const req = new Request(this.#work.next(), kind, a, b, sync, Date.now(), resolve, reject)
       req.snap = snap
-      this.#enqueue(req)
+      this.enqueue(req)
     })
   }
 
   /** True when a link was lost and, without retry, nothing may wait for the next one. */
-  get #refusing(): boolean {
+  get refusing(): boolean {
     const link = this.#link
     return link.kind === 'detached' && link.lost && !this.retry
   }
 
   /** Keep `req` pending in its place in issue order, and send it if attached. */
-  #enqueue(req: Request): void {
+  enqueue(req: Request): void {
     const link = this.#link
     if (this.#pending.add(req) && link.kind === 'attached') link.host.queue(req)
     if (!this.#watchdog.busy) this.#watchdog.check()
@@ -178,9 +167,92 @@ export class Dispatcher {
     this.#watches.add(w)
   }
 
-  /** A new watch's release function (the dispatcher's). */
-  get releaseWatch(): (w: GuestWatch<any, any>) => Promise<void> {
-    return this.#watches.release
+  /** Release `w` where it is registered (see {@link WatchRegistry.release}). */
+  releaseWatch(w: GuestWatch<any, any>): Promise<void> {
+    return this.#watches.release(w)
+  }
+
+  // ---- What a host link reports (LinkOwner) ------------------------------------------------
+
+  refuse(req: Request, err: Error): void {
+    this.#pending.refuse(req, err)
+    this.#settledSome()
+  }
+
+  settle(sent: Request | Request[], answer: Answer): void {
+    this.#pending.settle(sent, answer)
+    this.#settledSome()
+  }
+
+  settled(req: Request): boolean {
+    return !this.#pending.has(req)
+  }
+
+  collected(req: Request, keys: Buffer[]): void {
+    this.#pending.collected(req, keys, (batch) => this.host?.queue(batch))
+  }
+
+  failed(req: Request, error: string, message: string | undefined): void {
+    this.settle(req, { error, message })
+  }
+
+  introduced(link: HostLink): void {
+    if (this.host !== link) return
+    this.events.introduced?.(link.pid)
+    // Iterators on a snapshot waited to know whether the host has snapshots.
+    this.#work.resumeCursors()
+  }
+
+  bound(): void {
+    // An iterator on a snapshot waits until the snapshot was taken where it reads.
+    this.#work.resumeCursors()
+  }
+
+  watchChanges(link: HostLink, id: number, changes: WatchChangeAt[]): void {
+    this.#watches.changes(link, id, changes)
+  }
+
+  watchGap(link: HostLink, id: number): void {
+    this.#watches.gap(link, id)
+  }
+
+  /** Requests settled: if none is left, nothing may wait any more. */
+  #settledSome(): void {
+    if (this.#watchdog.busy && this.#pending.size === 0) this.#watchdog.check()
+  }
+
+  // ---- What a cursor reads (CursorOwner) ------------------------------------------------------
+
+  /** True when the guest is not open (closing or closed). */
+  get closing(): boolean {
+    return this.#closing
+  }
+
+  /** True while an operation issued before `order` must finish before this one may start. */
+  held(order: number): boolean {
+    return this.#pending.held(order)
+  }
+
+  /** Where operations go now (a host link or a forwarding), for snapshots and watches; null if nowhere. */
+  get home(): object | null {
+    return homeOf(this.#link)
+  }
+
+  /** The extensions of the attached host, or null while they are not known (or not attached). */
+  get hostFeatures(): ReadonlySet<string> | null {
+    const host = this.host
+    return host === null || host.peer === 'unknown' ? null : host.features
+  }
+
+  /** An iterator read started (+1) or stopped (-1) waiting for a host. */
+  readWaiting(delta: 1 | -1): void {
+    this.#work.waiting(delta)
+    this.#watchdog.check()
+  }
+
+  /** A cursor closed (see {@link addCursor}). */
+  removeCursor(cursor: GuestCursor): void {
+    this.#work.cursors.delete(cursor)
   }
 
   // ---- Links -----------------------------------------------------------------------------
@@ -197,7 +269,7 @@ export class Dispatcher {
     if (link.kind === 'attached' && link.host.stream.destroyed) this.#lose(link)
     if (this.#link.kind === 'attached') throw new Error('Only one rpc stream can be active')
     if (link.kind === 'forwarded') throw new Error('Cannot create an rpc stream after forward()')
-    const host = new HostLink(this.#answers, {
+    const host = new HostLink(this, {
       maxFrameSize: this.maxFrameSize,
       heartbeat: heartbeatFor(this.stalledAfter)
     })

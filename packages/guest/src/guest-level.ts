@@ -359,7 +359,7 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
 
   #iterator(mode: IteratorMode, options: CursorOptions): object {
     const d = this.#d
-    const cursor = new GuestCursor(d.port, mode, options, d.nextOrder())
+    const cursor = new GuestCursor(d, mode, options, d.nextOrder())
     d.addCursor(cursor)
     cursor.start()
     return createIterator(mode, this, options, cursor)

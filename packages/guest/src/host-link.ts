@@ -12,8 +12,8 @@ import {
   type WatchChangeAt
 } from '@rave-level/protocol'
 import { tooLarge } from './errors.js'
-import { InFlight, protocolError } from './in-flight.js'
-import { KeyCollector } from './key-collector.js'
+import { InFlight, protocolError, type Route, type Settler } from './in-flight.js'
+import { type CollectorOwner, KeyCollector } from './key-collector.js'
 import { notSupported } from './errors.js'
 import {
   type Answer,
@@ -32,25 +32,16 @@ import {
 import type { GuestSnapshot } from './snapshot.js'
 import type { GuestWatch } from './watch.js'
 
-/** Where iterator messages of one host iterator id go: a cursor, or a key collector. */
-export interface Route {
-  onData(seq: number, data: Uint8Array[]): void
-  onEnd(seq: number): void
-  onError(seq: number, code: string, message: string | undefined): void
-}
-
-/** What a {@link HostLink} needs from its owner (the dispatcher). */
-export interface LinkOwner {
-  /** A request could not be sent (too large): reject it unless it settled already. */
-  refuse(req: Request, err: Error): void
-  /** Settle requests with a host's answer (only those still pending). */
-  settle(sent: Request | Request[], answer: Answer): void
+/**
+ * What a {@link HostLink} reports back to its owner (the dispatcher): answers and refusals of
+ * its requests, the keys a limited clear collected, the host's introduction, snapshots bound to
+ * the link, and the changes and gaps of its watches.
+ */
+export interface LinkOwner extends Settler, CollectorOwner {
   /** Whether `req` settled already (a timeout or close() came first). */
   settled(req: Request): boolean
   /** A snapshot was just bound to this link (its request is being sent). */
   bound(): void
-  /** Open a key collector for a CLEAR_KEYS request sent with host iterator id `id`. */
-  collect(req: Request, id: number): Route
   /** The host answered its Hello (or turned out to be a plain many-level 2 host). */
   introduced(link: HostLink): void
   /** Changes, or a gap, for a watch registered on this link. */
@@ -99,10 +90,8 @@ export class HostLink {
   readonly #maxFrameSize: number
   /** Largest frame we send: ours, or the host's if smaller. */
   #sendLimit: number
-  /** What was sent and not answered yet, by wire id. */
+  /** What was sent and not answered yet, and the host iterators opened, by wire id. */
   readonly #wire: InFlight
-  /** Host iterator id → where its messages go. */
-  readonly #routes = new Map<number, Route>()
   #outbox: (Request | Buffer)[] = []
   #scheduled = false
   readonly #flush = () => this.#flushOutbox()
@@ -146,14 +135,14 @@ export class HostLink {
   allocId(): number {
     let id = this.#nextId
     do id = id >= MAX_ID ? 1 : id + 1
-    while (this.#wire.has(id) || this.#routes.has(id) || id === this.#sentinel)
+    while (this.#wire.has(id) || id === this.#sentinel)
     this.#nextId = id
     return id
   }
 
+  /** Host iterator `id`'s messages go to `route` from now on (`null`: nowhere). */
   route(id: number, route: Route | null): void {
-    if (route === null) this.#routes.delete(id)
-    else this.#routes.set(id, route)
+    this.#wire.route(id, route)
   }
 
   /** Send a request, or a prepared frame (of a cursor), at the end of this tick, in order. */
@@ -167,10 +156,7 @@ export class HostLink {
 
   /** The requests sent on this link and not answered (their outcome is unknown). */
   sentRequests(): Set<Request> {
-    const out = new Set<Request>()
-    for (const req of this.#wire.requests()) out.add(req)
-    for (const route of this.#routes.values()) if (route instanceof KeyCollector) out.add(route.request)
-    return out
+    return new Set(this.#wire.requests())
   }
 
   /** Stop for good: nothing more is sent; what was in flight is the owner's to retry. */
@@ -272,7 +258,8 @@ export class HostLink {
     const id = this.allocId()
     const frame = encode(sent, id)
     if (frame.length <= this.#sendLimit) {
-      if (sent instanceof Request && sent.kind === CLEAR_KEYS) this.#routes.set(id, this.#owner.collect(sent, id))
+      if (sent instanceof Request && sent.kind === CLEAR_KEYS)
+        this.#wire.route(id, new KeyCollector(this, this.#owner, sent, id))
       else this.#wire.set(id, sent)
       this.stream.send(frame)
     } else if (Array.isArray(sent)) {
@@ -303,13 +290,13 @@ export class HostLink {
         this.#wire.part(message.id, message.start, message.values, message.oversized)
         break
       case Output.iteratorData:
-        this.#routes.get(message.id)?.onData(message.seq, message.data)
+        this.#wire.routeOf(message.id)?.onData(message.seq, message.data)
         break
       case Output.iteratorEnd:
-        this.#routes.get(message.id)?.onEnd(message.seq)
+        this.#wire.routeOf(message.id)?.onEnd(message.seq)
         break
       case Output.iteratorError:
-        this.#routes.get(message.id)?.onError(message.seq, message.error, message.message)
+        this.#wire.routeOf(message.id)?.onError(message.seq, message.error, message.message)
         break
       case Output.watchGap:
         this.#owner.watchGap(this, message.id)
@@ -352,7 +339,7 @@ export class HostLink {
       this.#wire.tooLarge(id)
     } else if (tag === Output.iteratorData || tag === Output.iteratorError) {
       if (seq === undefined) throw protocolError('Oversized iterator frame without a seq')
-      this.#routes.get(id)?.onError(seq, FRAME_TOO_LARGE, tooLargeToReceive().message)
+      this.#wire.routeOf(id)?.onError(seq, FRAME_TOO_LARGE, tooLargeToReceive().message)
     } else if (tag === Output.watchChanges) {
       // Changes we cannot receive: the watch missed them.
       this.#owner.watchGap(this, id)

@@ -1,7 +1,7 @@
 export { ABORTED, CONNECTION_LOST, codes, DATABASE_NOT_OPEN, FRAME_TOO_LARGE, TIMEOUT } from './errors.js'
 export type { ForwardTarget, LocalIterator } from '@rave-level/store'
 export { Dispatcher } from './dispatcher.js'
-export type { DispatcherEvents, DispatcherOptions } from './dispatcher-options.js'
+export type { DispatcherEvents, DispatcherOptions } from './dispatcher.js'
 export type { UnresponsiveInfo } from './watchdog.js'
 export { GuestLevel, type GuestLevelOptions } from './guest-level.js'
 export { GuestSublevel } from './sublevel.js'

@@ -18,11 +18,11 @@ import type { GuestWatch } from './watch.js'
 export interface WatchLinks {
   readonly retry: boolean
   /** The forwarding operations go to, while forwarded. */
-  forwarded(): Forwarded | null
+  readonly forwarded: Forwarded | null
   /** The attached host's link, while attached. */
-  host(): HostLink | null
+  readonly host: HostLink | null
   /** True when a link was lost and, without retry, nothing may wait for the next one. */
-  refusing(): boolean
+  readonly refusing: boolean
   /** The next position in issue order. */
   nextOrder(): number
   /** Keep `req` pending in its place in issue order, and send it if attached. */
@@ -65,7 +65,7 @@ export class WatchRegistry {
    */
   add(w: GuestWatch<any, any>): void {
     this.#watches.set(w.id, w)
-    const local = this.#links.forwarded()
+    const local = this.#links.forwarded
     if (local !== null) {
       w.order = this.#links.nextOrder()
       subscribeLocal(local, w, local).catch((err: Error) => this.#end(w, err))
@@ -79,7 +79,7 @@ export class WatchRegistry {
    * its link went away, so that it is sent before what was issued after it).
    */
   #register(w: GuestWatch<any, any>, order: number): void {
-    if (this.#links.refusing()) {
+    if (this.#links.refusing) {
       this.#end(w, connectionLost())
       return
     }
@@ -110,9 +110,9 @@ export class WatchRegistry {
   }
 
   /** Release `w` where it is registered, if that is where operations go now (else it is gone there). */
-  readonly release = async (w: GuestWatch<any, any>): Promise<void> => {
+  async release(w: GuestWatch<any, any>): Promise<void> {
     this.#watches.delete(w.id)
-    const host = this.#links.host()
+    const host = this.#links.host
     if (host !== null && w.home === host) await this.#links.request(WATCH_CLOSE, w)
   }
 

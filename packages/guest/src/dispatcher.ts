@@ -6,7 +6,7 @@ import { connectionLost } from './errors.js'
 import { HostLink, type LinkOwner } from './host-link.js'
 import { IssueOrder } from './issue-order.js'
 import { type Forwarded, forwarding, heartbeatFor, homeOf, type Link } from './link-state.js'
-import { type Answer, CLEAR, CLEAR_KEYS, Request } from './requests.js'
+import { type Answer, type Operation, Request, type Results } from './requests.js'
 import type { GuestSnapshot } from './snapshot.js'
 import { Snapshots } from './snapshots.js'
 import type { GuestWatch } from './watch.js'
@@ -120,15 +120,16 @@ export class Dispatcher implements LinkOwner, CursorOwner, Watched {
 
   // ---- Requests ------------------------------------------------------------------------
 
-  /** An operation for the host (keys and values as bytes): send it, or keep it for later. */
-  request(kind: number, a: any, b?: any, sync = false, snap?: GuestSnapshot): Promise<any> {
+  /**
+   * An operation for the host (keys and values as bytes): send it, or keep it for later (see
+   * {@link forwarded} for what the caller applies to a forwarded database itself).
+   */
+  request<O extends Operation>(op: O): Promise<Results[O['kind']]> {
     if (this.refusing) return Promise.reject(connectionLost())
     // Without retry nothing is applied twice: a limited clear needs no two phases.
-    if (kind === CLEAR_KEYS && !this.retry) kind = CLEAR
+    const sent: Operation = op.kind === 'clearKeys' && !this.retry ? { ...op, kind: 'clear' } : op
     return new Promise((resolve, reject) => {
-      const req = new Request(this.#work.next(), kind, a, b, sync, Date.now(), resolve, reject)
-      req.snap = snap
-      this.enqueue(req)
+      this.enqueue(new Request(this.#work.next(), sent, Date.now(), resolve, reject))
     })
   }
 

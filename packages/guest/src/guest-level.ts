@@ -16,7 +16,7 @@ import { own, toBytes } from './formats.js'
 import type { GuestSnapshot } from './snapshot.js'
 import { createIterator } from './iterators.js'
 import { toRange } from './range.js'
-import { BATCH, CLEAR, CLEAR_KEYS, DEL, GET, GET_MANY, HAS, HAS_MANY, PUT } from './requests.js'
+import type { Operation } from './requests.js'
 import { callMaintenance, maintenanceNotOpen } from './maintenance-call.js'
 import { GuestSublevel } from './sublevel.js'
 import type { Watch, WatchOptions } from './watch.js'
@@ -128,19 +128,19 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
   // abstract-level chose, buffers copied), or to the host as bytes (copied or encoded).
 
   _get(key: unknown, options: ReadOptions): Promise<unknown> {
-    return this.#read(GET, key, options, (store, k, o) => store.get(k, o))
+    return this.#read('get', key, options, (store, k, o) => store.get(k, o))
   }
 
   _getMany(keys: unknown[], options: ReadOptions): Promise<unknown[]> {
-    return this.#read(GET_MANY, keys, options, (store, ks, o) => store.getMany(ks as unknown[], o))
+    return this.#read('getMany', keys, options, (store, ks, o) => store.getMany(ks as unknown[], o))
   }
 
   _has(key: unknown, options: ReadOptions): Promise<boolean> {
-    return this.#read(HAS, key, options, (store, k, o) => store.has(k, o))
+    return this.#read('has', key, options, (store, k, o) => store.has(k, o))
   }
 
   _hasMany(keys: unknown[], options: ReadOptions): Promise<boolean[]> {
-    return this.#read(HAS_MANY, keys, options, (store, ks, o) => store.hasMany(ks as unknown[], o))
+    return this.#read('hasMany', keys, options, (store, ks, o) => store.hasMany(ks as unknown[], o))
   }
 
   /**
@@ -149,7 +149,7 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
    * where the snapshot lives (see {@link GuestSnapshot}).
    */
   #read<T>(
-    kind: number,
+    kind: 'get' | 'getMany' | 'has' | 'hasMany',
     data: unknown,
     options: ReadOptions,
     apply: (store: LocalStore, data: unknown, options: Formats) => Promise<T>
@@ -163,14 +163,17 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
       if (refusal !== null) return Promise.reject(refusal)
       return local.sequencer.read(async () => apply(local.store, owned, { ...options, snapshot: await snap.local() }))
     }
-    const bytes = Array.isArray(data) ? data.map(toBytes) : toBytes(data)
-    return this.#d.request(
-      kind,
-      bytes,
-      kind === GET || kind === GET_MANY ? options.valueEncoding : undefined,
-      false,
-      snap
-    )
+    const format = options.valueEncoding
+    const op: Operation =
+      kind === 'get'
+        ? { kind, key: toBytes(data), format, snap }
+        : kind === 'has'
+          ? { kind, key: toBytes(data), snap }
+          : kind === 'getMany'
+            ? { kind, keys: (data as unknown[]).map(toBytes), format, snap }
+            : { kind, keys: (data as unknown[]).map(toBytes), snap }
+    // What `apply` gives for a forwarded database, the host's answer gives here (see Results).
+    return this.#d.request(op) as Promise<T>
   }
 
   // ---- Change feeds ------------------------------------------------------------------------
@@ -293,7 +296,7 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
       const op = { type: 'put' as const, key: own(key), value: own(value), keyEncoding, valueEncoding }
       return local.sequencer.write([op], options.sync === true ? SYNC : undefined)
     }
-    return this.#d.request(PUT, toBytes(key), toBytes(value), options.sync === true)
+    return this.#d.request({ kind: 'put', key: toBytes(key), value: toBytes(value), sync: options.sync === true })
   }
 
   _del(key: unknown, options: Formats & { sync?: boolean }): Promise<void> {
@@ -302,7 +305,7 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
       const op = { type: 'del' as const, key: own(key), keyEncoding: options.keyEncoding }
       return local.sequencer.write([op], options.sync === true ? SYNC : undefined)
     }
-    return this.#d.request(DEL, toBytes(key), undefined, options.sync === true)
+    return this.#d.request({ kind: 'del', key: toBytes(key), sync: options.sync === true })
   }
 
   _batch(operations: WriteOp[], options: { sync?: boolean }): Promise<void> {
@@ -322,7 +325,7 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
     const sync = options?.sync === true
     return local !== null
       ? local.sequencer.write(ops, sync ? SYNC : undefined)
-      : this.#d.request(BATCH, ops, undefined, sync)
+      : this.#d.request({ kind: 'batch', ops, sync })
   }
 
   _chainedBatch(): GuestChainedBatch {
@@ -342,7 +345,7 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
     }
     const range = { ...rangeBounds(toRange(options)), limit: options.limit, reverse: !!options.reverse }
     // A limited clear is made idempotent in two phases (see the dispatcher).
-    return this.#d.request(options.limit >= 0 ? CLEAR_KEYS : CLEAR, range, undefined, false, snap)
+    return this.#d.request({ kind: options.limit >= 0 ? 'clearKeys' : 'clear', range, snap })
   }
 
   _iterator(options: CursorOptions): object {

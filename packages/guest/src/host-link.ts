@@ -15,22 +15,7 @@ import { tooLarge } from './errors.js'
 import { InFlight, protocolError, type Route, type Settler } from './in-flight.js'
 import { type CollectorOwner, KeyCollector } from './key-collector.js'
 import { notSupported } from './errors.js'
-import {
-  type Answer,
-  CLEAR_KEYS,
-  encodeRequest,
-  encodeRun,
-  featureOf,
-  Request,
-  runLength,
-  SNAPSHOT,
-  SNAPSHOT_CLOSE,
-  tooLargeToReceive,
-  WATCH,
-  WATCH_CLOSE
-} from './requests.js'
-import type { GuestSnapshot } from './snapshot.js'
-import type { GuestWatch } from './watch.js'
+import { type Answer, encodeRequest, encodeRun, featureOf, Request, runLength, tooLargeToReceive } from './requests.js'
 
 /**
  * What a {@link HostLink} reports back to its owner (the dispatcher): answers and refusals of
@@ -205,7 +190,7 @@ export class HostLink {
    * is done with). False only while the host is not known yet.
    */
   #ready(req: Request): boolean {
-    const feature = featureOf(req)
+    const feature = featureOf(req.op)
     if (feature === undefined || this.features.has(feature)) return true
     if (this.peer === 'unknown') return false
     this.#owner.refuse(req, notSupported(`The host does not support ${feature}`))
@@ -218,11 +203,12 @@ export class HostLink {
    */
   #prepare(req: Request): boolean {
     if (this.#owner.settled(req)) return false
-    if (req.kind === SNAPSHOT || req.kind === SNAPSHOT_CLOSE) {
-      const snap = req.a as GuestSnapshot
+    const op = req.op
+    if (op.kind === 'snapshot' || op.kind === 'snapshotClose') {
+      const snap = op.snapshot
       // Taken, or to be released, elsewhere (a lost connection): nothing to do here. A snapshot
       // is never taken again on another connection.
-      if (snap.closed && req.kind === SNAPSHOT) return this.#done(req)
+      if (snap.closed && op.kind === 'snapshot') return this.#done(req)
       if (snap.home !== null && snap.home !== this) return this.#done(req)
       if (snap.home === null) {
         snap.bindRemote(this)
@@ -231,13 +217,13 @@ export class HostLink {
       }
       return true
     }
-    if (req.kind === WATCH || req.kind === WATCH_CLOSE) {
-      const w = req.a as GuestWatch<unknown, unknown>
+    if (op.kind === 'watch' || op.kind === 'watchClose') {
+      const w = op.watch
       // A watch closed before it was sent is not registered; one registered elsewhere (a lost
       // connection) has nothing to release here.
-      if (req.kind === WATCH && w.closed) return this.#done(req)
-      if (req.kind === WATCH_CLOSE && w.home !== this) return this.#done(req)
-      if (req.kind === WATCH) w.bind(this)
+      if (op.kind === 'watch' && w.closed) return this.#done(req)
+      if (op.kind === 'watchClose' && w.home !== this) return this.#done(req)
+      if (op.kind === 'watch') w.bind(this)
       return true
     }
     const refusal = req.snap?.refusal(this)
@@ -258,7 +244,7 @@ export class HostLink {
     const id = this.allocId()
     const frame = encode(sent, id)
     if (frame.length <= this.#sendLimit) {
-      if (sent instanceof Request && sent.kind === CLEAR_KEYS)
+      if (sent instanceof Request && sent.op.kind === 'clearKeys')
         this.#wire.route(id, new KeyCollector(this, this.#owner, sent, id))
       else this.#wire.set(id, sent)
       this.stream.send(frame)

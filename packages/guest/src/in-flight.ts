@@ -92,7 +92,7 @@ export class InFlight {
     if (start !== parts.values.length) throw protocolError('GetManyPart out of order')
     for (const i of oversized) parts.oversized.add(start + i)
     for (const v of values) parts.values.push(v)
-    const expected = Array.isArray(sent) ? sent.length : (sent.a as unknown[]).length
+    const expected = Array.isArray(sent) ? sent.length : 'keys' in sent.op ? sent.op.keys.length : 0
     if (parts.values.length < expected) return
     this.#parts.delete(id)
     this.answer(id, parts)

@@ -1,7 +1,6 @@
 import { type MaintenanceCall, type MaintenanceTarget, maintenance } from '@rave-level/store'
 import ModuleError from 'module-error'
 import type { Dispatcher } from './dispatcher.js'
-import { CALL } from './requests.js'
 
 /**
  * @packageDocumentation
@@ -16,7 +15,7 @@ export function callMaintenance(d: Dispatcher, call: MaintenanceCall): Promise<U
   const local = d.forwarded
   if (local !== null)
     return local.sequencer.read(() => maintenance(local.store.db as unknown as MaintenanceTarget, call))
-  return d.request(CALL, call)
+  return d.request({ kind: 'call', call })
 }
 
 /** `LEVEL_DATABASE_NOT_OPEN` for a maintenance call on a database that is not open. */

@@ -4,7 +4,7 @@ import type { HostLink } from './host-link.js'
 import type { Forwarded } from './link-state.js'
 import type { Pending } from './pending.js'
 import { subscribeLocal } from './replay.js'
-import { Request, WATCH, WATCH_CLOSE } from './requests.js'
+import { type Operation, Request } from './requests.js'
 import type { GuestWatch } from './watch.js'
 
 /**
@@ -28,7 +28,7 @@ export interface WatchLinks {
   /** Keep `req` pending in its place in issue order, and send it if attached. */
   enqueue(req: Request): void
   /** An operation for where operations go now. */
-  request(kind: number, a: unknown): Promise<unknown>
+  request(op: Operation): Promise<unknown>
 }
 
 /**
@@ -87,16 +87,13 @@ export class WatchRegistry {
     w.registering = true
     const req = new Request(
       order,
-      WATCH,
-      w,
-      undefined,
-      false,
+      { kind: 'watch', watch: w },
       Date.now(),
       () => {
         w.registering = false
         w.registered()
       },
-      (err) => {
+      (err: Error) => {
         w.registering = false
         this.#end(w, err)
       }
@@ -113,7 +110,7 @@ export class WatchRegistry {
   async release(w: GuestWatch<any, any>): Promise<void> {
     this.#watches.delete(w.id)
     const host = this.#links.host
-    if (host !== null && w.home === host) await this.#links.request(WATCH_CLOSE, w)
+    if (host !== null && w.home === host) await this.#links.request({ kind: 'watchClose', watch: w })
   }
 
   /** The watches registered at `home` lost it: each yields a gap, and is registered anew (with retry). */
@@ -130,7 +127,7 @@ export class WatchRegistry {
     }
     // A release that waits for that home has nothing left to release.
     for (const req of [...this.#pending.values()]) {
-      if (req.kind === WATCH_CLOSE && (req.a as GuestWatch<any, any>).home === home) this.#pending.settle(req, {})
+      if (req.op.kind === 'watchClose' && req.op.watch.home === home) this.#pending.settle(req, {})
     }
   }
 

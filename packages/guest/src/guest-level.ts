@@ -20,8 +20,7 @@ import type { Operation } from './requests.js'
 import { callMaintenance, maintenanceNotOpen } from './maintenance-call.js'
 import { GuestSublevel } from './sublevel.js'
 import type { Watch, WatchOptions } from './watch.js'
-import type { WatchedDb } from './watch-shape.js'
-import { grantWatchAccess, type Resources, startWatch } from './watch-start.js'
+import { type Resources, type WatchedDb, WatchStarter } from './watch-start.js'
 
 /** Options of a {@link GuestLevel}: abstract-level's, and those of its {@link Dispatcher}. */
 export interface GuestLevelOptions<K, V> extends AbstractDatabaseOptions<K, V> {
@@ -62,6 +61,8 @@ export interface GuestLevelOptions<K, V> extends AbstractDatabaseOptions<K, V> {
  */
 export class GuestLevel<K = string, V = string> extends AbstractLevel<string | Buffer | Uint8Array, K, V> {
   readonly #d: Dispatcher
+  /** Starts the watches of this database and of its sublevels (which get it when created). */
+  readonly #watches: WatchStarter
 
   /**
    * @param options abstract-level's options and the dispatcher's (`retry`, `maxFrameSize`,
@@ -96,6 +97,7 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
       rest
     )
     this.#d = d
+    this.#watches = new WatchStarter(this, d)
   }
 
   /** Open; the event loop is held until it settles (see holdEventLoop). */
@@ -189,15 +191,11 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
    *   (`LEVEL_DATABASE_NOT_OPEN`, `LEVEL_NOT_SUPPORTED`, ...) reject `ready` and the iteration.
    */
   watch<WK = K, WV = V>(options: WatchOptions<WK> = {}): Watch<WK, WV> {
-    return startWatch<WK, WV>(this as unknown as WatchedDb & Resources, this, options)
-  }
-
-  static {
-    grantWatchAccess((db) => db.#d)
+    return this.#watches.start<WK, WV>(this as unknown as WatchedDb & Resources, options)
   }
 
   _sublevel(name: string, options: object): AbstractSublevel<any, any, any, any> {
-    return new GuestSublevel(this, name, options)
+    return new GuestSublevel(this, name, options, this.#watches)
   }
 
   /**

@@ -18,8 +18,6 @@ import ModuleError from 'module-error'
 import { type DbRangeOptions, dbRangeOptions, wireRange } from './db-options.js'
 import { DbReader, type IteratorSource } from './db-reader.js'
 
-export type { IteratorSource } from './db-reader.js'
-
 /** What an iterator needs from its connection. */
 export interface IteratorOwner {
   readonly db: IteratorSource

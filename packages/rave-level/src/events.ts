@@ -2,8 +2,7 @@
  * The types a user of {@link RaveLevel} holds: its options, its events and their payloads.
  * `rave-level.ts` owns the class and merges these events into its `EventEmitter` methods.
  */
-import type { AbstractBatchOperation, AbstractDatabaseOptions } from 'abstract-level'
-import type { RaveLevel } from './rave-level.js'
+import type { AbstractBatchOperation, AbstractDatabaseOptions, AbstractLevel } from 'abstract-level'
 
 /**
  * Options of {@link RaveLevel}: those of `abstract-level` (`keyEncoding`, `valueEncoding`, ...),
@@ -59,8 +58,11 @@ export interface RaveLevelEvents<K = string, V = string> {
   open: []
   closing: []
   closed: []
-  /** The operations of one write (abstract-level's `write` event; keys and values as given, or encoded for sublevels). */
-  write: [operations: AbstractBatchOperation<RaveLevel<K, V>, K, V>[]]
+  /**
+   * The operations of one write (abstract-level's `write` event; keys and values as given, or
+   * encoded for sublevels). A `sublevel` in an operation is one of the `RaveLevel`'s.
+   */
+  write: [operations: AbstractBatchOperation<AbstractLevel<string | Buffer | Uint8Array, K, V>, K, V>[]]
   /** The options of one `clear()` (abstract-level's `clear` event). */
   clear: [options: unknown]
 }

@@ -66,10 +66,17 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
 
   /**
    * @param options abstract-level's options and the dispatcher's (`retry`, `maxFrameSize`,
-   *   `timeout`, `stalledAfter`), unless `dispatcher` is given.
-   * @param dispatcher The dispatcher to use; by default one is made from `options`.
-   * @param manifest Extra manifest entries (events, methods) of a subclass.
+   *   `timeout`, `stalledAfter`).
    */
+  constructor(options?: GuestLevelOptions<K, V>)
+  /**
+   * A facade's: operations go where `dispatcher`, which the facade keeps, sends them (see
+   * {@link FacadeLevel}). `options` are abstract-level's only.
+   *
+   * @param manifest Extra manifest entries (events, methods) of a subclass.
+   * @internal
+   */
+  constructor(options: GuestLevelOptions<K, V> | undefined, dispatcher: Dispatcher, manifest?: object)
   constructor(options?: GuestLevelOptions<K, V>, dispatcher?: Dispatcher, manifest?: object) {
     const { retry = true, maxFrameSize, timeout, stalledAfter, ...rest } = options ?? {}
     const d =

@@ -1,9 +1,7 @@
-export { readMessage, type Schema } from './codec.js'
 export {
   codes,
   FRAME_TOO_LARGE,
   INVALID_VALUE,
-  MAX_MESSAGE_LENGTH,
   NOT_FOUND,
   PROTOCOL_ERROR,
   READONLY,
@@ -58,7 +56,6 @@ export type {
   WatchGapMessage,
   WatchMessage
 } from './messages.js'
-export { schemas } from './messages.js'
 export { ENTRIES, type IteratorMode, KEYS, modeOf, VALUES } from './mode.js'
 export { inRange, type KeyRange, keyRange, narrow, type RangeBounds, rangeBounds } from './range.js'
 export { RpcStream, type RpcStreamOptions } from './rpc-stream.js'

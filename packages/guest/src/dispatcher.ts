@@ -175,28 +175,34 @@ export class Dispatcher implements LinkOwner, CursorOwner, Watched {
 
   // ---- What a host link reports (LinkOwner) ------------------------------------------------
 
+  /** A request could not be sent, or its answer received: reject it unless it settled already. */
   refuse(req: Request, err: Error): void {
     this.#pending.refuse(req, err)
     this.#settledSome()
   }
 
+  /** Settle requests with a host's answer (only those still pending). */
   settle(sent: Request | Request[], answer: Answer): void {
     this.#pending.settle(sent, answer)
     this.#settledSome()
   }
 
+  /** Whether `req` settled already (a timeout or close() came first). */
   settled(req: Request): boolean {
     return !this.#pending.has(req)
   }
 
+  /** A limited clear read its keys: it becomes a batch of deletes of those (see {@link Pending.collected}). */
   collected(req: Request, keys: Buffer[]): void {
     this.#pending.collected(req, keys, (batch) => this.host?.queue(batch))
   }
 
+  /** A limited clear could not read its keys: it fails with the host's error. */
   failed(req: Request, error: string, message: string | undefined): void {
     this.settle(req, { error, message })
   }
 
+  /** The host of `link` answered its Hello (or turned out to be a plain many-level 2 host). */
   introduced(link: HostLink): void {
     if (this.host !== link) return
     this.events.introduced?.(link.pid)
@@ -204,15 +210,18 @@ export class Dispatcher implements LinkOwner, CursorOwner, Watched {
     this.#work.resumeCursors()
   }
 
+  /** A snapshot was just bound to the attached link (its request is being sent). */
   bound(): void {
     // An iterator on a snapshot waits until the snapshot was taken where it reads.
     this.#work.resumeCursors()
   }
 
+  /** Changes for watch `id`, registered on `link`. */
   watchChanges(link: HostLink, id: number, changes: WatchChangeAt[]): void {
     this.#watches.changes(link, id, changes)
   }
 
+  /** A gap for watch `id`, registered on `link`. */
   watchGap(link: HostLink, id: number): void {
     this.#watches.gap(link, id)
   }

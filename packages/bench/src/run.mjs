@@ -8,17 +8,9 @@ import os from 'node:os'
 import { parse, USAGE } from './config.mjs'
 import { cleanUp, profileInto } from './procs.mjs'
 import { judged, render } from './report.mjs'
-import * as failover from './sections/failover.mjs'
-import * as iterate from './sections/iterate.mjs'
-import * as pipelined from './sections/pipelined.mjs'
-import * as sequential from './sections/sequential.mjs'
-import * as startup from './sections/startup.mjs'
-import * as watch from './sections/watch.mjs'
-import * as writers from './sections/writers.mjs'
+import { SECTIONS } from './sections.mjs'
 import { progressDone } from './stats.mjs'
 import * as targets from './targets.mjs'
-
-const SECTIONS = { sequential, pipelined, iterate, writers, failover, startup, watch }
 
 let config
 try {

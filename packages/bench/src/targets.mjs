@@ -103,16 +103,23 @@ export function evaluate(results) {
   )
 }
 
-export function report(results) {
-  const rows = evaluate(results).map(({ what, threshold, target, values, met }) => {
-    // A median that rounds to the threshold (0.4998 for >= 0.5) gets more digits, so that the
-    // figure shown agrees with the verdict.
+/**
+ * Each target as shown: `{ section, what, target, shown, met }`, where `shown` is "median
+ * [min-max]" of the per-round values. A median that rounds to the threshold (0.4998 for >= 0.5)
+ * gets more digits, so that the figure shown agrees with the verdict.
+ */
+export function verdicts(results) {
+  return evaluate(results).map(({ section, what, threshold, target, values, met }) => {
     const m = summary(values).median
     let digits = 2
     while (digits < 6 && m !== threshold && Number(m.toFixed(digits)) === threshold) digits++
     const unit = (x) => x.toFixed(digits) + (what.includes('bound') ? '' : 'x')
-    return [what, target, cell(values, unit), met ? 'met' : 'NOT MET']
+    return { section, what, target, shown: cell(values, unit), met }
   })
+}
+
+export function report(results) {
+  const rows = verdicts(results).map(({ what, target, shown, met }) => [what, target, shown, met ? 'met' : 'NOT MET'])
   if (rows.length === 0) return []
   return [
     table(

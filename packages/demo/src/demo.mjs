@@ -91,7 +91,7 @@ async function main() {
   }
   for (let i = 0; i < options.workers; i++) cluster.spawn()
   const ticker = setInterval(() => view.render(), 200)
-  let verification = { checked: 0, missing: [], wrong: [] }
+  let verification = { checked: 0, missing: [], wrong: [], stored: 0 }
   try {
     await until(() => cluster.leader !== undefined, WAIT)
     const t0 = Date.now()
@@ -116,9 +116,11 @@ async function main() {
   }
   view.close()
   const results = checks({ cluster, verification, plannedKills })
-  for (const line of summary({ cluster, results, options })) write(`${line}\n`)
+  for (const line of summary({ cluster, verification, results, options })) write(`${line}\n`)
   if (temp === undefined)
-    write(`\nThe database is kept at ${location}. Look into it: pnpm rave-level ls ${location} --limit 5\n`)
+    write(
+      `\nThe database is kept at ${location}. Look into it from the checkout: npx -y pnpm@12.4.2 rave-level ls ${location} --limit 5\n`
+    )
   return results.every((check) => check.ok) ? 0 : 1
 }
 

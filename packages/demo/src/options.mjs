@@ -14,7 +14,7 @@ const number = (min, whole) => (text) => {
  * usage error.
  */
 export function parseOptions(argv) {
-  const program = new Command('pnpm demo')
+  const program = new Command('npx -y pnpm@12.4.2 demo')
     .description(
       'Worker processes share one LevelDB database through rave-level. Whoever holds the LOCK leads; ' +
         'every --kill-every seconds the leader is killed with SIGKILL and a new one is elected, while ' +
@@ -26,7 +26,7 @@ export function parseOptions(argv) {
     .option('--location <dir>', 'use (and keep) this database instead of a temporary one')
     .addHelpText(
       'after',
-      '\nExamples:\n  pnpm demo --workers 6 --duration 20 --kill-every 1\n  pnpm demo --location ./orders-db   then: pnpm rave-level ls ./orders-db --limit 5'
+      '\nExamples (at the root of the checkout):\n  npx -y pnpm@12.4.2 demo --workers 6 --duration 20 --kill-every 1\n  npx -y pnpm@12.4.2 demo --location ./orders-db\n  then: npx -y pnpm@12.4.2 rave-level ls ./orders-db --limit 5'
     )
     .configureOutput({ outputError: (text, write) => write(`demo: ${text.replace(/^error: /, '')}`) })
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))

@@ -1,8 +1,10 @@
 // The demo as a user runs it: real worker processes, real SIGKILLs, a real LevelDB database.
-import { type ChildProcess, spawn } from 'node:child_process'
+import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import fs from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
 
 const ESC = String.fromCharCode(27)
@@ -82,6 +84,16 @@ describe('pnpm demo', () => {
     expect(run.stdout).toMatch(/^ {2}✓ 2 leaders killed with SIGKILL \(2 planned\), each followed by a new one$/m)
     expect(run.stdout).toMatch(/^ {2}✓ no worker died other than by the planned SIGKILLs$/m)
     expect(run.stdout).not.toContain('✗')
+    // What `rave-level count` would find, and why it may be more than was acknowledged.
+    const acknowledged = Number(run.stdout.match(/^ {2}orders acknowledged +([\d,]+)/m)?.[1]?.replaceAll(',', ''))
+    const stored = run.stdout.match(/^ {2}orders in the database +([\d,]+)(.*)$/m)
+    expect(stored).not.toBeNull()
+    const more = Number(stored?.[1]?.replaceAll(',', '')) - acknowledged
+    expect(more).toBeGreaterThanOrEqual(0)
+    if (more > 0)
+      expect(stored?.[2]).toMatch(
+        /more than acknowledged: written by leaders killed before their acknowledgement was counted/
+      )
     expect(run.stdout).toMatch(/\nOK: every acknowledged order survived 2 SIGKILLs of the leader\.\n$/)
     await expectCleanedUp(run.stdout)
   })
@@ -140,6 +152,28 @@ describe('pnpm demo', () => {
     expect(screen).toContain('★ leader')
     expect(screen).toContain('OK: every acknowledged order survived 1 SIGKILL of the leader.')
     expect(screen).toContain(`${ESC}[?25h`) // the cursor is shown again
+  })
+
+  it('with --location, keeps the database and hints at a command that works from the checkout', async () => {
+    const parent = fs.mkdtempSync(path.join(os.tmpdir(), 'rld-'))
+    try {
+      const location = path.join(parent, 'orders-db')
+      const run = start(['--workers', '2', '--duration', '1', '--kill-every', '0', '--location', location])
+      expect(await run.exit).toBe(0)
+      const hint = run.stdout.match(/Look into it from the checkout: npx -y pnpm@12\.4\.2 (rave-level .*)$/m)?.[1]
+      expect(hint).toBe(`rave-level ls ${location} --limit 5`)
+      // `pnpm rave-level` runs the root package.json's script of that name, from the root:
+      // run that script as pnpm would, with the hinted arguments.
+      const root = path.join(path.dirname(DEMO), '..', '..', '..')
+      const script = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).scripts['rave-level']
+      const [command, ...args] = `${script} ${hint?.slice('rave-level '.length)}`.split(' ')
+      const listed = await promisify(execFile)(command === 'node' ? process.execPath : (command as string), args, {
+        cwd: root
+      })
+      expect(listed.stdout.trim().split('\n')).toHaveLength(5)
+    } finally {
+      fs.rmSync(parent, { recursive: true, force: true })
+    }
   })
 
   it('refuses bad flags with exit code 2 and explains --help', async () => {

@@ -9,11 +9,11 @@
 // asserts a time.
 import { fork } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import net from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Election } from '../dist/index.js'
 import { portLock } from '../test/fixtures/port-lock.mjs'
+import { freePort, summary } from './tools.mjs'
 
 const now = () => process.hrtime.bigint()
 
@@ -105,26 +105,5 @@ async function main(kills, size) {
   } finally {
     for (const child of members.values()) child.kill('SIGKILL')
     rmSync(dir, { recursive: true, force: true })
-  }
-}
-
-function summary(values) {
-  const sorted = [...values].sort((a, b) => a - b)
-  const at = (q) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]
-  const ms = (v) => `${v.toFixed(2)} ms`
-  return `median ${ms(at(0.5))}, p95 ${ms(at(0.95))}, min ${ms(sorted[0])}, max ${ms(sorted.at(-1))}`
-}
-
-// Below the kernel's ephemeral range, so that no outbound connection takes it meanwhile (see
-// test/helpers.ts).
-async function freePort() {
-  for (;;) {
-    const port = 20000 + Math.floor(Math.random() * 10000)
-    const free = await new Promise((resolve) => {
-      const server = net.createServer()
-      server.once('error', () => resolve(false))
-      server.listen({ port, host: '127.0.0.1', exclusive: true }, () => server.close(() => resolve(true)))
-    })
-    if (free) return port
   }
 }

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events'
 import net from 'node:net'
 import type ModuleError from 'module-error'
+import { closeEndpoint, endpointName, endpointPath } from './endpoint.js'
 import { type EndpointFailure, EndpointServer, serveEndpoint } from './endpoint-server.js'
 import { type ElectionFault, electionFault } from './errors.js'
 import {
@@ -13,7 +14,7 @@ import {
   teardown as teardownState
 } from './state.js'
 import { LeaderlessWatch, type StalledInfo } from './leaderless-watch.js'
-import { type ElectionOptions, type ResolvedOptions, resolveOptions } from './options.js'
+import { type ElectionOptions, type Endpoint, type ResolvedOptions, resolveOptions } from './options.js'
 import { RetryDelay } from './retry-delay.js'
 
 /**
@@ -231,19 +232,33 @@ export class Election<R> extends EventEmitter<ElectionEvents<R>> {
   async #dial(state: Connecting<R>, epoch: number): Promise<void> {
     state.timer = undefined
     const option = this.#options.endpoint
-    let endpoint: string
+    let endpoint: Endpoint | undefined
     let socket: net.Socket
     try {
       endpoint = typeof option === 'string' ? option : await option.connect()
-      if (this.#epoch !== epoch) return
-      socket = net.connect(endpoint)
+      if (this.#epoch !== epoch) {
+        closeEndpoint(endpoint)
+        return
+      }
+      socket = net.connect(endpointPath(endpoint))
     } catch {
+      if (endpoint !== undefined) closeEndpoint(endpoint)
       // Not knowing where the leader is (the resolver failed, or returned something net.connect
       // rejects) proves nothing either: let the lock decide.
       if (this.#epoch === epoch) this.#enter(electing())
       return
     }
-    this.#lastEndpoint = endpoint
+    this.#lastEndpoint = endpointName(endpoint)
+    // An open endpoint is only needed to reach the leader: once the attempt settled (connected,
+    // refused, or cut by a teardown), a connected socket no longer depends on its path.
+    const opened = endpoint
+    const settled = (): void => {
+      socket.removeListener('connect', settled)
+      socket.removeListener('close', settled)
+      closeEndpoint(opened)
+    }
+    socket.once('connect', settled)
+    socket.once('close', settled)
     state.socket = socket
     if (!this.#ref) socket.unref()
     // Resets and refused connects surface as 'close' below; this only keeps them from throwing.

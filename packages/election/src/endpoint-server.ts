@@ -1,6 +1,6 @@
 import net from 'node:net'
-import { isPipeName, removeStaleEndpoint } from './endpoint.js'
-import type { EndpointResolver } from './options.js'
+import { closeEndpoint, endpointName, endpointPath, isPipeName, removeStaleEndpoint } from './endpoint.js'
+import type { Endpoint, EndpointResolver } from './options.js'
 
 /**
  * The leader's listening side: one `net.Server` on the endpoint plus every connection it accepted,
@@ -13,6 +13,8 @@ export class EndpointServer {
   readonly #server: net.Server
   readonly #sockets = new Set<net.Socket>()
   #boundPath: string | undefined
+  /** The endpoint handed to {@link EndpointServer.listen}, released once the server closed. */
+  #endpoint: Endpoint | undefined
   #closing: Promise<void> | undefined
 
   /**
@@ -39,18 +41,28 @@ export class EndpointServer {
   }
 
   /**
-   * Listen on `endpoint`. The caller must hold the lock and must have removed a stale endpoint.
+   * Remove what a dead leader left at `endpoint` and listen on it. The caller must hold the
+   * lock. The server owns `endpoint` from now on, whatever happens: {@link EndpointServer.close}
+   * releases it (an open endpoint's `close()`) after the socket file was removed through it.
    *
-   * @param endpoint A unix socket path or a pipe name.
-   * @throws The server's `'error'` (such as `EADDRINUSE`, `ENOENT`, `EACCES`).
+   * @param endpoint A unix socket path, a pipe name or an open endpoint.
+   * @throws What `removeStaleEndpoint()` throws (such as `EISDIR`), or the server's `'error'`
+   *   (such as `EADDRINUSE`, `ENOENT`, `EACCES`).
    */
-  listen(endpoint: string): Promise<void> {
-    return new Promise((resolve, reject) => {
+  async listen(endpoint: Endpoint): Promise<void> {
+    if (this.#closing !== undefined) {
+      closeEndpoint(endpoint)
+      throw new Error('The server is closed')
+    }
+    this.#endpoint = endpoint
+    const path = endpointPath(endpoint)
+    removeStaleEndpoint(path)
+    await new Promise<void>((resolve, reject) => {
       const onError = (err: Error): void => reject(err)
       this.#server.once('error', onError)
-      this.#server.listen(endpoint, () => {
+      this.#server.listen(path, () => {
         this.#server.removeListener('error', onError)
-        if (!isPipeName(endpoint)) this.#boundPath = endpoint
+        if (!isPipeName(path)) this.#boundPath = path
         resolve()
       })
     })
@@ -86,6 +98,11 @@ export class EndpointServer {
         // Nothing to do: the next leader removes whatever is left before it listens.
       }
     }
+    // Only now: the path may go through what the endpoint holds open (a descriptor of the
+    // socket's directory), and both the close above and the unlink resolve it.
+    const endpoint = this.#endpoint
+    this.#endpoint = undefined
+    if (endpoint !== undefined) closeEndpoint(endpoint)
   }
 }
 
@@ -101,19 +118,21 @@ export class EndpointFailure extends Error {
 
 /**
  * For a lock holder: resolve the endpoint, remove what a dead leader left there, listen on it
- * with `server`, and publish it. Resolves with the endpoint, or `undefined` as soon as
- * `current()` says the caller moved on. Throws an {@link EndpointFailure}.
+ * with `server` (which then owns it), and publish it. Resolves with the endpoint, or
+ * `undefined` as soon as `current()` says the caller moved on. Throws an {@link EndpointFailure}.
  */
 export async function serveEndpoint(
   option: string | EndpointResolver,
   server: EndpointServer,
   current: () => boolean
-): Promise<string | undefined> {
-  let endpoint: string | undefined
+): Promise<Endpoint | undefined> {
+  let endpoint: Endpoint | undefined
   try {
     endpoint = typeof option === 'string' ? option : await option.listen()
-    if (!current()) return undefined
-    removeStaleEndpoint(endpoint)
+    if (!current()) {
+      closeEndpoint(endpoint)
+      return undefined
+    }
     await server.listen(endpoint)
     if (!current()) return undefined
     if (typeof option !== 'string' && option.published !== undefined) {
@@ -122,7 +141,7 @@ export async function serveEndpoint(
     }
     return endpoint
   } catch (err) {
-    throw new EndpointFailure(endpoint, err)
+    throw new EndpointFailure(endpoint === undefined ? undefined : endpointName(endpoint), err)
   }
 }
 

@@ -1,4 +1,5 @@
 import { unlinkSync } from 'node:fs'
+import type { Endpoint } from './options.js'
 
 const PIPE_PREFIX = /^\\\\[.?]\\pipe\\/i
 
@@ -34,5 +35,25 @@ export function removeStaleEndpoint(endpoint: string): void {
     unlinkSync(endpoint)
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+  }
+}
+
+/** What to listen on or connect to for `endpoint`. */
+export function endpointPath(endpoint: Endpoint): string {
+  return typeof endpoint === 'string' ? endpoint : endpoint.path
+}
+
+/** What to call `endpoint` in events and messages. */
+export function endpointName(endpoint: Endpoint): string {
+  return typeof endpoint === 'string' ? endpoint : (endpoint.name ?? endpoint.path)
+}
+
+/** Release what keeps an open endpoint's path valid; nothing for a string. Never throws. */
+export function closeEndpoint(endpoint: Endpoint): void {
+  if (typeof endpoint === 'string') return
+  try {
+    endpoint.close()
+  } catch {
+    // The user's close() failed: there is nothing more the election can release.
   }
 }

@@ -15,6 +15,8 @@ import ModuleError from 'module-error'
  * - `'serve'`: the leader could not serve one connection (`serve()` threw, or the server failed
  *   to accept); that connection is destroyed, the leader carries on.
  * - `'follow'`: `follow()` threw; the connection is destroyed and the election runs again.
+ * - `'campaign'` ({@link LeaseElection} only): a request to etcd failed (granting the lease,
+ *   putting the candidate's key, reading the election); the election backs off and tries again.
  *
  * The `'timeout'` event carries abstract-level's `LEVEL_LOCKED` instead: no leader has been
  * reachable for `timeout` ms, typically because the lock is held by something that serves no
@@ -23,7 +25,15 @@ import ModuleError from 'module-error'
 export const ELECTION_FAULT = 'LEVEL_ELECTION_FAULT'
 
 /** Where an election fault happened (see {@link ELECTION_FAULT}). */
-export type ElectionStage = 'acquire' | 'listen' | 'release' | 'serve' | 'follow'
+export type ElectionStage = 'acquire' | 'listen' | 'release' | 'serve' | 'follow' | 'campaign'
+
+/**
+ * The code of a leadership that ended because its lease could not be renewed before its TTL ran
+ * out: `LEVEL_LEASE_LOST`. It is the error of {@link LeaseElection}'s `'lost'` event and the
+ * abort reason of the lost {@link Leadership}'s `signal`. A caller branches on it: whatever the
+ * leader was doing must stop at once, because another process may lead already.
+ */
+export const LEASE_LOST = 'LEVEL_LEASE_LOST'
 
 /** A fault of the election: `code` is `LEVEL_ELECTION_FAULT`. */
 export interface ElectionFault extends ModuleError {
@@ -45,6 +55,11 @@ export function electionFault(message: string, stage: ElectionStage, cause: unkn
 /** The `LEVEL_LOCKED` error of the `'timeout'` event. */
 export function lockedError(message: string): ModuleError {
   return new ModuleError(message, { code: 'LEVEL_LOCKED' })
+}
+
+/** The `LEVEL_LEASE_LOST` error of a lost leadership. */
+export function leaseLost(message: string, cause?: unknown): ModuleError {
+  return new ModuleError(message, { code: LEASE_LOST, cause: cause === undefined ? undefined : toError(cause) })
 }
 
 function toError(value: unknown): Error {

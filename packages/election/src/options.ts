@@ -1,27 +1,50 @@
 import type net from 'node:net'
 
 /**
- * Where the endpoint is, when it is not one fixed string. Use it when followers must discover the
- * leader's endpoint (for example from a file the leader publishes) or when the leader picks its
- * endpoint only once it holds the lock.
+ * An endpoint that `path` reaches only while something stays open: for example a unix socket
+ * whose own path is too long, reached through `/proc/self/fd/<fd of its directory>/<name>` on
+ * Linux (what `@rave-level/socket-path`'s `openEndpoint()` returns). The election calls `close()`
+ * exactly once: a follower's as soon as its connect attempt settled (connected or not), a
+ * leader's after its server closed and the socket file was removed through `path`.
  */
-export interface EndpointResolver {
+export interface OpenEndpoint {
+  /** The unix socket path or pipe name to listen on or connect to while open. */
+  readonly path: string
+  /** What to call the endpoint in events (`'stalled'`) and messages. Default `path`. */
+  readonly name?: string
+  /** Release what keeps `path` valid. A throw is ignored. */
+  close(): void
+}
+
+/** A unix socket path or a Windows pipe name, or an {@link OpenEndpoint}. */
+export type Endpoint = string | OpenEndpoint
+
+/**
+ * Where the endpoint is, when it is not one fixed string. Use it when followers must discover the
+ * leader's endpoint (for example from a file the leader publishes), when the leader picks its
+ * endpoint only once it holds the lock, or when the endpoint must be opened (an
+ * {@link OpenEndpoint}).
+ *
+ * @typeParam E What `connect()` and `listen()` return, and `published()` receives.
+ */
+export interface EndpointResolver<E extends Endpoint = Endpoint> {
   /**
    * Called before each connect attempt; returns the endpoint to try. A throw or rejection counts
    * as a failed connect (the election then tries the lock); it is not reported.
    */
-  connect(): string | Promise<string>
+  connect(): E | Promise<E>
   /**
    * Called once per leadership, after the lock was taken; returns the endpoint to serve. A throw
    * or rejection is reported as an election fault (stage `listen`) and the lock is given back.
    */
-  listen(): string | Promise<string>
+  listen(): E | Promise<E>
   /**
-   * Called after the leader listens on `endpoint`, before the `'leader'` event (for example to
-   * write the endpoint where followers' `connect()` reads it). A throw or rejection is reported
-   * as an election fault (stage `listen`) and the lock is given back.
+   * Called with what `listen()` returned, after the leader listens on it and before the
+   * `'leader'` event (for example to write the endpoint where followers' `connect()` reads
+   * it). A throw or rejection is reported as an election fault (stage `listen`) and the lock is
+   * given back.
    */
-  published?(endpoint: string): void | Promise<void>
+  published?(endpoint: E): void | Promise<void>
 }
 
 /** Options of {@link Election}. `R` is the resource the lock guards (for example a database). */
@@ -123,7 +146,7 @@ export function resolveOptions<R>(options: ElectionOptions<R>): ResolvedOptions<
   }
 }
 
-function milliseconds(name: string, value: unknown, fallback: number, infinite: boolean): number {
+export function milliseconds(name: string, value: unknown, fallback: number, infinite: boolean): number {
   if (value === undefined) return fallback
   if (typeof value !== 'number' || Number.isNaN(value)) {
     throw new TypeError(`The "${name}" option must be a number`)
@@ -136,7 +159,7 @@ function milliseconds(name: string, value: unknown, fallback: number, infinite: 
   return value
 }
 
-function positive(name: string, value: number): number {
+export function positive(name: string, value: number): number {
   if (value === 0) throw new RangeError(`The "${name}" option must be greater than 0`)
   return value
 }

@@ -1,32 +1,13 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, test } from 'vitest'
-import { type Child, cleanup, freePort, spawn, tempDir } from './helpers.js'
+import { type Child, cleanup, freePort, nextLeader as nextMessageLeader, spawn, tempDir } from './helpers.js'
 
 afterEach(cleanup)
 
 /** Resolve with whichever of `members` reports `{ event: 'leader' }` first from now on. */
-function nextLeader(members: Child[], timeout = 10000): Promise<Child> {
-  return new Promise((resolve, reject) => {
-    const listeners = new Map<Child, (message: any) => void>()
-    const done = (): void => {
-      clearTimeout(timer)
-      for (const [member, listener] of listeners) member.process.off('message', listener)
-    }
-    for (const member of members) {
-      const listener = (message: any): void => {
-        if (message.event !== 'leader') return
-        done()
-        resolve(member)
-      }
-      listeners.set(member, listener)
-      member.process.on('message', listener)
-    }
-    const timer = setTimeout(() => {
-      done()
-      reject(new Error('No new leader was elected'))
-    }, timeout)
-  })
+async function nextLeader(members: Child[], timeout = 10000): Promise<Child> {
+  return (await nextMessageLeader(members, timeout)).member
 }
 
 /** Wait until every member follows `leader` (it tells them its pid). */
@@ -121,7 +102,10 @@ describe('failover', () => {
       await leader.next((message) => message.event === 'closed')
       const successor = await next
       // The closed member stays alive but out of the election: it must not take the lock again.
-      await new Promise((resolve) => setTimeout(resolve, 20))
+      // Now that its successor holds the lock it cannot; had it taken it in between, its report
+      // is in before its answer to a ping.
+      leader.process.send({ cmd: 'ping' })
+      await leader.next((message) => message.event === 'pong')
       expect(leader.messages.filter((message) => message.event === 'leader')).toHaveLength(1)
       await leader.kill()
       leader = successor

@@ -45,8 +45,12 @@ describe('foreign lock holder', () => {
         expect(['connecting', 'electing']).toContain(election.role)
         expect(existsSync(endpoint)).toBe(true)
 
+        // Listen before the kill: the election retries the lock every 100 ms at most, and under
+        // load it can take the freed lock and lead before this process hears of its child's exit.
+        // Listening only after `kill()` resolved then waited for a 'leader' already emitted.
+        const led = waitFor(election, 'leader', 5000)
         await holder.kill()
-        await waitFor(election, 'leader', 5000)
+        await led
         expect(await readAll(endpoint)).toBe('served')
         // One stall episode, however many retries it took.
         expect(seen.filter(([event]) => event === 'stalled')).toHaveLength(1)

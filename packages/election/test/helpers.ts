@@ -79,6 +79,33 @@ export function spawn(name: string, args: Array<string | number>): Child {
   return handle
 }
 
+/**
+ * Resolve with whichever of `members` reports `{ event: 'leader' }` first from now on, and that
+ * message.
+ */
+export function nextLeader(members: Iterable<Child>, timeout = 10000): Promise<{ member: Child; message: any }> {
+  return new Promise((resolve, reject) => {
+    const listeners = new Map<Child, (message: any) => void>()
+    const done = (): void => {
+      clearTimeout(timer)
+      for (const [member, listener] of listeners) member.process.off('message', listener)
+    }
+    for (const member of members) {
+      const listener = (message: any): void => {
+        if (message.event !== 'leader') return
+        done()
+        resolve({ member, message })
+      }
+      listeners.set(member, listener)
+      member.process.on('message', listener)
+    }
+    const timer = setTimeout(() => {
+      done()
+      reject(new Error('No new leader was elected'))
+    }, timeout)
+  })
+}
+
 /** A short temporary directory (unix socket paths are limited to ~107 bytes). */
 export function tempDir(): string {
   const dir = mkdtempSync('/tmp/el-')

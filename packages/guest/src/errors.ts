@@ -1,4 +1,10 @@
+import { FRAME_TOO_LARGE, frameTooLarge, protocolError } from '@rave-level/protocol'
 import ModuleError from 'module-error'
+
+// The one place this package makes its errors: every other file calls these. The codes are
+// listed, with what to do about each, in docs/errors.md at the root of the repository.
+
+export { FRAME_TOO_LARGE, protocolError }
 
 /** The connection to the host ended before an operation was answered (only with `retry: false`). */
 export const CONNECTION_LOST = 'LEVEL_CONNECTION_LOST'
@@ -6,8 +12,6 @@ export const CONNECTION_LOST = 'LEVEL_CONNECTION_LOST'
 export const DATABASE_NOT_OPEN = 'LEVEL_DATABASE_NOT_OPEN'
 /** An iterator read was aborted through its `signal`. */
 export const ABORTED = 'LEVEL_ABORTED'
-/** An operation does not fit in one frame of `maxFrameSize` bytes, so it is not sent. */
-export const FRAME_TOO_LARGE = 'LEVEL_FRAME_TOO_LARGE'
 /**
  * An operation did not settle within `timeout`: the host said nothing at all (neither answers
  * nor heartbeats) for that long, or there was no host. Its outcome is unknown: if it was sent,
@@ -41,9 +45,19 @@ export function notSupported(message: string): ModuleError {
   return new ModuleError(message, { code: 'LEVEL_NOT_SUPPORTED' })
 }
 
-/** @internal */
+/** @internal An operation that does not fit in one frame of `maxFrameSize` bytes: it is not sent. */
 export function tooLarge(length: number, max: number): ModuleError {
-  return new ModuleError(`Operation needs a frame of ${length} bytes; the maximum is ${max}`, { code: FRAME_TOO_LARGE })
+  return frameTooLarge(`Operation needs a frame of ${length} bytes; the maximum is ${max}`)
+}
+
+/** @internal A value (or a reply) the host could not send because it exceeds our `maxFrameSize`. */
+export function tooLargeToReceive(): ModuleError {
+  return frameTooLarge('The reply does not fit in a frame of maxFrameSize bytes')
+}
+
+/** @internal `LEVEL_DATABASE_NOT_OPEN` for a maintenance call on a database that is not open. */
+export function maintenanceNotOpen(method: string): ModuleError {
+  return new ModuleError(`Database is not open: cannot call ${method}()`, { code: DATABASE_NOT_OPEN })
 }
 
 /** @internal An abort error shaped like abstract-level's own (`name` is `'AbortError'`). */

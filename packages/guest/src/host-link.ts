@@ -11,11 +11,10 @@ import {
   readWatchChangesAt,
   type WatchChangeAt
 } from '@rave-level/protocol'
-import { tooLarge } from './errors.js'
-import { InFlight, protocolError, type Route, type Settler } from './in-flight.js'
+import { notSupported, protocolError, tooLarge, tooLargeToReceive } from './errors.js'
+import { InFlight, type Route, type Settler } from './in-flight.js'
 import { type CollectorOwner, KeyCollector } from './key-collector.js'
-import { notSupported } from './errors.js'
-import { type Answer, encodeRequest, encodeRun, featureOf, Request, runLength, tooLargeToReceive } from './requests.js'
+import { type Answer, encodeRequest, encodeRun, featureOf, Request, runLength } from './requests.js'
 
 /**
  * What a {@link HostLink} reports back to its owner (the dispatcher): answers and refusals of

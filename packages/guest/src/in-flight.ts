@@ -1,6 +1,5 @@
-import { PROTOCOL_ERROR } from '@rave-level/protocol'
-import ModuleError from 'module-error'
-import { type Answer, type ManyValue, Request, tooLargeToReceive } from './requests.js'
+import { protocolError, tooLargeToReceive } from './errors.js'
+import { type Answer, type ManyValue, Request } from './requests.js'
 
 /**
  * @packageDocumentation
@@ -107,9 +106,4 @@ export class InFlight {
     const err = tooLargeToReceive()
     for (const req of Array.isArray(sent) ? sent : [sent]) this.#owner.refuse(req, err)
   }
-}
-
-/** `LEVEL_PROTOCOL_ERROR`: the host broke the protocol. */
-export function protocolError(message: string): ModuleError {
-  return new ModuleError(message, { code: PROTOCOL_ERROR })
 }

@@ -1,5 +1,4 @@
 import { type MaintenanceCall, type MaintenanceTarget, maintenance } from '@rave-level/store'
-import ModuleError from 'module-error'
 import type { Dispatcher } from './dispatcher.js'
 
 /**
@@ -16,9 +15,4 @@ export function callMaintenance(d: Dispatcher, call: MaintenanceCall): Promise<U
   if (local !== null)
     return local.sequencer.read(() => maintenance(local.store.db as unknown as MaintenanceTarget, call))
   return d.request({ kind: 'call', call })
-}
-
-/** `LEVEL_DATABASE_NOT_OPEN` for a maintenance call on a database that is not open. */
-export function maintenanceNotOpen(method: string): ModuleError {
-  return new ModuleError(`Database is not open: cannot call ${method}()`, { code: 'LEVEL_DATABASE_NOT_OPEN' })
 }

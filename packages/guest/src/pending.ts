@@ -1,4 +1,5 @@
-import { type Answer, Request, tooLargeToReceive } from './requests.js'
+import { tooLargeToReceive } from './errors.js'
+import { type Answer, Request } from './requests.js'
 
 const DONE: Answer = Object.freeze({})
 

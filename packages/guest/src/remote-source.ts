@@ -1,5 +1,5 @@
-import { ENTRIES, encodeInput, Input, KEYS, PROTOCOL_ERROR, rangeBounds, remoteError } from '@rave-level/protocol'
-import ModuleError from 'module-error'
+import { ENTRIES, encodeInput, Input, KEYS, rangeBounds, remoteError } from '@rave-level/protocol'
+import { protocolError } from './errors.js'
 import { fromBytes } from './formats.js'
 import type { Route } from './in-flight.js'
 import type { Shape, Source, SourceOwner, Start } from './source.js'
@@ -191,7 +191,7 @@ export class RemoteSource implements Source, Route {
     if (seq !== this.#seq || data.length === 0 || this.#closed) return
     if (data.length % this.#stride !== 0) {
       // Thrown from the frame handler, this fails the connection (and we resume elsewhere).
-      throw new ModuleError('IteratorData does not hold whole entries', { code: PROTOCOL_ERROR })
+      throw protocolError('IteratorData does not hold whole entries')
     }
     this.#chunks.push(data)
     this.#buffered += data.length / this.#stride

@@ -1,6 +1,6 @@
-import { encodeInput, FRAME_TOO_LARGE, Input, type RangeOptions, rangeBounds, remoteError } from '@rave-level/protocol'
+import { encodeInput, Input, type RangeOptions, rangeBounds, remoteError } from '@rave-level/protocol'
 import type { MaintenanceCall, WriteOp } from '@rave-level/store'
-import ModuleError from 'module-error'
+import { tooLargeToReceive } from './errors.js'
 import { fromBytes } from './formats.js'
 import type { GuestSnapshot } from './snapshot.js'
 import type { GuestWatch } from './watch.js'
@@ -154,11 +154,6 @@ export class Request {
       this.resolve(undefined)
     }
   }
-}
-
-/** A value (or a reply) the host could not send because it exceeds our `maxFrameSize`. */
-export function tooLargeToReceive(): ModuleError {
-  return new ModuleError('The reply does not fit in a frame of maxFrameSize bytes', { code: FRAME_TOO_LARGE })
 }
 
 /** Encode one request as its own frame, with wire id `id`. */

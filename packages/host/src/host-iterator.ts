@@ -1,7 +1,6 @@
 import {
   ENTRIES,
   encodeOutput,
-  FRAME_TOO_LARGE,
   type IteratorDataMessage,
   type IteratorMessage,
   type IteratorMode,
@@ -14,9 +13,9 @@ import {
   wireCode,
   wireMessage
 } from '@rave-level/protocol'
-import ModuleError from 'module-error'
 import { type DbRangeOptions, dbRangeOptions, wireRange } from './db-options.js'
 import { DbReader, type IteratorSource } from './db-reader.js'
+import { entryTooLarge } from './errors.js'
 
 /** What an iterator needs from its connection. */
 export interface IteratorOwner {
@@ -275,8 +274,7 @@ export class HostIterator {
           end += stride
         }
         if (end === start) {
-          const message = `An entry of the iterator does not fit in a frame of ${limit} bytes`
-          return { frames, error: new ModuleError(message, { code: FRAME_TOO_LARGE }) }
+          return { frames, error: entryTooLarge(limit) }
         }
         msg.data = data.slice(start, end)
         frames.push(encodeOutput(Output.iteratorData, msg))

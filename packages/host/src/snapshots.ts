@@ -1,4 +1,4 @@
-import ModuleError from 'module-error'
+import { snapshotNotOpen, snapshotsNotSupported } from './errors.js'
 
 /** An explicit snapshot of the served database (abstract-level's). */
 export interface DbSnapshot {
@@ -30,7 +30,7 @@ export class Snapshots {
   /** Take snapshot `id`. Throws `LEVEL_NOT_SUPPORTED` for a database without explicit snapshots. */
   open(id: number): void {
     if (this.#db.supports.explicitSnapshots !== true || typeof this.#db.snapshot !== 'function') {
-      throw new ModuleError('The database does not support explicit snapshots', { code: 'LEVEL_NOT_SUPPORTED' })
+      throw snapshotsNotSupported()
     }
     this.#open.get(id)?.close().catch(noop)
     this.#open.set(id, this.#db.snapshot())
@@ -45,7 +45,7 @@ export class Snapshots {
     if (id === undefined) return undefined
     const snapshot = this.#open.get(id)
     if (snapshot === undefined) {
-      throw new ModuleError(`Snapshot ${id} is not open on this connection`, { code: 'LEVEL_SNAPSHOT_NOT_OPEN' })
+      throw snapshotNotOpen(id)
     }
     return snapshot
   }

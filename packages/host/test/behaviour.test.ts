@@ -3,7 +3,7 @@ import { ClassicLevel } from 'classic-level'
 import { MemoryLevel } from 'memory-level'
 import { describe, expect, it } from 'vitest'
 import { LevelHost } from '../dist/index.js'
-import { tempDir, until } from './helpers.js'
+import { steady, tempDir, until } from './helpers.js'
 import { WireClient } from './wire-client.js'
 
 const b = (s: string) => Buffer.from(s)
@@ -241,13 +241,15 @@ describe('iterator flow control', () => {
     const host = new LevelHost(db)
     return { db, host, c: new WireClient(host) }
   }
-  const settle = () => new Promise((resolve) => setTimeout(resolve, 50))
+  // The host sends no more of iterator 1 than it may: a claim that something stops, which no
+  // event marks (see steady()).
+  const settle = (c: WireClient) => steady(() => c.iteratorMessages(1).length)
 
   it('sends one item first and keeps at most two batches unacknowledged', async () => {
     const { c } = await setup(20_000)
     c.send(Input.iterator, { id: 1, seq: 0, options: iteratorOptions, consumed: 0 })
     await until(() => c.iteratorMessages(1).length === 1)
-    await settle()
+    await settle(c)
     const first = c.iteratorMessages(1)
     expect(first).toHaveLength(1)
     expect(first[0]?.message).toMatchObject({ seq: 0, data: [b('k000000'), expect.anything()] })
@@ -255,7 +257,7 @@ describe('iterator flow control', () => {
     let consumed = 1
     c.send(Input.iteratorAck, { id: 1, seq: 0, consumed })
     await until(() => c.iteratorMessages(1).length === 3)
-    await settle()
+    await settle(c)
     expect(c.iteratorMessages(1)).toHaveLength(3)
     // Every further ack buys exactly one more batch, each of bounded size.
     for (let round = 0; round < 5; round++) {
@@ -266,7 +268,7 @@ describe('iterator flow control', () => {
       expect(batch.data.reduce((n, d) => n + d.byteLength, 0)).toBeLessThan(17 * 1024)
       c.send(Input.iteratorAck, { id: 1, seq: 0, consumed })
       await until(() => c.iteratorMessages(1).length === before.length + 1)
-      await settle()
+      await settle(c)
       expect(c.iteratorMessages(1)).toHaveLength(before.length + 1)
     }
     c.destroy()

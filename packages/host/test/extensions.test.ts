@@ -9,7 +9,7 @@ import { ClassicLevel } from 'classic-level'
 import { MemoryLevel } from 'memory-level'
 import { describe, expect, it } from 'vitest'
 import { LevelHost } from '../dist/index.js'
-import { tempDir, until } from './helpers.js'
+import { steady, tempDir, until } from './helpers.js'
 import { WireClient } from './wire-client.js'
 
 const b = (s: string) => Buffer.from(s)
@@ -197,7 +197,8 @@ describe('limits', () => {
     const value = Buffer.alloc(1024)
     for (let i = 0; i < 1000; i++) c.send(Input.put, { id: i, key: b(`k${i}`), value })
     await until(() => db.written > 0)
-    await new Promise((resolve) => setTimeout(resolve, 200))
+    // Until the host stops taking frames: it holds the rest unread (its write callback waits).
+    await steady(() => c.host.writableLength)
     // While the first write hangs, later ones that the host accepted wait in its sequencer and
     // become the second write once the first settles: its size is what the host took in.
     db.open_()
@@ -275,9 +276,18 @@ describe('limits', () => {
   })
 })
 
+/**
+ * The host has read every byte `client` sent: none waits in the client's stream (queued or
+ * buffered) or in the host's write buffer. The host handles each frame as it reads it, so every request sent so far
+ * has been taken (or refused).
+ */
+const took = (client: WireClient): boolean => client.stream.bufferedOutput === 0 && client.host.writableLength === 0
+
 /** A GatedLevel whose reads also wait until `releaseReads()`. */
 class SlowReadLevel extends GatedLevel {
   reads = 0
+  /** Reads that returned. */
+  readsDone = 0
   #readGate: Promise<void>
   releaseReads = () => {}
   constructor() {
@@ -290,12 +300,20 @@ class SlowReadLevel extends GatedLevel {
   async _get(key: any, options: any): Promise<any> {
     this.reads++
     await this.#readGate
-    return super._get(key, options)
+    try {
+      return await super._get(key, options)
+    } finally {
+      this.readsDone++
+    }
   }
   async _getMany(keys: any[], options: any): Promise<any[]> {
     this.reads++
     await this.#readGate
-    return super._getMany(keys, options)
+    try {
+      return await super._getMany(keys, options)
+    } finally {
+      this.readsDone++
+    }
   }
 }
 
@@ -308,12 +326,15 @@ describe('stopping', () => {
     c.send(Input.get, { id: 1, key: b('a') })
     c.send(Input.put, { id: 2, key: b('a'), value: b('new') })
     await until(() => db.reads === 1)
-    await new Promise((resolve) => setTimeout(resolve, 20))
+    // The put too must be taken (queued behind the read) before the connection closes, or
+    // nothing would start it whatever the host does.
+    await until(() => took(c))
     c.destroy()
     await until(() => c.closed)
     db.releaseReads()
-    await new Promise((resolve) => setTimeout(resolve, 50))
-    expect(db.calls).toEqual([])
+    // The read is done: a put still queued behind it would start now.
+    await until(() => db.readsDone === 1)
+    expect(await steady(() => db.calls.length)).toBe(0)
     expect(c.received).toEqual([])
   })
 
@@ -324,7 +345,7 @@ describe('stopping', () => {
     c.send(Input.get, { id: 1, key: b('a') })
     c.send(Input.put, { id: 2, key: b('a'), value: b('new') })
     await until(() => db.reads === 1)
-    await new Promise((resolve) => setTimeout(resolve, 20))
+    await until(() => took(c))
     let finished = false
     const finishing = host.finish().then(() => {
       finished = true
@@ -333,14 +354,15 @@ describe('stopping', () => {
     // A connection made while finishing takes nothing either.
     const late = new WireClient(host)
     late.send(Input.put, { id: 1, key: b('c'), value: b('late') })
-    await new Promise((resolve) => setTimeout(resolve, 20))
+    // Both late requests reached the host (and were not taken); the read still holds finish().
+    await until(() => took(c) && took(late))
     expect(finished).toBe(false)
     db.releaseReads()
     await finishing
     // Both taken requests were answered by the time finish() resolved.
     expect((await c.reply(1)).error).toBe('LEVEL_NOT_FOUND')
     expect((await c.reply(2)).error).toBeUndefined()
-    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(await steady(() => c.received.length)).toBe(2)
     expect(c.received.map((f) => (f.message as { id: number }).id)).toEqual([1, 2])
     expect(late.received).toEqual([])
     expect(db.calls).toEqual([1])

@@ -69,8 +69,15 @@ async function attack(payloads: Buffer[][]): Promise<{ client: WireClient; error
     for (const chunk of chunks) client.raw(chunk)
     return entry
   })
-  // Give every connection time to process what it got, then drop the survivors.
-  await new Promise((resolve) => setTimeout(resolve, 20))
+  // Wait until every connection has processed what it got: the host failed it (and its 'error'
+  // reached us), or it read every byte. Then drop the survivors.
+  await until(() =>
+    clients.every(({ client, error }) =>
+      client.host.destroyed
+        ? client.host.errored == null || error !== undefined
+        : client.stream.bufferedOutput === 0 && client.host.writableLength === 0
+    )
+  )
   for (const { client } of clients) client.destroy()
   return clients
 }

@@ -5,7 +5,7 @@
 // this shows whether `await db.close()` is waited for (design invariant 8).
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { bothFormats, failure, removeTempDirs, runNode, tempDir, writeScript } from './harness.js'
+import { bothFormats, cli, failure, removeTempDirs, runNode, tempDir, writeScript } from './harness.js'
 
 afterAll(removeTempDirs)
 
@@ -224,4 +224,57 @@ console.log('done')`,
       90_000
     )
   })
+})
+
+describe('the command line, as a plain process', () => {
+  // Each command must exit by itself: alone (it leads until it is done, then closes as the
+  // leader) and beside a leader in another process (it follows).
+  for (const beside of [false, true]) {
+    it(`put, get, count, ls and watch ${beside ? 'beside a leader in another process' : 'with no other process'}`, async () => {
+      await scenario(
+        `cli-${beside ? 'beside' : 'alone'}`,
+        `${startPeer}
+const location = process.argv[2]
+const cli = ${JSON.stringify(cli)}
+${beside ? "await startPeer(location, 'lead', 'leader-ready')" : 'await fs.promises.mkdir(location, { recursive: true })'}
+let said = ''
+function rave (...args) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    child.stdout.on('data', (chunk) => (out += chunk))
+    child.stderr.on('data', (chunk) => {
+      out += chunk
+      said += chunk
+    })
+    const bound = setTimeout(() => child.kill('SIGKILL'), 15000)
+    child.on('close', (code, signal) => {
+      clearTimeout(bound)
+      resolve({ code, signal, out: out.trim() })
+    })
+  })
+}
+async function expectRun (args, code, out) {
+  stage('rave-level ' + args.join(' '))
+  const r = await rave(...args)
+  if (r.code !== code || (out !== undefined && r.out !== out)) throw new Error('rave-level ' + args.join(' ') + ': ' + JSON.stringify(r))
+}
+await expectRun(['put', location, 'k', 'v'${beside ? '' : ", '--create'"}], 0)
+await expectRun(['get', location, 'k'], 0, 'v')
+await expectRun(['get', location, 'missing'], 1)
+await expectRun(['count', location, '--prefix', 'k'], 0, '1')
+await expectRun(['ls', location, '--prefix', 'k'], 0, 'k\\tv')
+stage('watch --count 1, then a put')
+const watching = rave('watch', location, '--prefix', 'w', '--count', '1')
+await until(() => said.includes('watching'), 15000) // it says so once its watch is registered
+await expectRun(['put', location, 'w1', 'x'], 0)
+const w = await watching
+if (w.code !== 0 || !/put\\tw1\\tx/.test(w.out)) throw new Error('watch: ' + JSON.stringify(w))
+console.log('done')`,
+        dbIn,
+        ['done'],
+        60_000
+      )
+    })
+  }
 })

@@ -39,16 +39,26 @@ export const codes = Object.freeze({
   TOO_MANY_WATCHES
 } as const)
 
-/** @internal */
+/**
+ * A `LEVEL_PROTOCOL_ERROR`: a frame or message that does not follow the wire format. The one
+ * place that makes this code's errors, for the codec and for hosts and guests alike.
+ *
+ * @param message Says what was wrong; callers must not parse it.
+ * @param cause The underlying error, when wrapping one.
+ */
 export function protocolError(message: string, cause?: unknown): ModuleError {
   return new ModuleError(message, { code: PROTOCOL_ERROR, cause: cause as Error | undefined })
 }
 
-/** @internal */
-export function frameTooLarge(length: number, max: number): ModuleError {
-  return new ModuleError(`Peer announced a frame of ${length} bytes; the maximum is ${max}`, {
-    code: FRAME_TOO_LARGE
-  })
+/**
+ * A `LEVEL_FRAME_TOO_LARGE`: a frame over the receiver's maximum. The one place that makes this
+ * code's errors: a request a guest does not send, an answer a host cannot fit, a reply a guest
+ * cannot receive, a peer's announcement.
+ *
+ * @param message Says which frame and the limit; callers must not parse it.
+ */
+export function frameTooLarge(message: string): ModuleError {
+  return new ModuleError(message, { code: FRAME_TOO_LARGE })
 }
 
 /**

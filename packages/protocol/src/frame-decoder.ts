@@ -124,7 +124,8 @@ export class FrameDecoder {
       if (length === 0) throw protocolError('Empty frame')
       const start = cursor.offset
       if (length > this.#max) {
-        if (this.#onOversize === undefined) throw frameTooLarge(length, this.#max)
+        if (this.#onOversize === undefined)
+          throw frameTooLarge(`Peer announced a frame of ${length} bytes; the maximum is ${this.#max}`)
         const rest = this.#drop(buf.subarray(start), length)
         if (rest.length === 0) return
         buf = rest

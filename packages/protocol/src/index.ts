@@ -1,9 +1,11 @@
 export {
   codes,
   FRAME_TOO_LARGE,
+  frameTooLarge,
   INVALID_VALUE,
   NOT_FOUND,
   PROTOCOL_ERROR,
+  protocolError,
   READONLY,
   REMOTE_ERROR,
   remoteError,

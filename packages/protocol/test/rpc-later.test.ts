@@ -10,7 +10,10 @@ function stream(name: string, log: string[]): RpcStream {
   return rpc
 }
 
-const settle = () => new Promise((resolve) => setTimeout(resolve, 20))
+/** Wait until `log` holds `n` chunks: what was sent has been written. */
+async function written(log: string[], n: number): Promise<void> {
+  while (log.length < n) await new Promise((resolve) => setImmediate(resolve))
+}
 
 describe('RpcStream.send(frame, later)', () => {
   it('writes a later frame after the frames other streams send at once in the same turn', async () => {
@@ -19,7 +22,7 @@ describe('RpcStream.send(frame, later)', () => {
     const writer = stream('writer', log)
     watcher.send(Buffer.from('change'), true)
     writer.send(Buffer.from('ack'))
-    await settle()
+    await written(log, 2)
     expect(log).toEqual(['writer:ack', 'watcher:change'])
   })
 
@@ -31,7 +34,7 @@ describe('RpcStream.send(frame, later)', () => {
     b.send(Buffer.from('x'), true)
     a.send(Buffer.from('2'))
     a.send(Buffer.from('3'), true)
-    await settle()
+    await written(log, 2)
     expect(log).toEqual(['a:123', 'b:x'])
   })
 
@@ -42,10 +45,10 @@ describe('RpcStream.send(frame, later)', () => {
     a.send(Buffer.from('2'), true)
     await new Promise<void>((resolve) => process.nextTick(resolve))
     expect(log).toEqual([])
-    await settle()
+    await written(log, 1)
     expect(log).toEqual(['a:12'])
     a.send(Buffer.from('3'), true)
-    await settle()
+    await written(log, 2)
     expect(log).toEqual(['a:12', 'a:3'])
   })
 })

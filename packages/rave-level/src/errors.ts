@@ -1,5 +1,9 @@
 import ModuleError from 'module-error'
 
+// The one place this package makes its errors, the command line's included: every other file
+// calls these. The codes are listed, with what to do about each, in docs/errors.md at the root
+// of the repository.
+
 /** @internal */
 export function notReopenable(): ModuleError {
   return new ModuleError('A RaveLevel database cannot be reopened after close()', {
@@ -76,4 +80,41 @@ export function withCauseInMessage(err: unknown): unknown {
   const e = err as ModuleError & { cause?: Error }
   if (e?.code !== 'LEVEL_DATABASE_NOT_OPEN' || e.cause == null || e.message !== 'Database failed to open') return err
   return new ModuleError(`Database failed to open: ${e.cause.message}`, { code: e.code, cause: e.cause })
+}
+
+/**
+ * `LEVEL_LOCKED` for `destroy()`/`repair()` of a database some process has open: `cause` is
+ * the error that said so.
+ * @internal
+ */
+export function inUse(location: string, cause: Error): ModuleError {
+  return new ModuleError(`${location} is in use by another process: close every instance first`, {
+    code: 'LEVEL_LOCKED',
+    cause
+  })
+}
+
+/** The command line's `LEVEL_DATABASE_NOT_OPEN`: no database at `location`, and no `--create`. @internal */
+export function noDatabase(location: string, reason: string): ModuleError {
+  return new ModuleError(`No database at ${location}: ${reason}; pass --create to create one`, {
+    code: 'LEVEL_DATABASE_NOT_OPEN'
+  })
+}
+
+/** The command line's `LEVEL_DECODE_ERROR`: stored bytes that are not valid JSON. @internal */
+export function notJson(text: string, cause: Error): ModuleError {
+  return new ModuleError(`Could not decode ${JSON.stringify(text.slice(0, 40))} as JSON`, {
+    code: 'LEVEL_DECODE_ERROR',
+    cause
+  })
+}
+
+/** The command line's `LEVEL_NOT_FOUND`: `rave-level get` of a key that is not there. @internal */
+export function keyNotFound(keyText: string): ModuleError {
+  return new ModuleError(`Key not found: ${keyText}`, { code: 'LEVEL_NOT_FOUND' })
+}
+
+/** The command line's `LEVEL_ABORTED`: `rave-level clear` was not confirmed. @internal */
+export function notConfirmed(): ModuleError {
+  return new ModuleError('Nothing was deleted: not confirmed', { code: 'LEVEL_ABORTED' })
 }

@@ -2,6 +2,7 @@
  * The types a user of {@link RaveLevel} holds: its options, its events and their payloads.
  * `rave-level.ts` owns the class and merges these events into its `EventEmitter` methods.
  */
+import type { ElectionStage } from '@rave-level/election'
 import type { AbstractBatchOperation, AbstractDatabaseOptions, AbstractLevel } from 'abstract-level'
 
 /**
@@ -37,6 +38,19 @@ export type RaveLevelStalledInfo =
   | { reason: 'unresponsive'; elapsed: number }
 
 /**
+ * Payload of the `'error'` event: a fault the instance recovers from by itself, such as a
+ * failed attempt to open the database or to serve it. `code` is always `LEVEL_ELECTION_FAULT`;
+ * `stage` says where it happened, and `cause` is the underlying error (classic-level's, or the
+ * file system's). See docs/errors.md for what to do about it.
+ */
+export interface RaveLevelFault extends Error {
+  readonly code: 'LEVEL_ELECTION_FAULT'
+  /** Where it happened: a `RaveLevel`'s election is a kernel lock's, so never `'campaign'` (etcd's). */
+  readonly stage: Exclude<ElectionStage, 'campaign'>
+  readonly cause: Error | undefined
+}
+
+/**
  * The events of a {@link RaveLevel} and their arguments: abstract-level's (`opening`, `open`,
  * `closing`, `closed`, `write`, `clear`, which a `RaveLevel` emits only for its own operations)
  * and its own.
@@ -53,7 +67,7 @@ export interface RaveLevelEvents<K = string, V = string> {
   /** Nothing is pending any more. */
   flush: []
   /** Only if listened to, once per distinct failure: a fault the instance recovers from (`LEVEL_ELECTION_FAULT`). */
-  error: [error: Error]
+  error: [error: RaveLevelFault]
   opening: []
   open: []
   closing: []

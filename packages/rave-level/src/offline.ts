@@ -2,7 +2,7 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import { socketPath } from '@rave-level/socket-path'
 import { ClassicLevel } from 'classic-level'
-import ModuleError from 'module-error'
+import { inUse } from './errors.js'
 
 /** Files a leader leaves in the database's directory, besides LevelDB's own. */
 const OWN_FILES = ['rave-level.endpoint', 'rave-level.sock']
@@ -76,10 +76,7 @@ async function removeOwnFiles(location: string): Promise<void> {
 function lockedOr(err: unknown, location: string): unknown {
   for (let e = err as { code?: unknown; cause?: unknown } | undefined; e != null; e = e.cause as typeof e) {
     if (e.code === 'LEVEL_LOCKED') {
-      return new ModuleError(`${location} is in use by another process: close every instance first`, {
-        code: 'LEVEL_LOCKED',
-        cause: err as Error
-      })
+      return inUse(location, err as Error)
     }
   }
   return err

@@ -2,14 +2,13 @@ import fs from 'node:fs/promises'
 import type net from 'node:net'
 import path from 'node:path'
 import { pipeline } from 'node:stream'
-import { Election, type StalledInfo } from '@rave-level/election'
+import { Election, type ElectionFault, type StalledInfo } from '@rave-level/election'
 import { Dispatcher, FacadeLevel } from '@rave-level/guest/internal'
 import { DEFAULT_MAX_FRAME_SIZE } from '@rave-level/protocol'
 import type { AbstractOpenOptions } from 'abstract-level'
-import type ModuleError from 'module-error'
 import { leaderEndpoint } from './endpoint.js'
 import { explainNotOpen, isLasting, notReopenable, openFailure, unreachable, withCauseInMessage } from './errors.js'
-import type { Listener, RaveLevelEvents, RaveLevelOptions } from './events.js'
+import type { Listener, RaveLevelEvents, RaveLevelFault, RaveLevelOptions } from './events.js'
 import { type HostDiagnostics, LeaderHosts } from './leader-hosts.js'
 import { acquire, type LeaderDb } from './leader-db.js'
 import { destroy, repair } from './offline.js'
@@ -241,6 +240,8 @@ export class RaveLevel<K = string, V = string> extends FacadeLevel<K, V> {
 
   /** While opening: fail at once on a lasting failure to open the database. */
   #lasting: ((err: Error) => void) | undefined
+  /** The lasting failure that failed open(): its rejection reports it, not an 'error' event. */
+  #lastingFailure: Error | undefined
 
   #createElection(): Election<LeaderDb> {
     const location = this.#location
@@ -262,7 +263,10 @@ export class RaveLevel<K = string, V = string> extends FacadeLevel<K, V> {
           // Not a held lock: classic-level could not open the database. A lasting reason fails
           // open() at once; otherwise the election retries, and waiting operations learn why.
           this.#openFailure = err as Error
-          if (isLasting(err)) this.#lasting?.(err as Error)
+          if (isLasting(err) && this.#lasting !== undefined) {
+            this.#lastingFailure = err as Error
+            this.#lasting(err as Error)
+          }
           throw err
         }
       },
@@ -287,17 +291,19 @@ export class RaveLevel<K = string, V = string> extends FacadeLevel<K, V> {
       this.#silentEndpoint = info.endpoint
       this.emit('stalled', { reason: 'locked', endpoint: info.endpoint, elapsed: info.elapsed })
     })
-    election.on('error', (err: ModuleError) => this.#report(err))
+    election.on('error', (err: ElectionFault) => this.#report(err))
     return election
   }
 
   /** Emit 'error' once per distinct failure (not once per retry), only if someone listens. */
-  #report(err: ModuleError): void {
+  #report(err: ElectionFault): void {
     const cause = (err as { cause?: Error }).cause
+    if (cause !== undefined && cause === this.#lastingFailure) return
     const key = `${err.code}:${cause?.message ?? err.message}`
     if (this.#reported.has(key)) return
     this.#reported.add(key)
-    if (this.listenerCount('error') > 0) this.emit('error', err)
+    // The election makes no other code (its errors.ts): the payload's type says so.
+    if (this.listenerCount('error') > 0) this.emit('error', err as RaveLevelFault)
   }
 
   /**

@@ -156,11 +156,15 @@ describe('with a leader in another process', () => {
     expect(refused.stderr).toMatch(/^rave-level: clear deletes data: pass --yes .*\n$/)
     expect(await leader.call('entries', {})).toHaveLength(ENTRIES.length)
 
-    expect(await runCli(['clear', location, '--prefix', 'user:', '--yes'])).toEqual({ code: 0, stdout: '', stderr: '' })
+    expect(await runCli(['clear', location, '--prefix', 'user:', '--yes'])).toEqual({
+      code: 0,
+      stdout: 'deleted 3 entries\n',
+      stderr: ''
+    })
     expect((await leader.call('entries', {})).map(([key]: [string]) => key)).toEqual(['a', 'b', 'user;', 'z'])
     expect(await runCli(['clear', location, '--gte', 'user', '--yes', '--json'])).toMatchObject({
       code: 0,
-      stdout: '{"ok":true}\n'
+      stdout: '{"ok":true,"deleted":2}\n'
     })
     expect((await leader.call('entries', {})).map(([key]: [string]) => key)).toEqual(['a', 'b'])
     await reset()
@@ -176,6 +180,7 @@ describe('with a leader in another process', () => {
     const confirmed = await runCliOnTty(['clear', location], '[y/N]', 'y\n')
     expect(confirmed.screen).toContain(`Delete all ${ENTRIES.length} entries in ${location}? [y/N]`)
     expect(confirmed.code).toBe(0)
+    expect(confirmed.screen).toContain(`deleted ${ENTRIES.length} entries`)
     expect(await leader.call('entries', {})).toEqual([])
     await reset()
   })

@@ -1,4 +1,4 @@
-import { type ChildProcess, fork } from 'node:child_process'
+import { type ChildProcess, fork, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import fs from 'node:fs'
 import path from 'node:path'
@@ -37,12 +37,20 @@ export class Peer {
   #pending = new Map<number, { resolve: (v: any) => void; reject: (e: any) => void }>()
   #waiters: { match: (e: any) => boolean; resolve: (e: any) => void }[] = []
 
-  constructor(location: string, options?: object, env?: NodeJS.ProcessEnv) {
-    const args = [location, ...(options ? [JSON.stringify(options)] : [])]
-    this.child = fork(path.join(here, 'fixtures', 'peer.mjs'), args, {
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  /**
+   * @param via A command that runs the peer's `node` command line (such as `nsenter` into another
+   *   mount namespace), and must exec it so that the IPC channel and the pid stay the peer's.
+   */
+  constructor(location: string, options?: object, env?: NodeJS.ProcessEnv, via?: readonly string[]) {
+    const args = [path.join(here, 'fixtures', 'peer.mjs'), location, ...(options ? [JSON.stringify(options)] : [])]
+    const spawnOptions = {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'] as ('ignore' | 'inherit' | 'ipc')[],
       env: env === undefined ? process.env : { ...process.env, ...env }
-    })
+    }
+    this.child =
+      via === undefined || via.length === 0
+        ? fork(args[0] as string, args.slice(1), spawnOptions)
+        : spawn(via[0] as string, [...via.slice(1), process.execPath, ...args], spawnOptions)
     this.child.on('message', (msg: any) => {
       if (msg.event !== undefined) {
         this.events.push(msg)

@@ -7,9 +7,9 @@ import { once } from 'node:events'
 import net from 'node:net'
 import path from 'node:path'
 import { pipeline } from 'node:stream'
-import { encodeInput, Input, RpcStream } from '@rave-level/protocol'
+import { decodeOutput, encodeInput, Input, RpcStream } from '@rave-level/protocol'
 import { afterEach, describe, expect, it } from 'vitest'
-import { cleanup, Peer, tempDir } from './helpers.js'
+import { cleanup, Peer, tempDir, until } from './helpers.js'
 
 afterEach(cleanup)
 
@@ -32,19 +32,21 @@ describe('a seek outside the range on an empty database', () => {
       const socket = net.connect(path.join(location, 'rave-level.sock'))
       socket.on('error', () => {})
       await once(socket, 'connect')
-      const replies: Buffer[] = []
-      const stream = new RpcStream({ onFrame: (frame) => replies.push(Buffer.from(frame)) })
+      // The seq of the last frame sent: the iterator's answers of that generation come after the seek.
+      const seq = sent.length - 1
+      const replies: { seq?: number }[] = []
+      const stream = new RpcStream({
+        onFrame: (frame) => replies.push(decodeOutput(Buffer.from(frame)).message as { seq?: number })
+      })
       pipeline(socket, stream, socket, () => {})
       for (const frame of sent) stream.send(frame)
-      // The iterator answers (with its end), and the leader still serves.
-      const deadline = Date.now() + 5000
-      while (replies.length === 0 && leader.child.exitCode === null && leader.child.signalCode === null) {
-        if (Date.now() > deadline) break
-        await new Promise((r) => setTimeout(r, 10))
-      }
-      await new Promise((r) => setTimeout(r, 100))
+      // The iterator answers after the seek (with its end), or the leader died of it.
+      await until(
+        () => replies.some((r) => r.seq === seq) || leader.child.exitCode !== null || leader.child.signalCode !== null
+      )
       expect(leader.child.signalCode).toBe(null)
-      expect(replies.length).toBeGreaterThan(0)
+      expect(replies.some((r) => r.seq === seq)).toBe(true)
+      // And the leader still serves.
       expect(await leader.call('get', 'x')).toBe(null)
       socket.destroy()
     })

@@ -23,6 +23,17 @@ describe('types', () => {
     await leader
   })
 
+  it("type the 'error' event's payload with its code, so that a listener can branch on it", () => {
+    const db = new RaveLevel(tempDir())
+    defer(() => db.close())
+    db.on('error', (err) => {
+      expectTypeOf(err.code).toEqualTypeOf<'LEVEL_ELECTION_FAULT'>()
+      expectTypeOf(err.stage).toEqualTypeOf<'acquire' | 'listen' | 'release' | 'serve' | 'follow'>()
+      expectTypeOf(err.cause).toEqualTypeOf<Error | undefined>()
+      expectTypeOf(err).toExtend<Error>()
+    })
+  })
+
   it('expose no guest plumbing', () => {
     const db = new RaveLevel(tempDir())
     defer(() => db.close())

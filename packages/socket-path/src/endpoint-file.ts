@@ -5,7 +5,8 @@ import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { isValidEndpoint } from './endpoint-rules.js'
 import { realLocation } from './real-location.js'
-import { type SocketPathOptions, assertLocation, endpointFor, resolveOptions } from './socket-path.js'
+import { type Endpoint, openName } from './open-endpoint.js'
+import { type SocketPathOptions, assertLocation, endpointFor, insideSocket, resolveOptions } from './socket-path.js'
 
 /** Name of the file, inside the location, in which the leader records its endpoint. */
 export const ENDPOINT_FILE = 'rave-level.endpoint'
@@ -58,36 +59,40 @@ async function renameOver(from: string, to: string): Promise<void> {
  * replaced atomically (a uniquely named temporary file in the same directory, then a rename),
  * so readers see the previous record or the new one, never a mix. It is not fsynced: it
  * describes a live process, and after a crash a reader that finds garbage falls back to
- * `socketPath()`, after which the next leader publishes again.
+ * `openEndpoint()`, after which the next leader publishes again.
  *
- * The file is written for every endpoint, also for the short `<location>/rave-level.sock`,
+ * The file is written for every endpoint, also for the in-location `<location>/rave-level.sock`,
  * so that a record left by an earlier leader (that used a hashed path under another
  * `TMPDIR`, or before the directory was moved) never outlives a change of leader. The record
  * also holds the real location, so that a copy of the directory (a backup restored elsewhere)
  * does not send followers to the original's leader.
  *
  * @param location Path of the database directory; it must exist.
- * @param endpoint The endpoint the caller listens on, usually `socketPath(location)`.
+ * @param endpoint The endpoint the caller listens on: the {@link Endpoint} from `openEndpoint()`
+ *   (its `name` is recorded), or a name.
  * @param options See {@link PublishEndpointOptions}.
  * @throws `TypeError` when `location` is not a non-empty string or `endpoint` is not a valid
- *   endpoint for the platform (an absolute socket path within the length limit, or a
- *   `\\.\pipe\` name of at most 256 characters without further backslashes).
+ *   endpoint for the platform: the location's own `rave-level.sock` (of any length), an
+ *   absolute socket path within the length limit that does not go through a file descriptor
+ *   (not `/proc/self/...`: that means nothing to another process), or a `\\.\pipe\` name of at most
+ *   256 characters without further backslashes.
  * @throws File system errors (such as `ENOENT` when the location does not exist) as they are.
  */
 export async function publishEndpoint(
   location: string,
-  endpoint: string,
+  endpoint: string | Endpoint,
   options?: PublishEndpointOptions
 ): Promise<void> {
   assertLocation(location)
   const platform = options?.platform ?? process.platform
+  const name = typeof endpoint === 'object' && endpoint !== null ? endpoint.name : endpoint
+  const real = realLocation(location)
 
-  if (!isValidEndpoint(endpoint, platform)) {
+  if (!isValidEndpoint(name, platform) && !(platform !== 'win32' && name === insideSocket(real))) {
     throw new TypeError(`The second argument "endpoint" is not a valid ${platform} endpoint`)
   }
 
-  const real = realLocation(location)
-  const record: EndpointRecord = { endpoint, location: real }
+  const record: EndpointRecord = { endpoint: name, location: real }
   const file = path.join(real, ENDPOINT_FILE)
   const temporary = `${file}.${process.pid}-${randomBytes(6).toString('hex')}.tmp`
 
@@ -144,27 +149,30 @@ async function readRecord(file: string): Promise<EndpointRecord | undefined> {
 }
 
 /**
- * The endpoint to connect to for the database at `location`: what its leader recorded with
- * {@link publishEndpoint} when `<location>/rave-level.endpoint` holds a valid record, else
- * `socketPath(location, options)`.
+ * Open the endpoint to connect to for the database at `location`: what its leader recorded with
+ * {@link publishEndpoint} when `<location>/rave-level.endpoint` holds a valid record of another
+ * endpoint than the in-location socket, else `openEndpoint(location, options)`. Close it (see
+ * {@link Endpoint.close}) once the connect attempt settled.
  *
- * Use this (not `socketPath()`) to connect as a follower: a hashed socket path lives in the
+ * Use this (not `openEndpoint()`) to connect as a follower: a hashed socket path lives in the
  * leader's private directory, which depends on its `TMPDIR` and `XDG_RUNTIME_DIR`, and the
  * record is how a follower with another environment finds it. A record is ignored, as if
  * absent, unless it is a regular file of at most 64 KiB holding
  * `{"endpoint":"...","location":"..."}` and a newline, where the endpoint is valid for
- * `options.platform` (an absolute socket path within the length limit and without NUL, or a
- * `\\.\pipe\` name of at most 256 characters) and the location equals this location's real
- * path (case-insensitively on Windows). The endpoint is not probed: a record left by a dead
- * leader is returned, and connecting to it fails, which an election treats as "no leader".
+ * `options.platform` (an absolute socket path within the length limit, without NUL and not
+ * through a file descriptor, or a `\\.\pipe\` name of at most 256 characters) and the location
+ * equals this location's real path (case-insensitively on Windows). A record of the
+ * in-location socket leads to `openEndpoint()` too, which reaches it however long its path. The
+ * endpoint is not probed: a record left by a dead leader is returned, and connecting to it
+ * fails, which an election treats as "no leader".
  *
  * @param location Path of the database directory.
  * @param options See `SocketPathOptions`; used for validation and for the fallback.
  * @throws `TypeError` when `location` is not a non-empty string, or an option is malformed.
- * @throws `LEVEL_SOCKET_UNAVAILABLE`
- *   from the `socketPath()` fallback, as rejections.
+ * @throws `LEVEL_SOCKET_UNAVAILABLE` from the `openEndpoint()` fallback, and its file system
+ *   errors (such as `ENOENT` for a missing location whose socket path is too long), as rejections.
  */
-export async function readEndpoint(location: string, options?: SocketPathOptions): Promise<string> {
+export async function readEndpoint(location: string, options?: SocketPathOptions): Promise<Endpoint> {
   assertLocation(location)
   const resolved = resolveOptions(options)
   const real = realLocation(location)
@@ -172,11 +180,12 @@ export async function readEndpoint(location: string, options?: SocketPathOptions
 
   if (
     record !== undefined &&
+    record.endpoint !== insideSocket(real) &&
     isValidEndpoint(record.endpoint, resolved.platform) &&
     sameLocation(record.location, real, resolved.platform)
   ) {
-    return record.endpoint
+    return openName(record.endpoint, resolved)
   }
 
-  return endpointFor(real, resolved)
+  return openName(endpointFor(real, resolved), resolved)
 }

@@ -1,5 +1,7 @@
 export { socketPath } from './socket-path.js'
 export type { SocketPathOptions } from './socket-path.js'
+export { openEndpoint } from './open-endpoint.js'
+export type { Endpoint } from './open-endpoint.js'
 export { publishEndpoint, readEndpoint } from './endpoint-file.js'
 export type { PublishEndpointOptions } from './endpoint-file.js'
 export { SOCKET_UNAVAILABLE, type SocketPathError, type SocketUnavailableReason } from './errors.js'

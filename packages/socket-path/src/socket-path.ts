@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import os from 'node:os'
-import { PIPE_PREFIX, maxSocketPathBytes } from './endpoint-rules.js'
+import { PIPE_PREFIX, hasProcFd, maxSocketPathBytes } from './endpoint-rules.js'
 import { socketPathError } from './errors.js'
 import { ensurePrivateDir, privateSocketDir } from './private-dir.js'
 import { realLocation } from './real-location.js'
@@ -22,6 +22,13 @@ export interface SocketPathOptions {
    * through the endpoint record. Ignored on Windows. Default `false`.
    */
   hashed?: boolean
+  /**
+   * Keep the socket inside the location however long its path, reaching it through
+   * `/proc/self/fd/<fd of the location>/rave-level.sock` (see `openEndpoint()`). Default: whether
+   * `platform` is `linux` and this process has `/proc/self/fd`. `true` where that is not so
+   * gives endpoints no process can use.
+   */
+  procFd?: boolean
 }
 
 /** {@link SocketPathOptions} with defaults applied. */
@@ -31,6 +38,7 @@ export interface ResolvedSocketPathOptions {
   env: Readonly<Record<string, string | undefined>>
   uid: number | undefined
   hashed: boolean
+  procFd: boolean
 }
 
 /** The socket file name used inside the location when the path is short enough. */
@@ -64,6 +72,7 @@ export function resolveOptions(options: SocketPathOptions | undefined): Resolved
   if (typeof options !== 'object') throw new TypeError('The "options" argument must be an object')
 
   const { platform = process.platform, tmpdir, env = process.env, uid = process.getuid?.(), hashed = false } = options
+  const { procFd = hasProcFd(platform) } = options
 
   if (typeof platform !== 'string' || platform.length === 0) {
     throw new TypeError('The "platform" option must be a non-empty string')
@@ -79,8 +88,14 @@ export function resolveOptions(options: SocketPathOptions | undefined): Resolved
   }
 
   if (typeof hashed !== 'boolean') throw new TypeError('The "hashed" option must be a boolean')
+  if (typeof procFd !== 'boolean') throw new TypeError('The "procFd" option must be a boolean')
 
-  return { platform, tmpdir: tmpdir ?? os.tmpdir(), env, uid, hashed }
+  return { platform, tmpdir: tmpdir ?? os.tmpdir(), env, uid, hashed, procFd }
+}
+
+/** `<real>/rave-level.sock`: the socket inside the location, whatever its length. */
+export function insideSocket(real: string): string {
+  return real.endsWith('/') ? real + SOCKET_FILE : `${real}/${SOCKET_FILE}`
 }
 
 function sha256(text: string): string {
@@ -100,9 +115,13 @@ export function endpointFor(real: string, options: ResolvedSocketPathOptions): s
   }
 
   const limit = maxSocketPathBytes(options.platform)
-  const inside = real.endsWith('/') ? real + SOCKET_FILE : `${real}/${SOCKET_FILE}`
+  const inside = insideSocket(real)
 
-  if (!options.hashed && Buffer.byteLength(inside, 'utf8') <= limit) {
+  // Inside the location whenever every process that can open the location can reach it there:
+  // then no path, mount or mount namespace it is seen through can send two processes to
+  // different endpoints. A hashed path in a private directory is a last resort, for where a
+  // long path cannot be reached at all (or something else sits at the in-location path).
+  if (!options.hashed && (options.procFd || Buffer.byteLength(inside, 'utf8') <= limit)) {
     return inside
   }
 
@@ -122,16 +141,21 @@ export function endpointFor(real: string, options: ResolvedSocketPathOptions): s
 }
 
 /**
- * Map a database location to the IPC endpoint its leader listens on: a unix socket path, or a
- * named pipe on Windows. Every process that computes it for the same location gets the same
- * answer, however the location is spelled (relative, absolute, through a symlink, in another
+ * The name of the IPC endpoint that the leader of a database location listens on: a unix socket
+ * path, or a named pipe on Windows. Every process that computes it for the same location gets the
+ * same answer, however the location is spelled (relative, absolute, through a symlink, in another
  * case on Windows), and two different locations never share an endpoint, however long they are.
+ * Nothing is opened; to listen or connect, use `openEndpoint()` or `readEndpoint()`, which make
+ * any name usable.
  *
- * - POSIX: `<real location>/rave-level.sock` when that fits the platform's limit in UTF-8 bytes
- *   (107; 103 on darwin, freebsd, openbsd and netbsd). Otherwise `<dir>/<hash>.sock` where
- *   `<hash>` is the first 32 hex characters of the sha256 of the real location and `<dir>` is a
- *   private per-user directory: `$XDG_RUNTIME_DIR/rave-level` when `XDG_RUNTIME_DIR` is set and
- *   safe, else `<tmpdir>/rave-level-<uid>`. It is created with mode `0o700` if missing.
+ * - Linux (with `/proc`): `<real location>/rave-level.sock`, whatever its length. When it exceeds
+ *   the 107-byte limit, `openEndpoint()` reaches it through a file descriptor of the location.
+ * - Other POSIX systems: `<real location>/rave-level.sock` when that fits the platform's limit in
+ *   UTF-8 bytes (107; 103 on darwin, freebsd, openbsd and netbsd). Otherwise `<dir>/<hash>.sock`
+ *   where `<hash>` is the first 32 hex characters of the sha256 of the real location and `<dir>`
+ *   is a private per-user directory: `$XDG_RUNTIME_DIR/rave-level` when `XDG_RUNTIME_DIR` is set
+ *   and safe, else `<tmpdir>/rave-level-<uid>`. It is created with mode `0o700` if missing.
+ *   Processes with another `/tmp` (another container, another mount namespace) cannot reach it.
  * - Windows: `\\.\pipe\rave-level-<sha256 of the lower-cased real location>`, no backslash
  *   after the prefix, at most 256 characters.
  *
@@ -143,7 +167,7 @@ export function endpointFor(real: string, options: ResolvedSocketPathOptions): s
  *
  * @param location Path of the database directory.
  * @param options See {@link SocketPathOptions}.
- * @returns The endpoint, to pass to `net.createServer().listen()` or `net.connect()`.
+ * @returns The endpoint's name: what `openEndpoint()` returns as `name`.
  * @throws `TypeError` when `location` is not a non-empty string, or an option is malformed.
  * @throws `LEVEL_SOCKET_UNAVAILABLE` (reason `'unsafe'`) when the private directory is not a directory, is not owned
  *   by the user, or is accessible by group or others.

@@ -39,8 +39,11 @@ function environment(root: string, name: string): NodeJS.ProcessEnv {
   return { ...process.env, XDG_RUNTIME_DIR: runtime, TMPDIR: tmpdir }
 }
 
-function start(role: 'lead' | 'follow', location: string, env: NodeJS.ProcessEnv): ChildProcess {
-  const child = fork(peer, [role, location], { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+function start(role: 'lead' | 'follow', location: string, env: NodeJS.ProcessEnv, options: object = {}): ChildProcess {
+  const child = fork(peer, [role, location, JSON.stringify(options)], {
+    env,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc']
+  })
   children.push(child)
   return child
 }
@@ -53,17 +56,34 @@ async function message<T>(child: ChildProcess): Promise<T> {
 }
 
 describe.skipIf(process.platform === 'win32')('processes with different TMPDIR and XDG_RUNTIME_DIR', () => {
-  it('agree on the endpoint of a long location: one publishes, the other reads and connects', async () => {
+  it.skipIf(process.platform !== 'linux')('agree on the in-location socket of a long location on linux', async () => {
     const root = roots.create()
     const location = longLocation(root, 150, 'x')
     fs.mkdirSync(location, { recursive: true })
 
     const leader = start('lead', location, environment(root, 'a'))
     const led = await message<{ endpoint: string; pid: number }>(leader)
+    const follower = start('follow', path.relative(process.cwd(), location), environment(root, 'b'))
+    const followed = await message<{ endpoint: string; own: string; reply: string }>(follower)
+
+    expect(led.endpoint).toBe(path.join(location, 'rave-level.sock'))
+    expect(followed.own).toBe(led.endpoint)
+    expect(followed.endpoint).toBe(led.endpoint)
+    expect(followed.reply).toBe(`leader ${led.pid}`)
+  })
+
+  it('agree on the endpoint of a long location without /proc/self/fd: one publishes, the other reads and connects', async () => {
+    const root = roots.create()
+    const location = longLocation(root, 150, 'x')
+    fs.mkdirSync(location, { recursive: true })
+    const options = { procFd: false }
+
+    const leader = start('lead', location, environment(root, 'a'), options)
+    const led = await message<{ endpoint: string; pid: number }>(leader)
 
     expect(led.endpoint.startsWith(path.join(root, 'run-a', 'rave-level') + '/')).toBe(true)
 
-    const follower = start('follow', path.relative(process.cwd(), location), environment(root, 'b'))
+    const follower = start('follow', path.relative(process.cwd(), location), environment(root, 'b'), options)
     const followed = await message<{ endpoint: string; own: string; reply: string }>(follower)
 
     // Without the record the follower would have looked in its own runtime directory.

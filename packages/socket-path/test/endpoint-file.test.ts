@@ -2,13 +2,20 @@ import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { publishEndpoint, readEndpoint, socketPath } from '../src/index.js'
+import { type SocketPathOptions, openEndpoint, publishEndpoint, readEndpoint, socketPath } from '../src/index.js'
 import { TempRoots, longLocation } from './temp-root.js'
 
 const roots = new TempRoots()
 afterEach(() => roots.cleanup())
 
 const FILE = 'rave-level.endpoint'
+
+/** The name of what `readEndpoint()` opens (closed again at once). */
+async function readName(location: string, options?: SocketPathOptions): Promise<string> {
+  const endpoint = await readEndpoint(location, options)
+  endpoint.close()
+  return endpoint.name
+}
 
 describe.skipIf(process.platform === 'win32')('publishEndpoint() and readEndpoint()', () => {
   function setup(kind: 'short' | 'long' = 'long') {
@@ -27,17 +34,17 @@ describe.skipIf(process.platform === 'win32')('publishEndpoint() and readEndpoin
     expect(fs.statSync(path.join(location, FILE)).mode & 0o777).toBe(0o644)
   })
 
-  it('falls back to socketPath() when nothing is published', async () => {
+  it("falls back to socketPath()'s endpoint when nothing is published", async () => {
     for (const kind of ['short', 'long'] as const) {
       const { location, options } = setup(kind)
-      expect(await readEndpoint(location, options)).toBe(socketPath(location, options))
+      expect(await readName(location, options)).toBe(socketPath(location, options))
     }
   })
 
-  it('falls back to socketPath() for a location that does not exist yet', async () => {
+  it("falls back to socketPath()'s endpoint for a location that does not exist yet", async () => {
     const root = roots.create()
     const location = path.join(root, 'not', 'yet')
-    expect(await readEndpoint(location)).toBe(path.join(location, 'rave-level.sock'))
+    expect(await readName(location)).toBe(path.join(location, 'rave-level.sock'))
   })
 
   it('returns what the leader published, for short and long locations', async () => {
@@ -46,10 +53,35 @@ describe.skipIf(process.platform === 'win32')('publishEndpoint() and readEndpoin
       const elsewhere = path.join(root, 'elsewhere.sock')
 
       await publishEndpoint(location, elsewhere)
-      expect(await readEndpoint(location, options)).toBe(elsewhere)
+      expect(await readName(location, options)).toBe(elsewhere)
       expect(fs.readdirSync(location)).toEqual([FILE]) // no temporary file left behind
     }
   })
+
+  it.skipIf(process.platform !== 'linux')(
+    "records a long location's in-location socket by name, and readers reach it through their own descriptor",
+    async () => {
+      const { location, options } = setup('long')
+      const leader = openEndpoint(location, options)
+      try {
+        await publishEndpoint(location, leader)
+        const record = JSON.parse(fs.readFileSync(path.join(location, FILE), 'utf8'))
+        expect(record.endpoint).toBe(path.join(location, 'rave-level.sock'))
+
+        const follower = await readEndpoint(location, options)
+        follower.close()
+        expect(follower.name).toBe(leader.name)
+        expect(follower.path).toMatch(/^\/proc\/self\/fd\/\d+\/rave-level\.sock$/)
+
+        // A path through a descriptor means something else in every other process.
+        await expect(publishEndpoint(location, leader.path)).rejects.toBeInstanceOf(TypeError)
+        fs.writeFileSync(path.join(location, FILE), `${JSON.stringify({ endpoint: leader.path, location })}\n`)
+        expect(await readName(location, options)).toBe(leader.name)
+      } finally {
+        leader.close()
+      }
+    }
+  )
 
   it('is found through any spelling of the location', async () => {
     const { root, location, options } = setup()
@@ -59,9 +91,9 @@ describe.skipIf(process.platform === 'win32')('publishEndpoint() and readEndpoin
 
     await publishEndpoint(path.relative(process.cwd(), alias), endpoint)
 
-    expect(await readEndpoint(location, options)).toBe(endpoint)
-    expect(await readEndpoint(alias + '/', options)).toBe(endpoint)
-    expect(await readEndpoint(path.relative(process.cwd(), location), options)).toBe(endpoint)
+    expect(await readName(location, options)).toBe(endpoint)
+    expect(await readName(alias + '/', options)).toBe(endpoint)
+    expect(await readName(path.relative(process.cwd(), location), options)).toBe(endpoint)
   })
 
   it('replaces an earlier record', async () => {
@@ -69,7 +101,7 @@ describe.skipIf(process.platform === 'win32')('publishEndpoint() and readEndpoin
     await publishEndpoint(location, path.join(root, 'first.sock'))
     await publishEndpoint(location, path.join(root, 'second.sock'))
 
-    expect(await readEndpoint(location, options)).toBe(path.join(root, 'second.sock'))
+    expect(await readName(location, options)).toBe(path.join(root, 'second.sock'))
   })
 
   it('never exposes a partial record while records are replaced (100 rounds)', async () => {
@@ -82,7 +114,7 @@ describe.skipIf(process.platform === 'win32')('publishEndpoint() and readEndpoin
         publishEndpoint(location, candidates[round % 2]!),
         publishEndpoint(location, candidates[(round + 1) % 2]!)
       ])
-      const reads = await Promise.all([readEndpoint(location, options), readEndpoint(location, options)])
+      const reads = await Promise.all([readName(location, options), readName(location, options)])
       await writes
 
       for (const endpoint of reads) expect(candidates).toContain(endpoint)
@@ -97,8 +129,8 @@ describe.skipIf(process.platform === 'win32')('publishEndpoint() and readEndpoin
     const copy = path.join(root, 'copy')
     fs.cpSync(location, copy, { recursive: true })
 
-    expect(await readEndpoint(copy, options)).toBe(path.join(copy, 'rave-level.sock'))
-    expect(await readEndpoint(location, options)).toBe(path.join(root, 'original.sock'))
+    expect(await readName(copy, options)).toBe(path.join(copy, 'rave-level.sock'))
+    expect(await readName(location, options)).toBe(path.join(root, 'original.sock'))
   })
 
   it('ignores garbage', async () => {
@@ -136,12 +168,12 @@ describe.skipIf(process.platform === 'win32')('publishEndpoint() and readEndpoin
 
     for (const content of garbage) {
       fs.writeFileSync(path.join(location, FILE), content)
-      expect(await readEndpoint(location, options), JSON.stringify(content.toString().slice(0, 80))).toBe(fallback)
+      expect(await readName(location, options), JSON.stringify(content.toString().slice(0, 80))).toBe(fallback)
     }
 
     fs.rmSync(path.join(location, FILE))
     fs.mkdirSync(path.join(location, FILE))
-    expect(await readEndpoint(location, options)).toBe(fallback)
+    expect(await readName(location, options)).toBe(fallback)
   })
 
   it('does not hang on a FIFO in place of the record', async () => {
@@ -149,7 +181,7 @@ describe.skipIf(process.platform === 'win32')('publishEndpoint() and readEndpoin
     const made = spawnSync('mkfifo', [path.join(location, FILE)])
     if (made.error !== undefined || made.status !== 0) return // no mkfifo here
 
-    expect(await readEndpoint(location, options)).toBe(socketPath(location, options))
+    expect(await readName(location, options)).toBe(socketPath(location, options))
   })
 
   it("validates against the reader's platform", async () => {
@@ -158,14 +190,12 @@ describe.skipIf(process.platform === 'win32')('publishEndpoint() and readEndpoin
     const darwinTooLong = '/' + 'x'.repeat(104)
 
     await publishEndpoint(location, pipe, { platform: 'win32' })
-    expect(await readEndpoint(location, { ...options, platform: 'win32' })).toBe(pipe)
-    expect(await readEndpoint(location, options)).toBe(path.join(location, 'rave-level.sock'))
+    expect(await readName(location, { ...options, platform: 'win32' })).toBe(pipe)
+    expect(await readName(location, options)).toBe(path.join(location, 'rave-level.sock'))
 
     await publishEndpoint(location, darwinTooLong, { platform: 'linux' })
-    expect(await readEndpoint(location, { ...options, platform: 'linux' })).toBe(darwinTooLong)
-    expect(await readEndpoint(location, { ...options, platform: 'darwin' })).toBe(
-      path.join(location, 'rave-level.sock')
-    )
+    expect(await readName(location, { ...options, platform: 'linux' })).toBe(darwinTooLong)
+    expect(await readName(location, { ...options, platform: 'darwin' })).toBe(path.join(location, 'rave-level.sock'))
   })
 
   it('rejects invalid arguments with a TypeError', async () => {

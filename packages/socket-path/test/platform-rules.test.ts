@@ -30,10 +30,19 @@ describe.skipIf(process.platform === 'win32')('socketPath() on POSIX platforms',
     expect(() => socketPath(location, { hashed: 1 as any })).toThrow(TypeError)
   })
 
-  it('hashes into <tmpdir>/rave-level-<uid> from 108 bytes on linux', () => {
+  it.skipIf(process.platform !== 'linux')("keeps a long location's socket inside it on linux with /proc", () => {
+    const root = roots.create()
+    const location = longLocation(root, 150, 'x')
+
+    expect(socketPath(location, { tmpdir: root, env: {} })).toBe(location + '/rave-level.sock')
+    expect(socketPath(location, { platform: 'linux', tmpdir: root, env: {} })).toBe(location + '/rave-level.sock')
+    expect(fs.readdirSync(root)).toEqual([]) // no private directory
+  })
+
+  it('hashes into <tmpdir>/rave-level-<uid> from 108 bytes on linux without /proc', () => {
     const root = roots.create()
     const location = longLocation(root, 108 - '/rave-level.sock'.length, 'x')
-    const endpoint = socketPath(location, { platform: 'linux', tmpdir: root, env: {} })
+    const endpoint = socketPath(location, { platform: 'linux', procFd: false, tmpdir: root, env: {} })
     const dir = path.join(root, `rave-level-${currentUid()}`)
 
     expect(path.dirname(endpoint)).toBe(dir)
@@ -64,12 +73,14 @@ describe.skipIf(process.platform === 'win32')('socketPath() on POSIX platforms',
 
     expect(inside.length).toBeLessThanOrEqual(107)
     expect(Buffer.byteLength(inside)).toBeGreaterThan(107)
-    expect(path.basename(socketPath(location, { platform: 'linux', tmpdir: root, env: {} }))).toMatch(HASHED)
+    expect(path.basename(socketPath(location, { platform: 'linux', procFd: false, tmpdir: root, env: {} }))).toMatch(
+      HASHED
+    )
   })
 
   it('gives different long locations different hashes, and one location the same hash', () => {
     const root = roots.create()
-    const options = { platform: 'linux' as const, tmpdir: root, env: {} }
+    const options = { platform: 'linux' as const, procFd: false, tmpdir: root, env: {} }
     const a = longLocation(root, 150, 'a')
     const b = longLocation(root, 150, 'b')
 
@@ -128,7 +139,8 @@ describe('input validation', () => {
       { tmpdir: '' },
       { env: null },
       { uid: -1 },
-      { uid: 1.5 }
+      { uid: 1.5 },
+      { procFd: 'yes' }
     ]) {
       expect(() => socketPath('/tmp/x', options as object)).toThrow(TypeError)
     }

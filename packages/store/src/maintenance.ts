@@ -1,4 +1,4 @@
-import ModuleError from 'module-error'
+import { maintenanceNotSupported } from './errors.js'
 
 /** One call of a maintenance method: `start` and `end` are encoded keys. */
 export interface MaintenanceCall {
@@ -36,7 +36,7 @@ export async function maintenance(db: MaintenanceTarget, message: MaintenanceCal
   if (method === 'getProperty' && typeof db.getProperty === 'function') {
     return Buffer.from(db.getProperty(property ?? ''))
   }
-  throw new ModuleError(`The database does not support ${method}()`, { code: 'LEVEL_NOT_SUPPORTED' })
+  throw maintenanceNotSupported(method)
 }
 
 const EMPTY = new Uint8Array(0)

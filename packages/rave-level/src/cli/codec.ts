@@ -1,4 +1,4 @@
-import ModuleError from 'module-error'
+import { notJson } from '../errors.js'
 import { UsageError } from './usage-error.js'
 
 /** The encodings the command line offers for keys and values (`--key-encoding`, `--value-encoding`). */
@@ -53,10 +53,7 @@ export function decodeBytes(encoding: EncodingName, bytes: Uint8Array): unknown 
   try {
     return JSON.parse(text)
   } catch (err) {
-    throw new ModuleError(`Could not decode ${JSON.stringify(text.slice(0, 40))} as JSON`, {
-      code: 'LEVEL_DECODE_ERROR',
-      cause: err as Error
-    })
+    throw notJson(text, err as Error)
   }
 }
 

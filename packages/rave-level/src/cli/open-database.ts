@@ -1,6 +1,6 @@
 import fs from 'node:fs'
 import path from 'node:path'
-import ModuleError from 'module-error'
+import { noDatabase } from '../errors.js'
 import { RaveLevel } from '../rave-level.js'
 
 /** The flags that decide how the CLI opens a database. */
@@ -61,7 +61,5 @@ function assertDatabase(location: string): void {
   else if (!fs.statSync(location).isDirectory()) reason = 'it is not a directory'
   else if (!fs.existsSync(path.join(location, 'CURRENT'))) reason = 'it holds no LevelDB database (no CURRENT file)'
   if (reason === undefined) return
-  throw new ModuleError(`No database at ${location}: ${reason}; pass --create to create one`, {
-    code: 'LEVEL_DATABASE_NOT_OPEN'
-  })
+  throw noDatabase(location, reason)
 }

@@ -1,5 +1,5 @@
 import { Command } from 'commander'
-import ModuleError from 'module-error'
+import { notConfirmed } from '../../errors.js'
 import { confirm } from '../confirm.js'
 import { type CliIo, runCommand } from '../context.js'
 import { addCommonOptions, addRangeOptions, type RangeCommandFlags } from '../options.js'
@@ -13,14 +13,17 @@ interface ClearFlags extends RangeCommandFlags {
 
 /**
  * `rave-level clear <location>`: delete entries. Without `--yes` it asks on a terminal (after
- * counting what it would delete) and refuses when stdin is not a terminal.
+ * counting what it would delete) and refuses when stdin is not a terminal. It prints how many
+ * entries it deleted: the count taken just before the clear (a clear does not report one), so
+ * entries that other processes write into the range in between are deleted but not counted.
  */
 export function clearCommand(io: CliIo): Command {
   const command = new Command('clear')
     .summary('delete entries (all, or a range)')
     .description(
       'Delete every entry, or those in the range given by range flags. On a terminal it counts them ' +
-        'and asks first; elsewhere (scripts, pipes) it needs --yes. Prints nothing (with --json: {"ok":true}).'
+        'and asks first; elsewhere (scripts, pipes) it needs --yes. Prints how many it deleted ' +
+        '(with --json: {"ok":true,"deleted":<n>}).'
     )
     .argument('<location>', 'database directory')
   addCommonOptions(command, 'key')
@@ -37,21 +40,21 @@ export function clearCommand(io: CliIo): Command {
           )
         }
         return async ({ db, out, notice }) => {
+          const count = await countKeys(db, range)
+          const entries = count === 1 ? '1 entry' : `${count} entries`
           if (ask) {
-            const count = await countKeys(db, range)
             if (count === 0) {
               notice('nothing to delete')
               return
             }
             const scope = describeRange(flags)
-            const entries = count === 1 ? '1 entry' : `${count} entries`
             const what = scope === '' ? `all ${entries}` : `${entries} (${scope})`
             if (!(await confirm(`Delete ${what} in ${db.location}? [y/N] `, io.stdin, io.stderr))) {
-              throw new ModuleError('Nothing was deleted: not confirmed', { code: 'LEVEL_ABORTED' })
+              throw notConfirmed()
             }
           }
           await db.clear(range)
-          await out.result({ ok: true }, undefined)
+          await out.result({ ok: true, deleted: count }, `deleted ${entries}`)
         }
       })
     )

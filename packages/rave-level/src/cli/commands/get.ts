@@ -1,5 +1,5 @@
 import { Command } from 'commander'
-import ModuleError from 'module-error'
+import { keyNotFound } from '../../errors.js'
 import { decodeBytes, formatBytes } from '../codec.js'
 import { type CliIo, runCommand } from '../context.js'
 import { addCommonOptions, type CommonFlags } from '../options.js'
@@ -22,7 +22,7 @@ export function getCommand(io: CliIo): Command {
         return async ({ db, out }) => {
           const value = await db.get(bytes)
           if (value === undefined) {
-            throw new ModuleError(`Key not found: ${keyText}`, { code: 'LEVEL_NOT_FOUND' })
+            throw keyNotFound(keyText)
           }
           const shown = decodeBytes(flags.valueEncoding, value)
           await out.result(

@@ -43,12 +43,19 @@ async function readStatus(db: BytesDatabase): Promise<Status> {
   const leaderPid = db.leaderPid
   return {
     location: db.location,
-    endpoint: await readEndpoint(db.location),
+    endpoint: await endpointName(db.location),
     leaderPid: leaderPid ?? null,
     pid: process.pid,
     role,
     size: await approximateSize(db, first)
   }
+}
+
+/** The name of the endpoint that followers of `location` connect to (nothing is kept open). */
+async function endpointName(location: string): Promise<string> {
+  const endpoint = await readEndpoint(location)
+  endpoint.close()
+  return endpoint.name
 }
 
 /** The size on disk of every key, if the database can tell (`approximateSize()`), else null. */

@@ -2,7 +2,17 @@
 // the README, several minutes), --quick (about a minute, to see where a change goes) and --smoke
 // (seconds, tiny sizes: the test suite runs it to check that every section yields figures).
 
-export const SECTIONS = ['bounds', 'sequential', 'pipelined', 'iterate', 'writers', 'failover', 'startup', 'watch']
+export const SECTIONS = [
+  'bounds',
+  'sequential',
+  'pipelined',
+  'iterate',
+  'writers',
+  'failover',
+  'startup',
+  'watch',
+  'remote'
+]
 const ALIASES = { seq: 'sequential', iteration: 'iterate', pipeline: 'pipelined' }
 
 const SIZES = {

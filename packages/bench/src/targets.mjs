@@ -1,4 +1,4 @@
-// The targets of issues 14 (items 2-5) and 12 (the change feed), each computed from this run's samples: a target is met
+// The targets of issues 14 (items 2-5), 12 (the change feed) and 23 (remote followers), each computed from this run's samples: a target is met
 // when the median of its per-round ratios is on the right side of the threshold.
 import { cell, table } from './format.mjs'
 import { MODES } from './sections/iterate.mjs'
@@ -82,7 +82,24 @@ const TARGETS = [
     0.8,
     'at least',
     (s) => ratios(series(s, `watchers x${WATCHERS}`, 'rate'), series(s, 'watchers x0', 'rate'))
-  ]
+  ],
+  // Issue 23's targets: a remote follower over TLS on loopback against one over the unix socket.
+  ...['put', 'get'].flatMap((op) => [
+    [
+      'remote',
+      `TLS follower sequential ${op} / unix socket`,
+      0.8,
+      'at least',
+      (s) => ratios(series(s, 'TLS follower', `sequential ${op}`), series(s, 'unix follower', `sequential ${op}`))
+    ],
+    [
+      'remote',
+      `TLS follower pipelined ${op} / unix socket`,
+      0.7,
+      'at least',
+      (s) => ratios(series(s, 'TLS follower', `pipelined ${op}`), series(s, 'unix follower', `pipelined ${op}`))
+    ]
+  ])
 ]
 
 /** [{ section, what, target, values, met }] for the sections that ran; `met` is computed. */
@@ -123,7 +140,7 @@ export function report(results) {
   if (rows.length === 0) return []
   return [
     table(
-      'targets of issues 12 and 14 (ours; judged on the median of per-round ratios)',
+      'targets of issues 12, 14 and 23 (ours; judged on the median of per-round ratios)',
       ['target', 'this run', ''],
       rows
     )

@@ -12,16 +12,21 @@ const { now } = workloads
 const IMPLEMENTATIONS = {
   classic: async () => (await import('classic-level')).ClassicLevel,
   ours: async () => (await import('rave-level')).RaveLevel,
-  upstream: async () => (await import('rave-level-1')).RaveLevel
+  upstream: async () => (await import('rave-level-1')).RaveLevel,
+  // A remote follower: ours, through RaveLevel.connect(url, options).
+  remote: async () => (await import('rave-level')).RaveLevel
 }
 
 let db
 let elected = false // whether this process's RaveLevel was ever elected leader
 
-/** Open the database at `location` as `impl`; for ours and upstream, wait until it has `role`. */
-async function open({ impl, location, role }) {
+/**
+ * Open the database at `location` as `impl` (with `options`; for `remote`, `location` is the
+ * URL); for ours and upstream, wait until it has `role`.
+ */
+async function open({ impl, location, role, options }) {
   const Database = await IMPLEMENTATIONS[impl]()
-  db = new Database(location)
+  db = impl === 'remote' ? Database.connect(location, options) : new Database(location, options)
   if (impl === 'classic') {
     await db.open()
     return { pid: process.pid }

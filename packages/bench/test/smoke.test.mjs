@@ -33,7 +33,8 @@ test('every section of the harness yields figures', async () => {
     'writers',
     'failover',
     'startup',
-    'watch'
+    'watch',
+    'remote'
   ])
   for (const [section, samples] of Object.entries(results)) {
     for (const [subject, rounds] of Object.entries(samples)) {
@@ -47,7 +48,7 @@ test('every section of the harness yields figures', async () => {
     }
   }
   expect(targets.map((t) => t.section)).toEqual(
-    expect.arrayContaining(['sequential', 'iterate', 'writers', 'failover', 'watch'])
+    expect.arrayContaining(['sequential', 'iterate', 'writers', 'failover', 'watch', 'remote'])
   )
   for (const title of [
     'bounds of this machine',
@@ -62,6 +63,8 @@ test('every section of the harness yields figures', async () => {
     'watchers (every vCPU busy) / none',
     'watch: CPU per put',
     'vCPUs busy, of',
+    'remote followers, ops/s',
+    'remote followers, ratios',
     'targets'
   ]) {
     expect(stdout).toContain(title)

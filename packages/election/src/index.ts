@@ -1,3 +1,4 @@
+export { Backoff, backoffDelay } from './backoff.js'
 export { Election, type ElectionEvents, type ElectionRole } from './election.js'
 export { ELECTION_FAULT, type ElectionFault, type ElectionStage, LEASE_LOST } from './errors.js'
 export {

@@ -66,3 +66,8 @@ export function aborted(cause?: unknown): ModuleError {
   Object.defineProperty(err, 'name', { value: 'AbortError', configurable: true })
   return err
 }
+
+/** @internal A write refused before it travels: the database was opened with `readOnly`. */
+export function readOnly(): ModuleError {
+  return new ModuleError('The database was opened with readOnly: true', { code: 'LEVEL_READONLY' })
+}

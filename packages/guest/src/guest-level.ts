@@ -10,7 +10,7 @@ import {
 import { GuestChainedBatch } from './chained-batch.js'
 import { type CursorOptions, GuestCursor } from './cursor.js'
 import { Dispatcher } from './dispatcher.js'
-import { maintenanceNotOpen, notSupported } from './errors.js'
+import { maintenanceNotOpen, notSupported, readOnly } from './errors.js'
 import { holdUntil } from './event-loop.js'
 import { own, toBytes } from './formats.js'
 import type { GuestSnapshot } from './snapshot.js'
@@ -43,6 +43,11 @@ export interface GuestLevelOptions<K, V> extends AbstractDatabaseOptions<K, V> {
   timeout?: number | undefined
   /** Ms of such silence before a `'stalled'` report. Default `2000`. */
   stalledAfter?: number | undefined
+  /**
+   * Reject every write (`put`, `del`, `batch`, `clear`, `compactRange`) with `LEVEL_READONLY`
+   * before it travels; reads and watches work as usual. Default `false`.
+   */
+  readOnly?: boolean | undefined
 }
 
 /**
@@ -63,6 +68,7 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
   readonly #d: Dispatcher
   /** Starts the watches of this database and of its sublevels (which get it when created). */
   readonly #watches: WatchStarter
+  readonly #readOnly: boolean
 
   /**
    * @param options abstract-level's options and the dispatcher's (`retry`, `maxFrameSize`,
@@ -78,7 +84,8 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
    */
   constructor(options: GuestLevelOptions<K, V> | undefined, dispatcher: Dispatcher, manifest?: object)
   constructor(options?: GuestLevelOptions<K, V>, dispatcher?: Dispatcher, manifest?: object) {
-    const { retry = true, maxFrameSize, timeout, stalledAfter, ...rest } = options ?? {}
+    const { retry = true, maxFrameSize, timeout, stalledAfter, readOnly: refuseWrites = false, ...rest } = options ?? {}
+    if (typeof refuseWrites !== 'boolean') throw new TypeError("The 'readOnly' option must be a boolean")
     const d =
       dispatcher ??
       new Dispatcher({ retry, maxFrameSize: maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE, timeout, stalledAfter })
@@ -105,6 +112,7 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
     )
     this.#d = d
     this.#watches = new WatchStarter(this, d)
+    this.#readOnly = refuseWrites
   }
 
   /** Open; the event loop is held until it settles (see holdEventLoop). */
@@ -237,6 +245,7 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
    * @throws As {@link GuestLevel.approximateSize}.
    */
   async compactRange(...args: [start: unknown, end: unknown, options?: { keyEncoding?: string }]): Promise<void> {
+    if (this.#readOnly) throw readOnly()
     await this.#maintain('compactRange', args)
   }
 
@@ -295,6 +304,7 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
   }
 
   _put(key: unknown, value: unknown, options: Formats & { sync?: boolean }): Promise<void> {
+    if (this.#readOnly) return Promise.reject(readOnly())
     const local = this.#d.forwarded
     if (local !== null) {
       const { keyEncoding, valueEncoding } = options
@@ -305,6 +315,7 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
   }
 
   _del(key: unknown, options: Formats & { sync?: boolean }): Promise<void> {
+    if (this.#readOnly) return Promise.reject(readOnly())
     const local = this.#d.forwarded
     if (local !== null) {
       const op = { type: 'del' as const, key: own(key), keyEncoding: options.keyEncoding }
@@ -314,6 +325,7 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
   }
 
   _batch(operations: WriteOp[], options: { sync?: boolean }): Promise<void> {
+    if (this.#readOnly) return Promise.reject(readOnly())
     // Keep only what a write needs: operations may carry userland properties.
     const local = this.#d.forwarded
     const ops: WriteOp[] = new Array(operations.length)
@@ -338,6 +350,7 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
   }
 
   _clear(options: CursorOptions): Promise<void> {
+    if (this.#readOnly) return Promise.reject(readOnly())
     const snap = options.snapshot as GuestSnapshot | undefined
     const local = this.#d.forwarded
     if (local !== null) {

@@ -236,6 +236,11 @@ export class Connection implements IteratorOwner, WatchesOwner {
       }
       case Input.call: {
         const { id } = message
+        // compactRange rewrites files: a write, as far as access goes.
+        if (settings.readonly && message.method === 'compactRange') {
+          this.#replies.callback(id, READONLY)
+          break
+        }
         this.#admission.begin(1, bytes)
         this.#sequencer
           .read(() => maintenance(this.db, message))

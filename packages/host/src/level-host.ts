@@ -8,7 +8,7 @@ import type { ConnectionSettings, HostDatabase } from './connection-settings.js'
 
 /** Options of {@link LevelHost}. */
 export interface LevelHostOptions {
-  /** Answer put, del, batch and clear with `LEVEL_READONLY`. Default `false`. */
+  /** Answer put, del, batch, clear and `compactRange` with `LEVEL_READONLY`. Default `false`. */
   readonly?: boolean | undefined
   /** Largest frame accepted from a guest, in bytes. Default 64 MiB. */
   maxFrameSize?: number | undefined
@@ -38,6 +38,15 @@ export interface LevelHostOptions {
    * Default 1 MiB.
    */
   maxWatchQueue?: number | undefined
+}
+
+/** Options of {@link LevelHost.createRpcStream}. */
+export interface RpcStreamOptions {
+  /**
+   * Answer this connection's put, del, batch, clear and `compactRange` with `LEVEL_READONLY`
+   * (for a guest whose credentials grant reads only), whatever the host's `readonly`.
+   */
+  readonly?: boolean | undefined
 }
 
 /** Events of {@link LevelHost}. */
@@ -144,9 +153,10 @@ export class LevelHost extends EventEmitter<LevelHostEvents> {
    * iterators. The stream is destroyed with `LEVEL_PROTOCOL_ERROR` (an invalid frame) or
    * `LEVEL_FRAME_TOO_LARGE` (a frame over `maxFrameSize`), reported by the `'fault'` event;
    * its `'error'` event has a listener, so an unpiped stream cannot crash the process.
+   * With `readonly`, this connection's writes get `LEVEL_READONLY`.
    */
-  createRpcStream(): Duplex {
-    const connection = new Connection(this.#settings)
+  createRpcStream(options?: RpcStreamOptions): Duplex {
+    const connection = new Connection(options?.readonly === true ? this.#readonlySettings() : this.#settings)
     const { stream } = connection
     this.#open.add(connection)
     if (this.#finishing) void connection.finish()
@@ -170,9 +180,17 @@ export class LevelHost extends EventEmitter<LevelHostEvents> {
 
   readonly #open = new Set<Connection>()
   #finishing = false
+  #readonly: ConnectionSettings | undefined
+
+  /** The settings of a read-only connection on a host that is not read-only itself. */
+  #readonlySettings(): ConnectionSettings {
+    this.#readonly ??= { ...this.#settings, readonly: true }
+    return this.#readonly
+  }
 }
 
-function positive(value: number | undefined, fallback: number, name: string): number {
+/** @internal */
+export function positive(value: number | undefined, fallback: number, name: string): number {
   if (value === undefined) return fallback
   if (typeof value !== 'number') throw new TypeError(`The '${name}' option must be a number`)
   if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`The '${name}' option must be a positive integer`)

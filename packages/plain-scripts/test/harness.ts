@@ -33,8 +33,8 @@ export interface RunOptions {
   /** The working directory (a fresh temp dir by default). */
   cwd?: string
   args?: string[]
-  /** Send SIGINT once the script printed this (or after this many ms). */
-  interrupt?: string | number
+  /** Send SIGINT once the script printed this. */
+  interrupt?: string | undefined
 }
 
 /** A fresh, short temp dir (unix socket paths are capped at 107 bytes), removed at exit. */
@@ -74,10 +74,9 @@ export function run(name: string, command: string[], options: RunOptions = {}): 
     interrupted = true
     child.kill('SIGINT')
   }
-  if (typeof interrupt === 'number') setTimeout(sigint, interrupt)
   child.stdout.on('data', (chunk) => {
     stdout += chunk
-    if (typeof interrupt === 'string' && stdout.includes(interrupt)) sigint()
+    if (interrupt !== undefined && stdout.includes(interrupt)) sigint()
   })
   child.stderr.on('data', (chunk) => (stderr += chunk))
   const timer = setTimeout(() => {

@@ -6,8 +6,9 @@
 // An HTML comment on the line before a block may say how to run it:
 //   <!-- plain-scripts: with db -->            a fragment that uses `db`: a RaveLevel at './db'
 //                                              is opened before it (awaited) and closed after it
-//   <!-- plain-scripts: SIGINT after 1000 ms --> a program that runs until Ctrl-C: it gets
-//                                              SIGINT then, and must still exit 0 by itself
+//   <!-- plain-scripts: SIGINT once it printed "text" --> a program that runs until Ctrl-C:
+//                                              it gets SIGINT once it printed that text, and
+//                                              must then exit 0 by itself
 //   <!-- plain-scripts: skip, <reason> -->     not run; the reason is listed in the output
 import fs from 'node:fs'
 import path from 'node:path'
@@ -98,15 +99,13 @@ describe("the documents' examples, as plain node scripts", () => {
       let code = block.code
       if (block.directive === 'with db') {
         code = `import { RaveLevel } from 'rave-level'\nconst db = new RaveLevel('./db')\nawait db.open()\n${code}\nawait db.close()\n`
-      } else if (block.directive !== '' && !block.directive.startsWith('SIGINT after')) {
+      } else if (block.directive !== '' && !block.directive.startsWith('SIGINT once it printed ')) {
         throw new Error(`Unknown directive: ${block.directive}`)
       }
       const slug = `${block.file.replace(/[^\w]+/g, '-')}-${block.line}`
       const file = writeScript(`${slug}.${cjs ? 'cjs' : 'mjs'}`, code)
-      const sigint = /^SIGINT after (\d+) ms$/.exec(block.directive)?.[1]
-      const r = await runNode(`${block.file}:${block.line}`, file, {
-        interrupt: sigint === undefined ? undefined : Number(sigint)
-      })
+      const sigint = /^SIGINT once it printed "(.+)"$/.exec(block.directive)?.[1]
+      const r = await runNode(`${block.file}:${block.line}`, file, { interrupt: sigint })
       expect(failure(r, expectedOutput(block.code))).toBeUndefined()
     })
   }

@@ -1,7 +1,7 @@
 import ModuleError from 'module-error'
 
 // The codes that cross the wire, defined once for hosts and guests alike. Where the meaning
-// matches, they are abstract-level's (and many-level's); the protocol mints two.
+// matches, they are abstract-level's (and many-level's); the protocol mints the others.
 
 /** Minted here: a frame or message that does not follow the wire format. */
 export const PROTOCOL_ERROR = 'LEVEL_PROTOCOL_ERROR'
@@ -27,6 +27,13 @@ export const TOO_MANY_ITERATORS = 'LEVEL_TOO_MANY_ITERATORS'
 /** Minted by the host: a guest asked for more watches than the host allows. */
 export const TOO_MANY_WATCHES = 'LEVEL_TOO_MANY_WATCHES'
 
+/**
+ * Minted for network connections: the host refused the guest's credentials (a wrong, missing
+ * or revoked token, or no accepted client certificate). Retrying with the same credentials
+ * cannot succeed, so a caller branches on it (to stop, or to ask for a new token).
+ */
+export const AUTH_FAILED = 'LEVEL_AUTH_FAILED'
+
 /** Every code above. */
 export const codes = Object.freeze({
   PROTOCOL_ERROR,
@@ -36,7 +43,8 @@ export const codes = Object.freeze({
   READONLY,
   INVALID_VALUE,
   TOO_MANY_ITERATORS,
-  TOO_MANY_WATCHES
+  TOO_MANY_WATCHES,
+  AUTH_FAILED
 } as const)
 
 /**

@@ -1,6 +1,8 @@
 import { messageLength, readMessage, type Schema, writeMessage } from './codec.js'
 import { protocolError } from './errors.js'
 import type {
+  AuthMessage,
+  AuthResultMessage,
   BatchMessage,
   CallbackMessage,
   ClearMessage,
@@ -48,6 +50,7 @@ export interface InputMessages {
   [Input.call]: CallMessage
   [Input.watch]: WatchMessage
   [Input.watchClose]: WatchCloseMessage
+  [Input.auth]: AuthMessage
 }
 
 /** Message type of each output tag. */
@@ -62,6 +65,7 @@ export interface OutputMessages {
   [Output.getManyPart]: GetManyPartMessage
   [Output.watchChanges]: WatchChangesMessage
   [Output.watchGap]: WatchGapMessage
+  [Output.authResult]: AuthResultMessage
 }
 
 /** A decoded input frame: its tag and message, discriminated by tag. */

@@ -1,4 +1,5 @@
 export {
+  AUTH_FAILED,
   codes,
   FRAME_TOO_LARGE,
   frameTooLarge,
@@ -26,8 +27,11 @@ export {
   type OutputMessages,
   outputFrameLength
 } from './frame.js'
+export { type FrameRefusal, firstFrame } from './first-frame.js'
 export { DEFAULT_MAX_FRAME_SIZE, FrameDecoder, type OversizeHandler } from './frame-decoder.js'
 export type {
+  AuthMessage,
+  AuthResultMessage,
   BatchMessage,
   BatchOperationMessage,
   CallMessage,

@@ -116,7 +116,14 @@ export const schemas = {
   ]),
   WatchClose: schema('WatchClose', [id, { no: 2, name: 'watch', type: 'uint', required: true }]),
   WatchChanges: schema('WatchChanges', [id, { no: 2, name: 'changes', type: WatchChange, repeated: true }]),
-  WatchGap: schema('WatchGap', [id])
+  WatchGap: schema('WatchGap', [id]),
+  // Authentication, before anything else on a network connection (see the README).
+  Auth: schema('Auth', [{ no: 1, name: 'token', type: 'string' }]),
+  AuthResult: schema('AuthResult', [
+    { no: 1, name: 'access', type: 'string' },
+    { no: 2, name: 'error', type: 'string' },
+    message
+  ])
 } satisfies Record<string, Schema>
 
 /** Range options shared by iterators and `clear()`. Keys are encoded bytes. */
@@ -340,4 +347,24 @@ export interface WatchChangesMessage {
  */
 export interface WatchGapMessage {
   id: number
+}
+/**
+ * `Auth` (guest → host, network connections only): the first frame a guest sends to a host that
+ * listens on TCP, before its `Hello`; `token` is a bearer token (absent when the guest
+ * authenticates with its TLS client certificate alone). Answered by one `AuthResult`; nothing
+ * else is read or served before it. Never sent over the unix socket.
+ */
+export interface AuthMessage {
+  token?: string | undefined
+}
+/**
+ * `AuthResult` (host → guest): the answer to `Auth`. On success `access` is `'readwrite'` or
+ * `'readonly'` and the connection goes on as any other; on failure `error` is a `LEVEL_*` code
+ * (`LEVEL_AUTH_FAILED`, `LEVEL_PROTOCOL_ERROR`, `LEVEL_FRAME_TOO_LARGE`) with a bounded
+ * `message`, and the host closes the connection.
+ */
+export interface AuthResultMessage {
+  access?: string | undefined
+  error?: string | undefined
+  message?: string | undefined
 }

@@ -24,7 +24,9 @@ export const Input = Object.freeze({
   /** Extension: start a change feed. */
   watch: 68,
   /** Extension: stop a change feed. */
-  watchClose: 69
+  watchClose: 69,
+  /** Network connections: the guest's credentials, its first frame (see the README). */
+  auth: 70
 } as const)
 
 /** Tags of messages a host sends to a guest. */
@@ -43,7 +45,9 @@ export const Output = Object.freeze({
   /** Extension: changes for a watch. */
   watchChanges: 67,
   /** Extension: a watch missed changes. */
-  watchGap: 68
+  watchGap: 68,
+  /** Network connections: the host's answer to `auth`. */
+  authResult: 69
 } as const)
 
 /** An input tag. */
@@ -74,7 +78,8 @@ export const inputSchemas = table([
   [Input.snapshotClose, schemas.SnapshotClose],
   [Input.call, schemas.Call],
   [Input.watch, schemas.Watch],
-  [Input.watchClose, schemas.WatchClose]
+  [Input.watchClose, schemas.WatchClose],
+  [Input.auth, schemas.Auth]
 ])
 
 /** Schema of each output tag, indexed by tag. */
@@ -88,5 +93,6 @@ export const outputSchemas = table([
   [Output.heartbeat, schemas.Heartbeat],
   [Output.getManyPart, schemas.GetManyPart],
   [Output.watchChanges, schemas.WatchChanges],
-  [Output.watchGap, schemas.WatchGap]
+  [Output.watchGap, schemas.WatchGap],
+  [Output.authResult, schemas.AuthResult]
 ])

@@ -96,18 +96,19 @@ describe('codec interop with many-level 2.0.0', () => {
       READONLY: 'LEVEL_READONLY',
       INVALID_VALUE: 'LEVEL_INVALID_VALUE',
       TOO_MANY_ITERATORS: 'LEVEL_TOO_MANY_ITERATORS',
-      TOO_MANY_WATCHES: 'LEVEL_TOO_MANY_WATCHES'
+      TOO_MANY_WATCHES: 'LEVEL_TOO_MANY_WATCHES',
+      AUTH_FAILED: 'LEVEL_AUTH_FAILED'
     })
   })
 
   it('uses the same tags, and extension tags that many-level 2 does not know', () => {
-    const { hello: helloIn, snapshot, snapshotClose, call, watch, watchClose, ...input } = Input
-    const { hello: helloOut, heartbeat, getManyPart, watchChanges, watchGap, ...output } = Output
+    const { hello: helloIn, snapshot, snapshotClose, call, watch, watchClose, auth, ...input } = Input
+    const { hello: helloOut, heartbeat, getManyPart, watchChanges, watchGap, authResult, ...output } = Output
     expect(tags.input).toMatchObject(input)
     expect(tags.output).toMatchObject(output)
-    for (const tag of [helloIn, snapshot, snapshotClose, call, watch, watchClose])
+    for (const tag of [helloIn, snapshot, snapshotClose, call, watch, watchClose, auth])
       expect(tags.input.encoding(tag)).toBeFalsy()
-    for (const tag of [helloOut, heartbeat, getManyPart, watchChanges, watchGap])
+    for (const tag of [helloOut, heartbeat, getManyPart, watchChanges, watchGap, authResult])
       expect(tags.output.encoding(tag)).toBeFalsy()
   })
 
@@ -118,6 +119,18 @@ describe('codec interop with many-level 2.0.0', () => {
     const reply = unframe(encodeOutput(Output.callback, { id: 2, error: 'LEVEL_IO_ERROR', message: 'No space left' }))
     expect(normalize(reference.Callback.decode(reply, 1))).toEqual(normalize({ id: 2, error: 'LEVEL_IO_ERROR' }))
     expect(decodeOutput(reply).message).toEqual({ id: 2, error: 'LEVEL_IO_ERROR', message: 'No space left' })
+  })
+
+  it('encodes and decodes Auth and AuthResult', () => {
+    for (const message of [{ token: 'secret-token-0123456789' }, {}]) {
+      expect(decodeInput(unframe(encodeInput(Input.auth, message)))).toEqual({ tag: Input.auth, message })
+    }
+    for (const message of [{ access: 'readonly' }, { error: 'LEVEL_AUTH_FAILED', message: 'Invalid token' }]) {
+      expect(decodeOutput(unframe(encodeOutput(Output.authResult, message)))).toEqual({
+        tag: Output.authResult,
+        message
+      })
+    }
   })
 
   it('encodes and decodes the extension messages', () => {

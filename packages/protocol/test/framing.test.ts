@@ -1,6 +1,6 @@
 import { once } from 'node:events'
 import { describe, expect, it } from 'vitest'
-import { encodeInput, FrameDecoder, Input, RpcStream, remoteError, wireCode } from '../dist/index.js'
+import { encodeInput, FrameDecoder, firstFrame, Input, RpcStream, remoteError, wireCode } from '../dist/index.js'
 // Internals, not part of the package's API: tested from the source.
 import { unzigzag, varintLength, writeVarint, zigzag } from '../src/varint.js'
 
@@ -209,5 +209,22 @@ describe('error codes', () => {
     expect(wireCode({ code: 'LEVEL_bad code\n' })).toBe('LEVEL_REMOTE_ERROR')
     expect(remoteError('EVIL')).toMatchObject({ code: 'LEVEL_REMOTE_ERROR' })
     expect(remoteError('LEVEL_LOCKED')).toMatchObject({ code: 'LEVEL_LOCKED' })
+  })
+})
+
+describe('firstFrame', () => {
+  it('splits the first frame from what follows, waits for the rest, and refuses what is not a frame', () => {
+    const frame = encodeInput(Input.auth, { token: 'secret-token-0123456789' })
+    const after = Buffer.from([1, 2, 3])
+    const split = firstFrame(Buffer.concat([frame, after]), 4096)
+    expect(split).toEqual({ body: frame.subarray(1), rest: after })
+    expect(firstFrame(frame.subarray(0, 5), 4096)).toBe('partial')
+    expect(firstFrame(Buffer.alloc(0), 4096)).toBe('partial')
+    expect(firstFrame(Buffer.from([0x80]), 4096)).toBe('partial')
+    expect(firstFrame(Buffer.from([0x00]), 4096)).toMatchObject({ code: 'LEVEL_PROTOCOL_ERROR' })
+    expect(firstFrame(Buffer.from([0x80, 0x80, 0x01]), 4096)).toMatchObject({ code: 'LEVEL_FRAME_TOO_LARGE' })
+    expect(firstFrame(Buffer.from([0x80, 0x80, 0x80, 0x80, 0x80, 0x00]), 2 ** 40)).toMatchObject({
+      code: 'LEVEL_PROTOCOL_ERROR'
+    })
   })
 })

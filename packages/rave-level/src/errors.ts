@@ -1,3 +1,4 @@
+import type { ElectionFault } from '@rave-level/election'
 import ModuleError from 'module-error'
 
 // The one place this package makes its errors, the command line's included: every other file
@@ -83,6 +84,33 @@ export function withCauseInMessage(err: unknown): unknown {
 }
 
 /**
+ * `open()` of a database that cannot be reopened after `close()` (`closed`): refuse that, else
+ * run `open` with the reason for a failure in its message.
+ * @internal
+ */
+export async function openOnce(closed: boolean, options: { passive?: boolean } | undefined, open: () => Promise<void>) {
+  if (closed && !options?.passive) throw notReopenable()
+  try {
+    await open()
+  } catch (err) {
+    throw withCauseInMessage(err)
+  }
+}
+
+/**
+ * Check the `timeout` and `stalledAfter` options of a follower.
+ * @throws {RangeError} Unless each is a positive number (`Infinity` allowed).
+ * @internal
+ */
+export function checkTimes(times: { timeout: number; stalledAfter: number }): void {
+  for (const [name, value] of Object.entries(times)) {
+    if (typeof value !== 'number' || Number.isNaN(value) || value <= 0) {
+      throw new RangeError(`The '${name}' option must be a positive number`)
+    }
+  }
+}
+
+/**
  * `LEVEL_LOCKED` for `destroy()`/`repair()` of a database some process has open: `cause` is
  * the error that said so.
  * @internal
@@ -117,4 +145,44 @@ export function keyNotFound(keyText: string): ModuleError {
 /** The command line's `LEVEL_ABORTED`: `rave-level clear` was not confirmed. @internal */
 export function notConfirmed(): ModuleError {
   return new ModuleError('Nothing was deleted: not confirmed', { code: 'LEVEL_ABORTED' })
+}
+
+/**
+ * `LEVEL_ELECTION_FAULT` of the leader's TCP listener (the `listen` option): it could not bind
+ * its address (stage `listen`; it retries) or accept a connection on it (stage `serve`).
+ * @internal
+ */
+export function listenFault(message: string, stage: 'listen' | 'serve', cause: Error): ElectionFault {
+  const err = new ModuleError(`${message}: ${cause.message}`, { code: 'LEVEL_ELECTION_FAULT', cause })
+  return Object.assign(err, { stage })
+}
+
+/**
+ * A remote follower's `LEVEL_CONNECTION_LOST`: no leader reachable at `url` for `waited` ms
+ * (`last`, the last connection error, as `cause`), or a connection that failed while it
+ * authenticated.
+ * @internal
+ */
+export function remoteUnreachable(url: string, waited: number, last: Error | undefined): ModuleError {
+  const why = last === undefined ? '' : `: ${last.message}`
+  return new ModuleError(`No leader reachable at ${url} for ${waited} ms${why}`, {
+    code: 'LEVEL_CONNECTION_LOST',
+    cause: last
+  })
+}
+
+/** @internal See {@link remoteUnreachable}. */
+export function connectionFailed(message: string): ModuleError {
+  return new ModuleError(message, { code: 'LEVEL_CONNECTION_LOST' })
+}
+
+/**
+ * The command line's `LEVEL_DATABASE_NOT_OPEN`: a credentials file (`--token-file`, `--ca`, ...)
+ * it cannot read. It names the file and why, never what is in it.
+ * @internal
+ */
+export function unreadable(file: string, what: string, cause: NodeJS.ErrnoException): ModuleError {
+  return new ModuleError(`Cannot read the ${what} file ${file}: ${cause.code ?? 'error'}`, {
+    code: 'LEVEL_DATABASE_NOT_OPEN'
+  })
 }

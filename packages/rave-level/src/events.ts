@@ -4,6 +4,7 @@
  */
 import type { ElectionStage } from '@rave-level/election'
 import type { AbstractBatchOperation, AbstractDatabaseOptions, AbstractLevel } from 'abstract-level'
+import type { ListenOptions } from './listen-options.js'
 
 /**
  * Options of {@link RaveLevel}: those of `abstract-level` (`keyEncoding`, `valueEncoding`, ...),
@@ -26,6 +27,19 @@ export interface RaveLevelOptions<K, V> extends AbstractDatabaseOptions<K, V> {
   stalledAfter?: number | undefined
   /** Largest frame (one request or answer) exchanged with the leader, in bytes. Default 64 MiB. */
   maxFrameSize?: number | undefined
+  /**
+   * Reject this instance's writes (`put`, `del`, `batch`, `clear`, `compactRange`) with
+   * `LEVEL_READONLY` before they travel; reads and watches work as usual. Default `false`. It
+   * restricts this instance only: as a leader it still serves other processes' writes.
+   */
+  readOnly?: boolean | undefined
+  /**
+   * Also serve the database on TCP (with TLS, or `insecure` on loopback) while this instance
+   * leads, to remote followers (`RaveLevel.connect()`) that authenticate: see
+   * {@link ListenOptions}. Unset: nothing listens on TCP.
+   * @throws `TypeError` from the constructor for a refused setup (no TLS on a non-loopback address, ...).
+   */
+  listen?: ListenOptions | undefined
 }
 
 /**

@@ -20,14 +20,14 @@ export interface HostDiagnostics {
 export class LeaderHosts {
   readonly #hosts = new WeakMap<object, LevelHost>()
 
-  /** Serve one follower's socket with the host of `db`. */
-  serve(socket: net.Socket, db: LeaderDb): void {
+  /** Serve one follower's socket with the host of `db` (its writes refused if `readonly`). */
+  serve(socket: net.Socket, db: LeaderDb, readonly = false): void {
     let host = this.#hosts.get(db)
     if (host === undefined) {
       host = new LevelHost(db)
       this.#hosts.set(db, host)
     }
-    pipeline(socket, host.createRpcStream(), socket, () => {})
+    pipeline(socket, host.createRpcStream({ readonly }), socket, () => {})
   }
 
   /**

@@ -7,11 +7,14 @@ import { Dispatcher, FacadeLevel } from '@rave-level/guest/internal'
 import { DEFAULT_MAX_FRAME_SIZE } from '@rave-level/protocol'
 import type { AbstractOpenOptions } from 'abstract-level'
 import { leaderEndpoint } from './endpoint.js'
-import { explainNotOpen, isLasting, notReopenable, openFailure, unreachable, withCauseInMessage } from './errors.js'
+import { checkTimes, explainNotOpen, isLasting, notReopenable, openFailure, openOnce, unreachable } from './errors.js'
 import type { Listener, RaveLevelEvents, RaveLevelFault, RaveLevelOptions } from './events.js'
+import { resolveListen } from './listen-options.js'
+import { TcpListener } from './tcp-listener.js'
 import { type HostDiagnostics, LeaderHosts } from './leader-hosts.js'
 import { acquire, type LeaderDb } from './leader-db.js'
 import { destroy, repair } from './offline.js'
+import { RemoteLevel, type RemoteLevelOptions } from './remote.js'
 import { untilRoom } from './room.js'
 import { untilRole } from './until-role.js'
 
@@ -82,6 +85,19 @@ export class RaveLevel<K = string, V = string> extends FacadeLevel<K, V> {
   }
 
   /**
+   * Open, from another machine (or process), the database a leader serves on TCP (its `listen`
+   * option): a follower that never leads, over TLS with credentials, reconnecting with backoff
+   * when the leader moves or the network drops. See {@link RemoteLevel}.
+   *
+   * @param url `tls://host:port`, or `tcp://host:port` on loopback only.
+   * @param options `token`, `tls` (`ca`, and `cert`/`key` for mutual TLS), and a follower's options.
+   * @throws `TypeError` for another kind of URL.
+   */
+  static connect<K = string, V = string>(url: string, options?: RemoteLevelOptions<K, V>): RemoteLevel<K, V> {
+    return new RemoteLevel<K, V>(url, options)
+  }
+
+  /**
    * Repair the database at `location`, as `ClassicLevel.repair()` does. Run it while no process
    * uses the database: LevelDB's repair takes no lock, so this only checks that none holds it
    * when it starts.
@@ -103,15 +119,17 @@ export class RaveLevel<K = string, V = string> extends FacadeLevel<K, V> {
     if (typeof location !== 'string' || location === '') {
       throw new TypeError("The first argument 'location' must be a non-empty string")
     }
-    const { retry, timeout = 10_000, stalledAfter = 2_000, maxFrameSize = DEFAULT_MAX_FRAME_SIZE, ...rest } = options
-    for (const [name, value] of [
-      ['timeout', timeout],
-      ['stalledAfter', stalledAfter]
-    ] as const) {
-      if (typeof value !== 'number' || Number.isNaN(value) || value <= 0) {
-        throw new RangeError(`The '${name}' option must be a positive number`)
-      }
-    }
+    const {
+      retry,
+      timeout = 10_000,
+      stalledAfter = 2_000,
+      maxFrameSize = DEFAULT_MAX_FRAME_SIZE,
+      listen,
+      ...rest
+    } = options
+    // Checked before anything starts: a refused network setup must not half-open.
+    const listenConfig = listen === undefined ? undefined : resolveListen(listen)
+    checkTimes({ timeout, stalledAfter })
     const d = new Dispatcher({ retry: retry !== false, maxFrameSize, timeout, stalledAfter })
     // Other options (encodings, and anything for hooks) go to abstract-level as usual.
     super(rest, d, { events: { leader: true, stalled: true, flush: true } })
@@ -119,6 +137,12 @@ export class RaveLevel<K = string, V = string> extends FacadeLevel<K, V> {
     this.#location = path.resolve(location)
     this.#timeout = timeout
     this.#stalledAfter = stalledAfter
+    if (listenConfig !== undefined)
+      this.#listener = new TcpListener(
+        listenConfig,
+        (socket, access) => this.#serveRemote(socket, access === 'readonly'),
+        (err) => this.#report(err)
+      )
     d.events = {
       stalled: (info) => this.emit('stalled', info),
       introduced: (pid) => {
@@ -157,12 +181,14 @@ export class RaveLevel<K = string, V = string> extends FacadeLevel<K, V> {
    * Diagnostics, for tests and tools (not part of the API): the counters of the host serving
    * followers while this instance leads (`connections`, `iterators`, `snapshots`, `watches`),
    * and this instance's own watches, which it registers on its own database while it leads
-   * (`localWatches`); else `undefined`. Reached through `Symbol.for('rave-level.host')`.
+   * (`localWatches`), and the network connections still authenticating (`unauthenticated`);
+   * else `undefined`. Reached through `Symbol.for('rave-level.host')`.
    * @internal
    */
-  get [Symbol.for('rave-level.host')](): HostDiagnostics | undefined {
+  get [Symbol.for('rave-level.host')](): (HostDiagnostics & { unauthenticated: number }) | undefined {
     const db = this.#election?.resource
-    return db === undefined ? undefined : this.#hosts.diagnostics(db, this.#d.watches)
+    if (db === undefined) return undefined
+    return { ...this.#hosts.diagnostics(db, this.#d.watches), unauthenticated: this.#listener?.unauthenticated ?? 0 }
   }
 
   /**
@@ -172,13 +198,8 @@ export class RaveLevel<K = string, V = string> extends FacadeLevel<K, V> {
    * @throws `LEVEL_DATABASE_NOT_OPEN` when the database cannot be opened (the cause in its
    *   message and `cause`), or no leader was reached within `timeout` (cause `LEVEL_LOCKED`).
    */
-  override async open(options?: AbstractOpenOptions): Promise<void> {
-    if (this.#closed && !options?.passive) throw notReopenable()
-    try {
-      await super.open(options as AbstractOpenOptions)
-    } catch (err) {
-      throw withCauseInMessage(err)
-    }
+  override open(options?: AbstractOpenOptions): Promise<void> {
+    return openOnce(this.#closed, options, () => super.open(options as AbstractOpenOptions))
   }
 
   /**
@@ -234,6 +255,7 @@ export class RaveLevel<K = string, V = string> extends FacadeLevel<K, V> {
     this.#election = undefined
     if (election !== undefined) {
       await this.#hosts.finish(election.resource)
+      await this.#listener?.stop()
       await election.close()
     }
   }
@@ -282,8 +304,10 @@ export class RaveLevel<K = string, V = string> extends FacadeLevel<K, V> {
     election.on('leader', (db) => {
       this.#silentEndpoint = undefined
       if (this.#d.forwarded?.store.db !== db) this.#d.forward(db as never)
+      this.#listener?.start()
       this.emit('leader')
     })
+    election.on('disconnected', () => void this.#listener?.stop())
     election.on('follower', () => {
       this.#silentEndpoint = undefined
     })
@@ -329,11 +353,21 @@ export class RaveLevel<K = string, V = string> extends FacadeLevel<K, V> {
     if (election.role !== 'leader' || this.#election !== election) return
     await this.#d.unforward()
     await this.#hosts.finish(election.resource)
+    await this.#listener?.stop()
     await election.resign()
   }
 
   /** The host serving followers, per database this instance led. */
   readonly #hosts = new LeaderHosts()
+  /** Where remote followers connect while this instance leads (with the `listen` option). */
+  readonly #listener: TcpListener | undefined
+
+  /** An authenticated remote follower: served like a local one, while this instance leads. */
+  #serveRemote(socket: net.Socket, readonly: boolean): void {
+    const db = this.#election?.resource
+    if (db === undefined) socket.destroy()
+    else this.#hosts.serve(socket, db, readonly)
+  }
 
   #follow(socket: net.Socket): void {
     this.#leaderPid = undefined

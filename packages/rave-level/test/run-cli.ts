@@ -16,9 +16,13 @@ export interface CliResult {
  * Run `rave-level ...args` in a child process with stdin closed (not a terminal), or fed with
  * `input`, and collect what it printed.
  */
-export function runCli(args: string[], options: { input?: string; cwd?: string } = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  options: { input?: string; cwd?: string; env?: NodeJS.ProcessEnv } = {}
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] })
+    const env = options.env === undefined ? process.env : { ...process.env, ...options.env }
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd, env, stdio: ['pipe', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))

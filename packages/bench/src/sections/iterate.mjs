@@ -11,7 +11,8 @@ import { ITERATIONS } from '../workloads.mjs'
 
 export const MODES = Object.keys(ITERATIONS)
 
-async function template(n) {
+/** A closed classic-level database of `n` populated entries, compacted: the template every copy is made from. */
+export async function template(n) {
   const location = newLocation()
   const worker = await spawn()
   try {

@@ -1,7 +1,9 @@
 import fs from 'node:fs'
 import path from 'node:path'
-import { noDatabase } from '../errors.js'
+import { noDatabase, unreadable } from '../errors.js'
 import { RaveLevel } from '../rave-level.js'
+import { isRemoteUrl } from '../remote-url.js'
+import { TOKEN_ENV } from './options.js'
 
 /** The flags that decide how the CLI opens a database. */
 export interface OpenFlags {
@@ -9,9 +11,18 @@ export interface OpenFlags {
   create?: boolean | undefined
   /** Milliseconds to wait for a leader when the lock is held but nobody serves. */
   timeout: number
+  /** For a remote location: files of the token, CA, client certificate and key. */
+  tokenFile?: string | undefined
+  ca?: string | undefined
+  cert?: string | undefined
+  key?: string | undefined
 }
 
-/** A database of raw bytes: the CLI encodes keys and values itself (see `codec.ts`). */
+/**
+ * A database of raw bytes: the CLI encodes keys and values itself (see `codec.ts`). A local
+ * location opens a `RaveLevel`, a `tls://` one a remote follower, whose surface is the same
+ * (it has a `location`, its URL, and a `role`, never `'leader'`).
+ */
 export type BytesDatabase = RaveLevel<Buffer, Buffer>
 
 /**
@@ -33,13 +44,18 @@ export async function withDatabase<T>(
   notice: (message: string) => void,
   body: (db: BytesDatabase) => Promise<T>
 ): Promise<T> {
-  const absolute = path.resolve(location)
-  if (flags.create !== true) assertDatabase(absolute)
-  const db = new RaveLevel<Buffer, Buffer>(absolute, {
-    keyEncoding: 'buffer',
-    valueEncoding: 'buffer',
-    timeout: flags.timeout
-  })
+  const options = { keyEncoding: 'buffer', valueEncoding: 'buffer', timeout: flags.timeout } as const
+  let db: BytesDatabase
+  if (isRemoteUrl(location)) {
+    db = RaveLevel.connect<Buffer, Buffer>(location, {
+      ...options,
+      ...remoteCredentials(flags)
+    }) as unknown as BytesDatabase
+  } else {
+    const absolute = path.resolve(location)
+    if (flags.create !== true) assertDatabase(absolute)
+    db = new RaveLevel<Buffer, Buffer>(absolute, options)
+  }
   db.on('stalled', (info) => {
     const what =
       info.reason === 'locked'
@@ -62,4 +78,26 @@ function assertDatabase(location: string): void {
   else if (!fs.existsSync(path.join(location, 'CURRENT'))) reason = 'it holds no LevelDB database (no CURRENT file)'
   if (reason === undefined) return
   throw noDatabase(location, reason)
+}
+
+/**
+ * The credentials of a remote location: the token from `--token-file` or the environment (never
+ * from an argument, which other users see in `ps`), and the PEM files of `--ca`, `--cert`, `--key`.
+ */
+function remoteCredentials(flags: OpenFlags): { token?: string; tls: { ca?: Buffer; cert?: Buffer; key?: Buffer } } {
+  const token =
+    flags.tokenFile === undefined ? process.env[TOKEN_ENV] : readFile(flags.tokenFile, 'token').toString('utf8').trim()
+  const tls: { ca?: Buffer; cert?: Buffer; key?: Buffer } = {}
+  if (flags.ca !== undefined) tls.ca = readFile(flags.ca, 'CA')
+  if (flags.cert !== undefined) tls.cert = readFile(flags.cert, 'certificate')
+  if (flags.key !== undefined) tls.key = readFile(flags.key, 'key')
+  return token === undefined || token === '' ? { tls } : { token, tls }
+}
+
+function readFile(file: string, what: string): Buffer {
+  try {
+    return fs.readFileSync(file)
+  } catch (err) {
+    throw unreadable(file, what, err as NodeJS.ErrnoException)
+  }
 }

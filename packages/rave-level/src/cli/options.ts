@@ -9,6 +9,11 @@ export interface CommonFlags {
   timeout: number
   keyEncoding: EncodingName
   valueEncoding: EncodingName
+  /** For a `tls://` or `tcp://` location: files of the token, the CA, and a client certificate and key. */
+  tokenFile?: string | undefined
+  ca?: string | undefined
+  cert?: string | undefined
+  key?: string | undefined
 }
 
 /** Flags of a command with range flags. */
@@ -37,7 +42,17 @@ export function addCommonOptions(command: Command, encodings: EncodingFlags): Co
       integer(1),
       10_000
     )
+    .option(
+      '--token-file <path>',
+      `for a tls:// or tcp:// location: read the token from <path> (default: $${TOKEN_ENV}); never passed as an argument`
+    )
+    .option('--ca <path>', 'for a tls:// location: PEM file of the CA that signed the server certificate')
+    .option('--cert <path>', 'for a tls:// location: PEM file of a client certificate (mutual TLS)')
+    .option('--key <path>', 'for a tls:// location: PEM file of the key of --cert')
 }
+
+/** The environment variable a token for a remote location is read from, without `--token-file`. */
+export const TOKEN_ENV = 'RAVE_LEVEL_TOKEN'
 
 /** Add `--gt/--gte/--lt/--lte/--prefix`: which keys a command covers. */
 export function addBoundOptions(command: Command): Command {

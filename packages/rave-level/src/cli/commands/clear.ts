@@ -25,7 +25,7 @@ export function clearCommand(io: CliIo): Command {
         'and asks first; elsewhere (scripts, pipes) it needs --yes. Prints how many it deleted ' +
         '(with --json: {"ok":true,"deleted":<n>}).'
     )
-    .argument('<location>', 'database directory')
+    .argument('<location>', 'database directory, or tls://host:port of a leader that listens')
   addCommonOptions(command, 'key')
   return addRangeOptions(command)
     .option('-y, --yes', 'do not ask for confirmation')

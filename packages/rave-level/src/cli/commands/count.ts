@@ -9,7 +9,7 @@ export function countCommand(io: CliIo): Command {
   const command = new Command('count')
     .summary('count entries')
     .description('Print how many entries there are (in the range, with range flags).')
-    .argument('<location>', 'database directory')
+    .argument('<location>', 'database directory, or tls://host:port of a leader that listens')
   addCommonOptions(command, 'key')
   return addRangeOptions(command)
     .addHelpText('after', '\nExamples:\n  rave-level count ./db\n  rave-level count ./db --prefix order: --json')

@@ -9,7 +9,7 @@ export function delCommand(io: CliIo): Command {
     .description(
       'Delete <key>. Deleting a missing key is not an error, as in LevelDB. Prints nothing (with --json: {"ok":true}).'
     )
-    .argument('<location>', 'database directory')
+    .argument('<location>', 'database directory, or tls://host:port of a leader that listens')
     .argument('<key>', 'the key, in --key-encoding')
   return addCommonOptions(command, 'key')
     .addHelpText('after', '\nExample:\n  rave-level del ./db user:1')

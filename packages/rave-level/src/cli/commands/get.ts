@@ -9,7 +9,7 @@ export function getCommand(io: CliIo): Command {
   const command = new Command('get')
     .summary('print the value of a key')
     .description('Print the value of <key>. A missing key is an error (LEVEL_NOT_FOUND, exit code 1).')
-    .argument('<location>', 'database directory')
+    .argument('<location>', 'database directory, or tls://host:port of a leader that listens')
     .argument('<key>', 'the key, in --key-encoding')
   return addCommonOptions(command, 'key-and-value')
     .addHelpText(

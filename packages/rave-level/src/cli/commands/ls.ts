@@ -19,7 +19,7 @@ export function lsCommand(io: CliIo): Command {
       'List entries in key order, one per line: key, a tab, value. With --json one object per line, ' +
         '{"key":...,"value":...}: keys or values that hold tabs or newlines are unambiguous only then.'
     )
-    .argument('<location>', 'database directory')
+    .argument('<location>', 'database directory, or tls://host:port of a leader that listens')
   addCommonOptions(command, 'key-and-value')
   return addRangeOptions(command)
     .option('--keys', 'keys only')

@@ -7,7 +7,7 @@ export function putCommand(io: CliIo): Command {
   const command = new Command('put')
     .summary('write a value')
     .description('Write <value> at <key>, replacing what was there. Prints nothing (with --json: {"ok":true}).')
-    .argument('<location>', 'database directory')
+    .argument('<location>', 'database directory, or tls://host:port of a leader that listens')
     .argument('<key>', 'the key, in --key-encoding')
     .argument('<value>', 'the value, in --value-encoding (with json: any JSON text)')
   return addCommonOptions(command, 'key-and-value')

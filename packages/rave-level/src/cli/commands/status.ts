@@ -1,5 +1,6 @@
 import { readEndpoint } from '@rave-level/socket-path'
 import { Command } from 'commander'
+import { isRemoteUrl } from '../../remote-url.js'
 import { type CliIo, runCommand } from '../context.js'
 import type { BytesDatabase } from '../open-database.js'
 import { addCommonOptions, type CommonFlags } from '../options.js'
@@ -25,7 +26,7 @@ export function statusCommand(io: CliIo): Command {
       "Show the database's leader (its pid, when known), the endpoint it serves on, the role this " +
         'process took to ask (follower when a leader exists, else leader), and the approximate size.'
     )
-    .argument('<location>', 'database directory')
+    .argument('<location>', 'database directory, or tls://host:port of a leader that listens')
   return addCommonOptions(command, 'none')
     .addHelpText('after', '\nExamples:\n  rave-level status ./db\n  rave-level status ./db --json')
     .action((location: string, flags: CommonFlags) =>
@@ -43,7 +44,7 @@ async function readStatus(db: BytesDatabase): Promise<Status> {
   const leaderPid = db.leaderPid
   return {
     location: db.location,
-    endpoint: await endpointName(db.location),
+    endpoint: isRemoteUrl(db.location) ? db.location : await endpointName(db.location),
     leaderPid: leaderPid ?? null,
     pid: process.pid,
     role,

@@ -22,7 +22,7 @@ export function watchCommand(io: CliIo): Command {
         'removed. With --json one object per line, {"type":"put","key":...,"value":...}. Runs until ' +
         'Ctrl-C (or --count changes); says on stderr when it is watching.'
     )
-    .argument('<location>', 'database directory')
+    .argument('<location>', 'database directory, or tls://host:port of a leader that listens')
   addCommonOptions(command, 'key-and-value')
   return addBoundOptions(command)
     .option('--keys', 'keys only (the leader sends no values)')

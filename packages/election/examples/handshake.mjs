@@ -31,7 +31,7 @@ export async function serveHandshake(leadership, host = '127.0.0.1') {
  * key from etcd before the leader has read it too, so the handshake is tried again while etcd
  * still names the same leader. Resolves with `{ confirmed, told, pid }`.
  *
- * @param {import('@rave-level/election').LeaseElection} election
+ * @param {import('@rave-level/election/lease').LeaseElection} election
  * @param {import('@rave-level/election').LeaderInfo} leader
  */
 export function confirmLeader(election, { value, token }) {

@@ -15,7 +15,7 @@
 // otherwise), to watch failovers without waiting for minutes. The period is in seconds and may
 // be a fraction.
 import { parseArgs } from 'node:util'
-import { LeaseElection } from '@rave-level/election'
+import { LeaseElection } from '@rave-level/election/lease'
 import { connectFencedLog } from './fenced-log.mjs'
 import { confirmLeader, serveHandshake } from './handshake.mjs'
 

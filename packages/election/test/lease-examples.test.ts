@@ -126,7 +126,7 @@ test("the README's LeaseElection snippet leads, acts, and exits on SIGINT", asyn
   writeFileSync(
     file,
     snippet!
-      .replace("'@rave-level/election'", JSON.stringify(join(PACKAGE, 'dist', 'index.js')))
+      .replace("'@rave-level/election/lease'", JSON.stringify(join(PACKAGE, 'dist', 'lease.js')))
       .replace("'http://127.0.0.1:2379'", JSON.stringify(etcd.url))
   )
   const snippetRun = run(file, [])

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest'
-import { type ElectionFault, LeaseElection, type LeaseElectionOptions } from '../src/index.js'
+import type { ElectionFault } from '../src/index.js'
+import { LeaseElection, type LeaseElectionOptions } from '../src/lease.js'
 import { freePort, waitFor } from './helpers.js'
 
 const valid: LeaseElectionOptions = { etcd: { hosts: 'http://127.0.0.1:1' }, name: 'jobs', value: 'tcp://127.0.0.1:1' }

@@ -38,6 +38,8 @@ export interface ConnectionSettings {
   readonly maxWatchQueue: number
   /** Live counters of the host, updated by its connections. */
   readonly stats: { iterators: number; snapshots: number; watches: number }
+  /** See `LevelHostOptions.beforeWrite`. */
+  readonly beforeWrite: (() => void) | null
   /** Report a fault of one connection. Must not throw. */
   readonly fault: (err: Error, stream: RpcStream) => void
 }

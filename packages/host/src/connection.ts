@@ -125,6 +125,10 @@ export class Connection implements IteratorOwner, WatchesOwner {
   #finishing = false
 
   #onFrame(frame: Buffer): void {
+    // Before the finishing check: a host finished from here ignores this write already.
+    if (this.#settings.beforeWrite !== null && !this.#closed && !this.#finishing && WRITES.has(frame[0] as number)) {
+      this.#settings.beforeWrite()
+    }
     if (this.#closed || this.#finishing) return
     // A Hello is answered at once, whatever is parked: it is the guest's first frame, and its
     // answer must come before the reply to anything sent after it.
@@ -335,6 +339,8 @@ export class Connection implements IteratorOwner, WatchesOwner {
 }
 
 const SYNC = Object.freeze({ sync: true })
+/** Tags of the requests that write (see `LevelHostOptions.beforeWrite`). */
+const WRITES: ReadonlySet<number> = new Set([Input.put, Input.del, Input.batch, Input.clear])
 const GONE = new Error('The connection closed')
 
 /** Tag each operation with the buffer formats, as the store's batch contract asks. */

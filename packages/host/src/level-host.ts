@@ -38,6 +38,14 @@ export interface LevelHostOptions {
    * Default 1 MiB.
    */
   maxWatchQueue?: number | undefined
+  /**
+   * Called synchronously when a connection receives a write (put, del, batch, clear), before
+   * it takes it. A {@link LevelHost.finish} called from here applies to that write already: it
+   * is ignored, so the guest gets no answer and sends it again to the next host. For a leader
+   * whose database must be reopened before writes can succeed (a full disk that has room
+   * again): the write waits for the reopened database instead of failing on the old one.
+   */
+  beforeWrite?: (() => void) | undefined
 }
 
 /** Options of {@link LevelHost.createRpcStream}. */
@@ -103,6 +111,10 @@ export class LevelHost extends EventEmitter<LevelHostEvents> {
     const readonly = options.readonly ?? false
     if (typeof readonly !== 'boolean') throw new TypeError("The 'readonly' option must be a boolean")
     const highWaterMark = positive(options.highWaterMark, DEFAULT_HIGH_WATER_MARK, 'highWaterMark')
+    const beforeWrite = options.beforeWrite ?? null
+    if (beforeWrite !== null && typeof beforeWrite !== 'function') {
+      throw new TypeError("The 'beforeWrite' option must be a function")
+    }
     this.#settings = {
       db: db as unknown as HostDatabase,
       store: LocalStore.of(db as unknown as ForwardTarget),
@@ -116,6 +128,7 @@ export class LevelHost extends EventEmitter<LevelHostEvents> {
       maxWatches: positive(options.maxWatches, DEFAULT_MAX_WATCHES, 'maxWatches'),
       maxWatchQueue: positive(options.maxWatchQueue, DEFAULT_MAX_WATCH_QUEUE, 'maxWatchQueue'),
       stats: this.#stats,
+      beforeWrite,
       fault: (err, stream) => {
         this.emit('fault', err, stream)
       }

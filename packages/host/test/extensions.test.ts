@@ -371,4 +371,33 @@ describe('stopping', () => {
     c.destroy()
     late.destroy()
   })
+
+  // A leader whose database must be reopened before writes can succeed stops taking them from
+  // beforeWrite: the write waits, unanswered, for the guest to send it again.
+  it('calls beforeWrite before it takes a write: a finish() called there ignores that write', async () => {
+    const db = new MemoryBase({ keyEncoding: 'buffer', valueEncoding: 'buffer' })
+    let writes = 0
+    const host: LevelHost = new LevelHost(db as AnyDb, {
+      beforeWrite: () => {
+        if (++writes === 2) void host.finish()
+      }
+    })
+    const c = new WireClient(host)
+    c.send(Input.get, { id: 1, key: b('a') })
+    c.send(Input.put, { id: 2, key: b('a'), value: b('1') })
+    expect((await c.reply(2)).error).toBeUndefined()
+    expect(writes).toBe(1)
+    c.send(Input.batch, { id: 3, ops: [{ type: 'put', key: b('b'), value: b('2') }] })
+    await until(() => writes === 2)
+    await host.finish()
+    expect(c.received.map((f) => (f.message as { id: number }).id)).toEqual([1, 2])
+    expect(await db.get(b('a'))).toEqual(b('1'))
+    expect(await db.get(b('b'))).toBeUndefined()
+    c.destroy()
+  })
+
+  it('rejects a beforeWrite that is not a function', () => {
+    const db = new MemoryBase()
+    expect(() => new LevelHost(db as AnyDb, { beforeWrite: 1 as never })).toThrow(TypeError)
+  })
 })

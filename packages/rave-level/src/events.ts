@@ -65,6 +65,16 @@ export interface RaveLevelFault extends Error {
 }
 
 /**
+ * Payload of the `'error'` event while a leader that heals a full disk cannot reopen its
+ * database yet (it tries again once there is room; operations wait meanwhile): `cause` is
+ * classic-level's error. See docs/errors.md.
+ */
+export interface RaveLevelReopenFailure extends Error {
+  readonly code: 'LEVEL_DATABASE_NOT_OPEN'
+  readonly cause: Error | undefined
+}
+
+/**
  * The events of a {@link RaveLevel} and their arguments: abstract-level's (`opening`, `open`,
  * `closing`, `closed`, `write`, `clear`, which a `RaveLevel` emits only for its own operations)
  * and its own.
@@ -80,8 +90,12 @@ export interface RaveLevelEvents<K = string, V = string> {
   stalled: [info: RaveLevelStalledInfo]
   /** Nothing is pending any more. */
   flush: []
-  /** Only if listened to, once per distinct failure: a fault the instance recovers from (`LEVEL_ELECTION_FAULT`). */
-  error: [error: RaveLevelFault]
+  /**
+   * Only if listened to, once per distinct failure: a fault the instance recovers from
+   * (`LEVEL_ELECTION_FAULT`), or, while a leader cannot yet reopen its database to heal it after
+   * a full disk, `LEVEL_DATABASE_NOT_OPEN` with the reason.
+   */
+  error: [error: RaveLevelFault | RaveLevelReopenFailure]
   opening: []
   open: []
   closing: []

@@ -1,4 +1,10 @@
-export type { RaveLevelEvents, RaveLevelFault, RaveLevelOptions, RaveLevelStalledInfo } from './events.js'
+export type {
+  RaveLevelEvents,
+  RaveLevelFault,
+  RaveLevelOptions,
+  RaveLevelReopenFailure,
+  RaveLevelStalledInfo
+} from './events.js'
 export { RaveLevel } from './rave-level.js'
 export type { Watch, WatchChange, WatchOptions } from '@rave-level/guest'
 export type { Access, TokenGrant } from '@rave-level/host'

@@ -55,9 +55,14 @@ export async function acquire(
   try {
     await db.open()
   } catch (err) {
-    if ((err as { cause?: { code?: string } }).cause?.code === 'LEVEL_LOCKED') return undefined
+    if (isLocked(err)) return undefined
     throw err
   }
   // If the election closed meanwhile, it releases what we return.
   return db
+}
+
+/** Whether opening failed because another process holds the lock (classic-level 3 reports that as `LEVEL_DATABASE_NOT_OPEN` caused by `LEVEL_LOCKED`). */
+export function isLocked(err: unknown): boolean {
+  return (err as { cause?: { code?: string } }).cause?.code === 'LEVEL_LOCKED'
 }

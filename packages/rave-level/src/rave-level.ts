@@ -3,19 +3,20 @@ import type net from 'node:net'
 import path from 'node:path'
 import { pipeline } from 'node:stream'
 import { Election, type ElectionFault, type StalledInfo } from '@rave-level/election'
+import type { GuestLevel } from '@rave-level/guest'
 import { Dispatcher, FacadeLevel } from '@rave-level/guest/internal'
 import { DEFAULT_MAX_FRAME_SIZE } from '@rave-level/protocol'
 import type { AbstractOpenOptions } from 'abstract-level'
 import { leaderEndpoint } from './endpoint.js'
 import { checkTimes, explainNotOpen, isLasting, notReopenable, openFailure, openOnce, unreachable } from './errors.js'
-import type { Listener, RaveLevelEvents, RaveLevelFault, RaveLevelOptions } from './events.js'
+import type { Listener, RaveLevelEvents, RaveLevelFault, RaveLevelOptions, RaveLevelReopenFailure } from './events.js'
 import { resolveListen } from './listen-options.js'
 import { TcpListener } from './tcp-listener.js'
 import { type HostDiagnostics, LeaderHosts } from './leader-hosts.js'
-import { acquire, type LeaderDb } from './leader-db.js'
+import { acquire, isLocked, type LeaderDb } from './leader-db.js'
 import { destroy, repair } from './offline.js'
 import { RemoteLevel, type RemoteLevelOptions } from './remote.js'
-import { untilRoom } from './room.js'
+import { afterAWhile, RoomWait } from './room.js'
 import { untilRole } from './until-role.js'
 
 /** Typed events: `db.on('leaderr', ...)` does not type-check, and listeners get their payloads' types. */
@@ -71,7 +72,8 @@ export class RaveLevel<K = string, V = string> extends FacadeLevel<K, V> {
   #silentEndpoint: string | undefined
   /** Failures already reported on 'error' (one event per distinct failure, not per retry). */
   readonly #reported = new Set<string>()
-  #healing = false
+  /** The heal under way after a write failed (see #onWriteError). */
+  #healing: Healing | undefined
 
   /**
    * Delete the database at `location` and everything rave-level keeps next to it, as
@@ -320,45 +322,129 @@ export class RaveLevel<K = string, V = string> extends FacadeLevel<K, V> {
   }
 
   /** Emit 'error' once per distinct failure (not once per retry), only if someone listens. */
-  #report(err: ElectionFault): void {
+  #report(err: ElectionFault | (Error & { code?: string })): void {
     const cause = (err as { cause?: Error }).cause
     if (cause !== undefined && cause === this.#lastingFailure) return
     const key = `${err.code}:${cause?.message ?? err.message}`
     if (this.#reported.has(key)) return
     this.#reported.add(key)
-    // The election makes no other code (its errors.ts): the payload's type says so.
-    if (this.listenerCount('error') > 0) this.emit('error', err as RaveLevelFault)
+    // An election fault, or a heal's failed reopen (openFailure()): the payload's type says so.
+    if (this.listenerCount('error') > 0) this.emit('error', err as RaveLevelFault | RaveLevelReopenFailure)
   }
 
   /**
    * A write failed with an I/O error. LevelDB keeps such an error (a full disk, say) until the
    * database is reopened, so this leader would fail every write from now on, even once the
    * cause is gone. Heal: when the disk has room again (at once, for an error that is not about
-   * space), let go of the database and elect again; whoever leads next (usually this instance)
-   * opens it afresh. Meanwhile reads are served, and writes fail fast with the error.
+   * space), reopen the database in place (see #heal). Until then reads are served, and writes
+   * fail fast with the error.
    */
   #onWriteError(err: unknown): void {
-    if ((err as { code?: unknown }).code !== 'LEVEL_IO_ERROR' || this.#healing) return
+    if ((err as { code?: unknown }).code !== 'LEVEL_IO_ERROR' || this.#healing !== undefined) return
     const election = this.#election
-    if (election === undefined || election.role !== 'leader') return
-    this.#healing = true
+    const db = election?.resource
+    if (election === undefined || db === undefined) return
     const space = /space|ENOSPC/i.test(String((err as Error).message))
-    this.#heal(election, space).finally(() => {
-      this.#healing = false
+    const healing: Healing = { db, room: space ? new RoomWait(this.#location) : undefined, stopped: undefined }
+    this.#healing = healing
+    this.#heal(election, healing).finally(() => {
+      this.#healing = undefined
     })
   }
 
-  async #heal(election: Election<LeaderDb>, space: boolean): Promise<void> {
-    if (space) await untilRoom(this.#location, () => election.role === 'leader')
-    if (election.role !== 'leader' || this.#election !== election) return
-    await this.#d.unforward()
-    await this.#hosts.finish(election.resource)
-    await this.#listener?.stop()
-    await election.resign()
+  /**
+   * Before this instance or a follower has a write taken (synchronously, in issue order): once
+   * the disk has room again, stop taking writes to the database that failed, so that this
+   * write waits for the heal and succeeds instead of failing on it. The leader also looks for
+   * room by itself (room.ts), but a write made once room is back must not depend on when.
+   */
+  #beforeWrite(): void {
+    const healing = this.#healing
+    if (healing === undefined || healing.stopped !== undefined) return
+    if (healing.room === undefined || healing.room.check()) this.#stopTaking(healing)
+  }
+
+  /**
+   * Stop using the database that failed, at once: this instance's operations wait from now on
+   * (in issue order, as while no leader is known), and so do its followers' (the host takes no
+   * more; see `LeaderHosts.pause`). Resolves once nothing uses it any more.
+   */
+  #stopTaking(healing: Healing): Promise<unknown> {
+    healing.stopped ??= Promise.all([this.#d.unforward(), this.#hosts.pause(healing.db)])
+    return healing.stopped
+  }
+
+  /**
+   * Reopen the database that failed, keeping the lock, the endpoint and the followers. The old
+   * handle stays open, serving reads, until the disk has room for what LevelDB writes when it
+   * reopens (see room.ts); only then is it closed, and opened again at once.
+   *
+   * Why not give up leadership, as a leader that closes does: whoever took the lock next would
+   * have to open the database, and while that fails (the disk still too full) nobody serves
+   * reads, every process keeps trying the lock, and each sees it held by another's failing
+   * attempt: operations failed with `LEVEL_LOCKED` although nobody held it. Here only this
+   * process opens the database; followers, whose connections are ended so that their
+   * iterators resume and their unanswered requests are sent again, connect back to this
+   * leader's endpoint and wait. classic-level cannot open a second handle while the first
+   * holds the lock, so there is no way to read on while reopening; a reopen that fails anyway
+   * (something else filled the disk meanwhile) is tried again when there is room, while
+   * operations wait (those that wait longer than `timeout` fail with the reason). If another
+   * process took the lock in the moment it was free, it leads now: this one resigns.
+   */
+  async #heal(election: Election<LeaderDb>, healing: Healing): Promise<void> {
+    const { db } = healing
+    const leading = () => this.#election === election && election.resource === db
+    if (healing.room !== undefined) await healing.room.until(leading)
+    if (!leading()) return
+    try {
+      await this.#stopTaking(healing)
+      if (!leading()) return
+      await db.close()
+      while (leading()) {
+        try {
+          await db.open()
+        } catch (err) {
+          if (!leading()) return
+          if (isLocked(err)) return await election.resign()
+          this.#openFailure = err as Error
+          this.#report(openFailure(err as Error))
+          await afterAWhile()
+          await new RoomWait(this.#location).until(leading)
+          continue
+        }
+        if (!leading()) return await db.close()
+        this.#openFailure = undefined
+        this.#d.forward(db as never)
+        return
+      }
+    } finally {
+      this.#hosts.resume(db, leading() && db.status === 'open')
+    }
+  }
+
+  // Writes of this instance, before they are taken (see #beforeWrite).
+  override _put(...args: Parameters<GuestLevel<K, V>['_put']>): Promise<void> {
+    this.#beforeWrite()
+    return super._put(...args)
+  }
+
+  override _del(...args: Parameters<GuestLevel<K, V>['_del']>): Promise<void> {
+    this.#beforeWrite()
+    return super._del(...args)
+  }
+
+  override _batch(...args: Parameters<GuestLevel<K, V>['_batch']>): Promise<void> {
+    this.#beforeWrite()
+    return super._batch(...args)
+  }
+
+  override _clear(...args: Parameters<GuestLevel<K, V>['_clear']>): Promise<void> {
+    this.#beforeWrite()
+    return super._clear(...args)
   }
 
   /** The host serving followers, per database this instance led. */
-  readonly #hosts = new LeaderHosts()
+  readonly #hosts = new LeaderHosts(() => this.#beforeWrite())
   /** Where remote followers connect while this instance leads (with the `listen` option). */
   readonly #listener: TcpListener | undefined
 
@@ -373,4 +459,11 @@ export class RaveLevel<K = string, V = string> extends FacadeLevel<K, V> {
     this.#leaderPid = undefined
     pipeline(socket, this.#d.attach(socket), socket, () => {})
   }
+}
+
+/** A heal under way: of which database, the wait for room (unless the error was not about space), and once it stopped taking operations. */
+interface Healing {
+  readonly db: LeaderDb
+  readonly room: RoomWait | undefined
+  stopped: Promise<unknown> | undefined
 }

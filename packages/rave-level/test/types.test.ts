@@ -27,8 +27,11 @@ describe('types', () => {
     const db = new RaveLevel(tempDir())
     defer(() => db.close())
     db.on('error', (err) => {
-      expectTypeOf(err.code).toEqualTypeOf<'LEVEL_ELECTION_FAULT'>()
-      expectTypeOf(err.stage).toEqualTypeOf<'acquire' | 'listen' | 'release' | 'serve' | 'follow'>()
+      expectTypeOf(err.code).toEqualTypeOf<'LEVEL_ELECTION_FAULT' | 'LEVEL_DATABASE_NOT_OPEN'>()
+      // Branching on the code narrows the payload: only an election fault has a stage.
+      if (err.code === 'LEVEL_ELECTION_FAULT') {
+        expectTypeOf(err.stage).toEqualTypeOf<'acquire' | 'listen' | 'release' | 'serve' | 'follow'>()
+      }
       expectTypeOf(err.cause).toEqualTypeOf<Error | undefined>()
       expectTypeOf(err).toExtend<Error>()
     })

@@ -11,7 +11,8 @@ export const SECTIONS = [
   'failover',
   'startup',
   'watch',
-  'remote'
+  'remote',
+  'cached'
 ]
 const ALIASES = { seq: 'sequential', iteration: 'iterate', pipeline: 'pipelined' }
 

@@ -1,6 +1,7 @@
-// The targets of issues 14 (items 2-5), 12 (the change feed) and 23 (remote followers), each computed from this run's samples: a target is met
+// The targets of issues 14 (items 2-5), 12 (the change feed), 22 (the follower cache) and 23 (remote followers), each computed from this run's samples: a target is met
 // when the median of its per-round ratios is on the right side of the threshold.
 import { cell, table } from './format.mjs'
+import { figure } from './sections/cached.mjs'
 import { MODES } from './sections/iterate.mjs'
 import { OPS, serialBound } from './sections/sequential.mjs'
 import { WATCHERS } from './sections/watch.mjs'
@@ -99,7 +100,29 @@ const TARGETS = [
       'at least',
       (s) => ratios(series(s, 'TLS follower', `pipelined ${op}`), series(s, 'unix follower', `pipelined ${op}`))
     ]
-  ])
+  ]),
+  // Issue 22's targets for the follower cache.
+  [
+    'cached',
+    'cached gets, zipf 1% writes / lmdb-js',
+    0.5,
+    'at least',
+    (s) => ratios(figure(s, 'ours cached', 'zipf 1%', 'gets'), figure(s, 'lmdb', 'zipf 1%', 'gets'))
+  ],
+  [
+    'cached',
+    'cached gets, zipf 1% writes / uncached',
+    10,
+    'at least',
+    (s) => ratios(figure(s, 'ours cached', 'zipf 1%', 'gets'), figure(s, 'ours', 'zipf 1%', 'gets'))
+  ],
+  [
+    'cached',
+    'put speed with the cache on / off (puts only)',
+    0.8,
+    'at least',
+    (s) => ratios(figure(s, 'ours', 'puts only', 'putMs'), figure(s, 'ours cached', 'puts only', 'putMs'))
+  ]
 ]
 
 /** [{ section, what, target, values, met }] for the sections that ran; `met` is computed. */
@@ -140,7 +163,7 @@ export function report(results) {
   if (rows.length === 0) return []
   return [
     table(
-      'targets of issues 12, 14 and 23 (ours; judged on the median of per-round ratios)',
+      'targets of issues 12, 14, 22 and 23 (ours; judged on the median of per-round ratios)',
       ['target', 'this run', ''],
       rows
     )

@@ -4,6 +4,7 @@
 // that a fresh worker can time its own start-up, import included.
 import { once } from 'node:events'
 import { key } from './data.mjs'
+import * as caching from './cache-workloads.mjs'
 import * as watching from './watch-workloads.mjs'
 import * as workloads from './workloads.mjs'
 
@@ -14,7 +15,41 @@ const IMPLEMENTATIONS = {
   ours: async () => (await import('rave-level')).RaveLevel,
   upstream: async () => (await import('rave-level-1')).RaveLevel,
   // A remote follower: ours, through RaveLevel.connect(url, options).
-  remote: async () => (await import('rave-level')).RaveLevel
+  remote: async () => (await import('rave-level')).RaveLevel,
+  // Ours with the follower cache on.
+  cached: async () => {
+    const { RaveLevel } = await import('rave-level')
+    return class extends RaveLevel {
+      constructor(location, options) {
+        super(location, { ...options, cache: { maxBytes: 64 * 1024 * 1024 } })
+      }
+    }
+  },
+  // lmdb-js, behind the few methods the workloads call.
+  lmdb: async () => {
+    const { open } = await import('lmdb')
+    return class {
+      #db
+      constructor(location) {
+        this.#db = open({ path: location })
+      }
+      async open() {}
+      get(key) {
+        return this.#db.get(key)
+      }
+      put(key, value) {
+        return this.#db.put(key, value)
+      }
+      async batch(ops) {
+        await this.#db.batch(() => {
+          for (const op of ops) this.#db.put(op.key, op.value)
+        })
+      }
+      close() {
+        return this.#db.close()
+      }
+    }
+  }
 }
 
 let db
@@ -27,7 +62,7 @@ let elected = false // whether this process's RaveLevel was ever elected leader
 async function open({ impl, location, role, options }) {
   const Database = await IMPLEMENTATIONS[impl]()
   db = impl === 'remote' ? Database.connect(location, options) : new Database(location, options)
-  if (impl === 'classic') {
+  if (impl === 'classic' || impl === 'lmdb') {
     await db.open()
     return { pid: process.pid }
   }
@@ -111,6 +146,9 @@ const commands = {
   pass: measured(workloads.pass),
   write: measured(workloads.write),
   timedPuts: measured(watching.timedPuts),
+  cacheFill: measured(caching.fill),
+  cacheMixed: measured(caching.mixed),
+  cacheWarm: measured(caching.warm),
   startWatching: (args) => watching.startWatching(db, args),
   stopWatching: watching.stopWatching,
   cpuBetween: workloads.cpuBetween,

@@ -7,6 +7,7 @@ import fs from 'node:fs'
 import { promisify } from 'node:util'
 import { tempDir } from '@rave-level/test-utils'
 import { afterAll, expect, test } from 'vitest'
+import { SECTIONS } from '../src/config.mjs'
 
 const dir = tempDir('rlb-smoke-')
 afterAll(() => dir.remove())
@@ -26,16 +27,8 @@ test('every section of the harness yields figures', async () => {
   })
   const { results, targets } = JSON.parse(fs.readFileSync(json, 'utf8'))
 
-  expect(Object.keys(results)).toEqual([
-    'sequential',
-    'pipelined',
-    'iterate',
-    'writers',
-    'failover',
-    'startup',
-    'watch',
-    'remote'
-  ])
+  // Every section that measures ('bounds' is measured within sequential and iterate).
+  expect(Object.keys(results)).toEqual(SECTIONS.filter((name) => name !== 'bounds'))
   for (const [section, samples] of Object.entries(results)) {
     for (const [subject, rounds] of Object.entries(samples)) {
       expect(rounds.length, `${section}: ${subject}`).toBeGreaterThan(0)
@@ -48,7 +41,7 @@ test('every section of the harness yields figures', async () => {
     }
   }
   expect(targets.map((t) => t.section)).toEqual(
-    expect.arrayContaining(['sequential', 'iterate', 'writers', 'failover', 'watch', 'remote'])
+    expect.arrayContaining(['sequential', 'iterate', 'writers', 'failover', 'watch', 'remote', 'cached'])
   )
   for (const title of [
     'bounds of this machine',
@@ -65,6 +58,8 @@ test('every section of the harness yields figures', async () => {
     'vCPUs busy, of',
     'remote followers, ops/s',
     'remote followers, ratios',
+    'cached: gets/s',
+    'cached: ms per put',
     'targets'
   ]) {
     expect(stdout).toContain(title)

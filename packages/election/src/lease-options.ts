@@ -108,9 +108,11 @@ export function resolveLeaseOptions(options: LeaseElectionOptions): ResolvedLeas
  * The etcd3 client's default policies retry each call three times and open a circuit breaker
  * for 5 s after three failures: behind a lease that must be renewed within seconds, that is
  * time the leader does not have, and after etcd comes back it keeps everyone waiting for the
- * breaker. The election's own loop retries, with backoff, as long as the deadline allows.
+ * breaker. The election's own loop retries, with backoff, as long as the deadline allows (and
+ * the observer's, with backoff, for as long as it runs).
+ * @internal
  */
-function createClient(options: IOptions): Etcd3 {
+export function createClient(options: IOptions): Etcd3 {
   return new Etcd3({
     ...options,
     faultHandling: {

@@ -25,9 +25,20 @@ if (!runs(bin, ['--version'])) {
         env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
       })
       if (r.status !== 0) {
+        // rave-level's tests run this too, and turbo runs both packages' tests at once: the other
+        // apt-get may hold the lock. Wait for its etcd rather than fail.
+        if (installedMeanwhile()) process.exit(0)
         console.error(`apt-get ${args.join(' ')} failed (exit ${r.status})`)
         process.exit(1)
       }
+    }
+    const installedMeanwhile = () => {
+      const until = Date.now() + 180_000
+      while (Date.now() < until) {
+        if (runs(bin, ['--version'])) return true
+        spawnSync('sleep', ['2'])
+      }
+      return false
     }
     // As root, apt drops to its sandbox user `_apt` to fetch; on machines whose /dev/null is not
     // writable by others (seen here: mode 0644) that fails, and apt falls back to stale lists.

@@ -115,23 +115,45 @@ test('the scheduler example: one copy fires each slot, another takes over when i
   expect(codes).toEqual([0, 0])
 }, 40000)
 
-test("the README's LeaseElection snippet leads, acts, and exits on SIGINT", async () => {
-  const etcd = await startEtcd()
+/** The first js block of the README after `heading`, as a file that imports this build and uses `etcdUrl`. */
+function readmeSnippet(heading: string, etcdUrl: string): string {
   const readme = readFileSync(join(PACKAGE, 'README.md'), 'utf8')
-  const section = readme.slice(readme.indexOf('## Lease lock: `LeaseElection`'))
+  const section = readme.slice(readme.indexOf(heading))
   const snippet = /```js\n([\s\S]*?)```/.exec(section)?.[1]
-  expect(snippet).toContain('new LeaseElection(')
+  if (snippet === undefined) throw new Error(`No js block after ${heading}`)
   // The published name resolves to this package's build; the etcd is the test's.
   const file = join(tempDir(), 'snippet.mjs')
   writeFileSync(
     file,
-    snippet!
+    snippet
       .replace("'@rave-level/election/lease'", JSON.stringify(join(PACKAGE, 'dist', 'lease.js')))
-      .replace("'http://127.0.0.1:2379'", JSON.stringify(etcd.url))
+      .replace("'http://127.0.0.1:2379'", JSON.stringify(etcdUrl))
   )
+  return file
+}
+
+test("the README's LeaseElection snippet leads, acts, and exits on SIGINT", async () => {
+  const etcd = await startEtcd()
+  const file = readmeSnippet('## Lease lock: `LeaseElection`', etcd.url)
+  expect(readFileSync(file, 'utf8')).toContain('new LeaseElection(')
   const snippetRun = run(file, [])
   await snippetRun.line(/^sending reports as leader \d+$/)
   snippetRun.process.kill('SIGINT')
   const [code] = await once(snippetRun.process, 'exit')
   expect(code).toBe(0)
+})
+
+test("the README's LeaderObserver snippet finds that leader's value and token, and exits by itself", async () => {
+  const etcd = await startEtcd()
+  const candidate = run(readmeSnippet('## Lease lock: `LeaseElection`', etcd.url), [])
+  const [, token] = (await candidate.line(/^sending reports as leader (\d+)$/)) as string[]
+  const observer = run(readmeSnippet('### Observing: `LeaderObserver`', etcd.url), [])
+  const [, value] = (await observer.line(/^(tcp:\/\/.+:7000) leads \(token (\d+)\)$/)) as string[]
+  expect(observer.lines[0]).toBe(`${value} leads (token ${token})`)
+  await observer.line(new RegExp(`^connecting to ${value}$`))
+  // A hang guard: the process must end once the observer closed.
+  const [code] = await once(observer.process, 'exit')
+  expect(code).toBe(0)
+  candidate.process.kill('SIGINT')
+  await once(candidate.process, 'exit')
 })

@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream'
-import type { WatchChangeAt } from '@rave-level/protocol'
+import type { CacheGrantMessage, CacheInvalidateMessage, WatchChangeAt } from '@rave-level/protocol'
 import type { ForwardTarget } from '@rave-level/store'
 import type { CursorOwner, GuestCursor } from './cursor.js'
 import { connectionLost } from './errors.js'
@@ -7,6 +7,7 @@ import { HostLink, type LinkOwner } from './host-link.js'
 import { IssueOrder } from './issue-order.js'
 import { type Forwarded, forwarding, heartbeatFor, homeOf, type Link } from './link-state.js'
 import { type Answer, type Operation, Request, type Results } from './requests.js'
+import { type CacheOptions, ReadCache } from './read-cache.js'
 import type { GuestSnapshot } from './snapshot.js'
 import { Snapshots } from './snapshots.js'
 import type { GuestWatch } from './watch.js'
@@ -26,6 +27,8 @@ export interface DispatcherOptions {
   timeout?: number | undefined
   /** Ms the host may say nothing while we wait for it before a `stalled` report (default `2000`). */
   stalledAfter?: number | undefined
+  /** Serve reads from a cache of what the host answered (see {@link ReadCache}); default none. */
+  cache?: CacheOptions | undefined
 }
 
 /** What a {@link Dispatcher} tells its owner. Every hook is optional. */
@@ -64,6 +67,8 @@ export class Dispatcher implements LinkOwner, CursorOwner, Watched {
   readonly maxFrameSize: number
   readonly timeout: number
   readonly stalledAfter: number
+  /** Reads answered from memory while a caching host grants a lease (the `cache` extension), if asked for. */
+  readonly cache: ReadCache | null
   /** Hooks; set by the owner once (it may be created before its owner). */
   events: DispatcherEvents = {}
   #link: Link = { kind: 'detached', since: Date.now(), lost: false }
@@ -80,6 +85,7 @@ export class Dispatcher implements LinkOwner, CursorOwner, Watched {
     this.maxFrameSize = options.maxFrameSize
     this.timeout = options.timeout ?? 10_000
     this.stalledAfter = options.stalledAfter ?? 2_000
+    this.cache = options.cache === undefined ? null : new ReadCache(options.cache)
     this.#watchdog = new Watchdog(this.timeout, this.stalledAfter, this.#work, this)
   }
 
@@ -205,6 +211,7 @@ export class Dispatcher implements LinkOwner, CursorOwner, Watched {
   /** The host of `link` answered its Hello (or turned out to be a plain many-level 2 host). */
   introduced(link: HostLink): void {
     if (this.host !== link) return
+    if (link.features.has('cache')) this.cache?.attach(link)
     this.events.introduced?.(link.pid)
     // Iterators on a snapshot waited to know whether the host has snapshots.
     this.#work.resumeCursors()
@@ -224,6 +231,16 @@ export class Dispatcher implements LinkOwner, CursorOwner, Watched {
   /** A gap for watch `id`, registered on `link`. */
   watchGap(link: HostLink, id: number): void {
     this.#watches.gap(link, id)
+  }
+
+  /** The host of `link` said we may keep its answer to `sent` (the `cache` extension). */
+  cacheable(link: HostLink, sent: Request | Request[] | undefined, answer: Answer): void {
+    this.cache?.answered(link, sent, answer)
+  }
+
+  /** A frame of the `cache` extension from the host of `link`. */
+  cacheFrame(link: HostLink, tag: number, message: CacheGrantMessage | CacheInvalidateMessage): void {
+    this.cache?.frame(link, tag, message)
   }
 
   /** Requests settled: if none is left, nothing may wait any more. */
@@ -388,6 +405,7 @@ export class Dispatcher implements LinkOwner, CursorOwner, Watched {
     const prev = this.#link
     this.#link = next
     if (prev.kind === 'attached') prev.host.destroy()
+    this.cache?.detach() // cache: nothing outlives the link it was granted on
     this.#watchdog.reset()
     then?.()
     const events = this.events

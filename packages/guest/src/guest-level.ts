@@ -17,7 +17,7 @@ import type { GuestSnapshot } from './snapshot.js'
 import { createIterator } from './iterators.js'
 import { toRange } from './range.js'
 import { callMaintenance } from './maintenance-call.js'
-import type { Operation } from './requests.js'
+import { type CacheOptions, MISS, type WriteOperation } from './read-cache.js'
 import { GuestSublevel } from './sublevel.js'
 import type { Watch, WatchOptions } from './watch.js'
 import { type Resources, type WatchedDb, WatchStarter } from './watch-start.js'
@@ -48,6 +48,11 @@ export interface GuestLevelOptions<K, V> extends AbstractDatabaseOptions<K, V> {
    * before it travels; reads and watches work as usual. Default `false`.
    */
   readOnly?: boolean | undefined
+  /**
+   * Answer `get`, `getMany`, `has` and `hasMany` from memory while following a host that
+   * supports it (see {@link CacheOptions}: `maxBytes`, `lease`). Off by default.
+   */
+  cache?: CacheOptions | undefined
 }
 
 /**
@@ -84,11 +89,19 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
    */
   constructor(options: GuestLevelOptions<K, V> | undefined, dispatcher: Dispatcher, manifest?: object)
   constructor(options?: GuestLevelOptions<K, V>, dispatcher?: Dispatcher, manifest?: object) {
-    const { retry = true, maxFrameSize, timeout, stalledAfter, readOnly: refuseWrites = false, ...rest } = options ?? {}
+    const {
+      retry = true,
+      maxFrameSize,
+      timeout,
+      stalledAfter,
+      readOnly: refuseWrites = false,
+      cache,
+      ...rest
+    } = options ?? {}
     if (typeof refuseWrites !== 'boolean') throw new TypeError("The 'readOnly' option must be a boolean")
     const d =
       dispatcher ??
-      new Dispatcher({ retry, maxFrameSize: maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE, timeout, stalledAfter })
+      new Dispatcher({ retry, maxFrameSize: maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE, timeout, stalledAfter, cache })
     super(
       {
         // All three formats, so that a forwarded database gets data as it is (see formats.ts).
@@ -181,14 +194,18 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
       return local.sequencer.read(async () => apply(local.store, owned, { ...options, snapshot: await snap.local() }))
     }
     const format = options.valueEncoding
-    const op: Operation =
+    const op =
       kind === 'get'
-        ? { kind, key: toBytes(data), format, snap }
+        ? ({ kind, key: toBytes(data), format, snap } as const)
         : kind === 'has'
-          ? { kind, key: toBytes(data), snap }
+          ? ({ kind, key: toBytes(data), snap } as const)
           : kind === 'getMany'
-            ? { kind, keys: (data as unknown[]).map(toBytes), format, snap }
-            : { kind, keys: (data as unknown[]).map(toBytes), snap }
+            ? ({ kind, keys: (data as unknown[]).map(toBytes), format, snap } as const)
+            : ({ kind, keys: (data as unknown[]).map(toBytes), snap } as const)
+    if (snap === undefined && this.#d.cache !== null) {
+      const hit = this.#d.cache.read(op)
+      if (hit !== MISS) return Promise.resolve(hit as T)
+    }
     // What `apply` gives for a forwarded database, the host's answer gives here (see Results).
     return this.#d.request(op) as Promise<T>
   }
@@ -311,7 +328,7 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
       const op = { type: 'put' as const, key: own(key), value: own(value), keyEncoding, valueEncoding }
       return local.sequencer.write([op], options.sync === true ? SYNC : undefined)
     }
-    return this.#d.request({ kind: 'put', key: toBytes(key), value: toBytes(value), sync: options.sync === true })
+    return this.#write({ kind: 'put', key: toBytes(key), value: toBytes(value), sync: options.sync === true })
   }
 
   _del(key: unknown, options: Formats & { sync?: boolean }): Promise<void> {
@@ -321,7 +338,7 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
       const op = { type: 'del' as const, key: own(key), keyEncoding: options.keyEncoding }
       return local.sequencer.write([op], options.sync === true ? SYNC : undefined)
     }
-    return this.#d.request({ kind: 'del', key: toBytes(key), sync: options.sync === true })
+    return this.#write({ kind: 'del', key: toBytes(key), sync: options.sync === true })
   }
 
   _batch(operations: WriteOp[], options: { sync?: boolean }): Promise<void> {
@@ -340,9 +357,8 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
           : { type: 'del', key: toBytes(key), keyEncoding: 'buffer' }
     }
     const sync = options?.sync === true
-    return local !== null
-      ? local.sequencer.write(ops, sync ? SYNC : undefined)
-      : this.#d.request({ kind: 'batch', ops, sync })
+    if (local !== null) return local.sequencer.write(ops, sync ? SYNC : undefined)
+    return this.#write({ kind: 'batch', ops, sync })
   }
 
   _chainedBatch(): GuestChainedBatch {
@@ -363,7 +379,13 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
     }
     const range = { ...rangeBounds(toRange(options)), limit: options.limit, reverse: !!options.reverse }
     // A limited clear is made idempotent in two phases (see the dispatcher).
-    return this.#d.request({ kind: options.limit >= 0 ? 'clearKeys' : 'clear', range, snap })
+    return this.#write({ kind: options.limit >= 0 ? 'clearKeys' : 'clear', range, snap })
+  }
+
+  /** A write for the host; a read cache serves none of its keys until it settles (see `ReadCache.track`). */
+  #write(op: WriteOperation): Promise<void> {
+    const p = this.#d.request(op)
+    return this.#d.cache === null ? p : this.#d.cache.track(op, p)
   }
 
   _iterator(options: CursorOptions): object {

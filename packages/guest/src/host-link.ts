@@ -1,4 +1,6 @@
 import {
+  type CacheGrantMessage,
+  type CacheInvalidateMessage,
   decodeOutput,
   EXTENSION_VERSION,
   encodeInput,
@@ -31,6 +33,10 @@ export interface LinkOwner extends Settler, CollectorOwner {
   /** Changes, or a gap, for a watch registered on this link. */
   watchChanges(link: HostLink, id: number, changes: WatchChangeAt[]): void
   watchGap(link: HostLink, id: number): void
+  /** The host said we may keep its answer to `sent` (the `cache` extension; `sent` as it left, if still in flight). */
+  cacheable(link: HostLink, sent: Request | Request[] | undefined, answer: Answer): void
+  /** A `CacheGrant` or `CacheInvalidate` from the host. */
+  cacheFrame(link: HostLink, tag: number, message: CacheGrantMessage | CacheInvalidateMessage): void
 }
 
 /** Options of a {@link HostLink}. */
@@ -265,11 +271,19 @@ export class HostLink {
     const { tag, message } = decodeOutput(frame)
     switch (tag) {
       case Output.callback:
+        if (message.cache === true) this.#owner.cacheable(this, this.#wire.peek(message.id), message)
         this.#wire.answer(message.id, message)
         break
       case Output.getManyCallback:
         if (message.id === this.#sentinel) this.#introduce('plain', undefined, undefined)
-        else this.#wire.answer(message.id, message)
+        else {
+          if (message.cache === true) this.#owner.cacheable(this, this.#wire.peek(message.id), message)
+          this.#wire.answer(message.id, message)
+        }
+        break
+      case Output.cacheGrant:
+      case Output.cacheInvalidate:
+        this.#owner.cacheFrame(this, tag, message)
         break
       case Output.getManyPart:
         this.#wire.part(message.id, message.start, message.values, message.oversized)

@@ -57,6 +57,11 @@ export class InFlight {
     return this.#routes.get(id)
   }
 
+  /** What left in the frame with wire id `id`, if it is still in flight (for the cache's hook). */
+  peek(id: number): Request | Request[] | undefined {
+    return this.#wire.get(id)
+  }
+
   /** `sent` left in a frame with wire id `id`. */
   set(id: number, sent: Request | Request[]): void {
     this.#wire.set(id, sent)

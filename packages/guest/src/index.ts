@@ -6,6 +6,7 @@ export {
   type ResumableGuestEvents,
   type ResumableGuestOptions
 } from './resumable-guest.js'
+export type { CacheOptions } from './read-cache.js'
 export { GuestSublevel } from './sublevel.js'
 export type { Watch, WatchChange, WatchOptions } from './watch.js'
 export type { UnresponsiveInfo } from './watchdog.js'

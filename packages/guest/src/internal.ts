@@ -10,6 +10,7 @@ import type { Dispatcher } from './dispatcher.js'
 import { GuestLevel, type GuestLevelOptions } from './guest-level.js'
 
 export { Dispatcher, type DispatcherEvents, type DispatcherOptions } from './dispatcher.js'
+export type { ReadCache } from './read-cache.js'
 
 /**
  * {@link GuestLevel}'s constructor as a facade calls it: with the {@link Dispatcher} it keeps,

@@ -95,12 +95,18 @@ export class ResumableGuest<K = string, V = string> extends GuestLevel<K, V> {
   readonly #d: Dispatcher
 
   /**
-   * @param options `retry`, `maxFrameSize`, `timeout`, `stalledAfter`, and the abstract-level
+   * @param options `retry`, `maxFrameSize`, `timeout`, `stalledAfter`, `cache`, and the abstract-level
    *   options (`keyEncoding`, `valueEncoding`, ...).
    */
   constructor(options?: ResumableGuestOptions<K, V>) {
-    const { retry = true, maxFrameSize, timeout, stalledAfter, ...rest } = options ?? {}
-    const d = new Dispatcher({ retry, maxFrameSize: maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE, timeout, stalledAfter })
+    const { retry = true, maxFrameSize, timeout, stalledAfter, cache, ...rest } = options ?? {}
+    const d = new Dispatcher({
+      retry,
+      maxFrameSize: maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE,
+      timeout,
+      stalledAfter,
+      cache
+    })
     super(rest, d, {
       events: { busy: true, flush: true, connect: true, disconnect: true, forward: true, stalled: true },
       additionalMethods: { createRpcStream: true, connect: true, forward: true, rejectWaiting: true, isFlushed: true }

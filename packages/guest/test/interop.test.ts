@@ -126,6 +126,13 @@ describe.each(hosts)('ResumableGuest against $name', ({ create }) => {
     })
   }
 
+  it('gets the same results with a cache (which a many-level 2 host never grants)', async () => {
+    const { host } = create()
+    const guest = connectedGuest(host, { cache: { maxBytes: 1 << 20 } })
+    for (let i = 0; i < 3; i++) await compareCrud(guest, twin)
+    await guest.close()
+  })
+
   it('works over a unix socket', async () => {
     const { host, fill } = create()
     const server = await serve(host)

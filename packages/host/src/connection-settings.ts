@@ -1,5 +1,6 @@
 import type { MaintenanceTarget, LocalStore, SequencedWrite } from '@rave-level/store'
 import type { RpcStream } from '@rave-level/protocol'
+import type { CacheRegistry } from './cache-registry.js'
 import type { DbRangeOptions, ENCODINGS } from './db-options.js'
 import type { IteratorSource } from './db-reader.js'
 import type { SnapshotSource } from './snapshots.js'
@@ -36,6 +37,8 @@ export interface ConnectionSettings {
   readonly iteratorBytes: number
   readonly maxWatches: number
   readonly maxWatchQueue: number
+  /** Which connections may cache which keys (the `cache` extension). */
+  readonly cache: CacheRegistry
   /** Live counters of the host, updated by its connections. */
   readonly stats: { iterators: number; snapshots: number; watches: number }
   /** See `LevelHostOptions.beforeWrite`. */

@@ -15,6 +15,7 @@ import {
 } from '@rave-level/protocol'
 import { maintenance, Sequencer, type WriteOp } from '@rave-level/store'
 import { Admission } from './admission.js'
+import type { CacheClient } from './cache-registry.js'
 import { ConnectionIterators } from './connection-iterators.js'
 import type { ConnectionSettings, HostDatabase } from './connection-settings.js'
 import { ConnectionWatches, type WatchesOwner } from './connection-watches.js'
@@ -62,6 +63,8 @@ export class Connection implements IteratorOwner, WatchesOwner {
   readonly #snapshots: Snapshots
   readonly #replies = new Replies((frame) => this.send(frame))
   #closed = false
+  /** This guest's cache (the `cache` extension), from its first `CacheLease`. */
+  #cache: CacheClient | null = null
   #heartbeat: NodeJS.Timeout | null = null
   #sentSinceBeat = false
 
@@ -125,11 +128,18 @@ export class Connection implements IteratorOwner, WatchesOwner {
   #finishing = false
 
   #onFrame(frame: Buffer): void {
+    if (this.#closed) return
+    // cache: leases and acknowledgements go at once, past parked requests (writes may wait
+    // for them), also while finishing (the writes it waits for may).
+    if (frame[0] === Input.cacheLease || frame[0] === Input.cacheAck) {
+      this.#handle(frame)
+      return
+    }
     // Before the finishing check: a host finished from here ignores this write already.
-    if (this.#settings.beforeWrite !== null && !this.#closed && !this.#finishing && WRITES.has(frame[0] as number)) {
+    if (this.#settings.beforeWrite !== null && !this.#finishing && WRITES.has(frame[0] as number)) {
       this.#settings.beforeWrite()
     }
-    if (this.#closed || this.#finishing) return
+    if (this.#finishing) return
     // A Hello is answered at once, whatever is parked: it is the guest's first frame, and its
     // answer must come before the reply to anything sent after it.
     if (frame[0] === Input.hello) {
@@ -149,12 +159,21 @@ export class Connection implements IteratorOwner, WatchesOwner {
         // The store reads the gets of one tick with one getMany (one trip to classic-level's
         // thread pool instead of one per key): they come in one chunk, in one read group.
         const { id, key } = message
+        const since = this.#settings.cache.epoch // cache: before the read
         this.#admission.begin(1, bytes)
         this.#sequencer
           .read(() => this.#settings.store.get(key, this.#options(message.snapshot)) as Promise<Uint8Array | undefined>)
           .then(
             // abstract-level 3 yields undefined; many-level 2 guests expect an error (see README).
-            (value) => this.done(id, value === undefined ? NOT_FOUND : undefined, value, 1, bytes),
+            (value) =>
+              this.done(
+                id,
+                value === undefined ? NOT_FOUND : undefined,
+                value,
+                1,
+                bytes,
+                message.snapshot === undefined && this.#cache?.grant(key, since) // cache
+              ),
             (err) => this.done(id, err, undefined, 1, bytes)
           )
         break
@@ -162,6 +181,7 @@ export class Connection implements IteratorOwner, WatchesOwner {
       case Input.getMany: {
         const { id, keys } = message
         const n = Math.max(1, keys.length)
+        const since = this.#settings.cache.epoch // cache: before the read
         this.#admission.begin(n, bytes)
         this.#sequencer
           .read(
@@ -169,7 +189,15 @@ export class Connection implements IteratorOwner, WatchesOwner {
               this.#settings.store.getMany(keys, this.#options(message.snapshot)) as Promise<(Uint8Array | undefined)[]>
           )
           .then(
-            (values) => this.#doneMany(id, undefined, values, n, bytes),
+            (values) =>
+              this.#doneMany(
+                id,
+                undefined,
+                values,
+                n,
+                bytes,
+                message.snapshot === undefined && keys.length > 0 && this.#cache?.grant(keys, since) // cache
+              ),
             (err: unknown) => this.#doneMany(id, err, undefined, n, bytes)
           )
         break
@@ -260,6 +288,13 @@ export class Connection implements IteratorOwner, WatchesOwner {
       case Input.watchClose:
         this.#watches.close(message.id, message.watch)
         break
+      case Input.cacheLease:
+        this.#cache ??= this.#settings.cache.client((frame) => this.send(frame))
+        this.#cache.lease(message.id, message.lease)
+        break
+      case Input.cacheAck:
+        this.#cache?.ack(message.id)
+        break
       case Input.iteratorAck:
         this.#iterators.ack(message.id, message.seq, message.consumed)
         break
@@ -275,6 +310,7 @@ export class Connection implements IteratorOwner, WatchesOwner {
   #write(id: number, ops: WriteOp[], sync: boolean | undefined, bytes: number): void {
     const n = Math.max(1, ops.length)
     this.#admission.begin(n, bytes)
+    this.#cache?.own(ops) // cache
     this.#sequencer.write(ops, sync === true ? SYNC : undefined).then(
       () => this.done(id, undefined, undefined, n, bytes),
       (err) => this.done(id, err, undefined, n, bytes)
@@ -309,14 +345,24 @@ export class Connection implements IteratorOwner, WatchesOwner {
     this.#sentSinceBeat = false
   }
 
-  /** Settle request `id`, admitted as `n` operations of `bytes`: reply (unless gone) and release its admission. */
-  done(id: number, err: unknown, value: Uint8Array | undefined, n: number, bytes: number): void {
-    if (!this.#closed) this.#replies.callback(id, err, value)
+  /**
+   * Settle request `id`, admitted as `n` operations of `bytes`: reply (unless gone) and release
+   * its admission. `cache`: the answer may be kept (the `cache` extension).
+   */
+  done(id: number, err: unknown, value: Uint8Array | undefined, n: number, bytes: number, cache?: boolean): void {
+    if (!this.#closed) this.#replies.callback(id, err, value, cache)
     this.#admission.end(n, bytes)
   }
 
-  #doneMany(id: number, err: unknown, values: (Uint8Array | undefined)[] | undefined, n: number, bytes: number): void {
-    if (!this.#closed) this.#replies.many(id, err, values)
+  #doneMany(
+    id: number,
+    err: unknown,
+    values: (Uint8Array | undefined)[] | undefined,
+    n: number,
+    bytes: number,
+    cache?: boolean
+  ): void {
+    if (!this.#closed) this.#replies.many(id, err, values, cache)
     this.#admission.end(n, bytes)
   }
 
@@ -335,6 +381,7 @@ export class Connection implements IteratorOwner, WatchesOwner {
     this.#heartbeat = null
     this.#iterators.closeAll()
     this.#watches.closeAll()
+    this.#cache?.close()
   }
 }
 

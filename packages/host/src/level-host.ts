@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream'
 import { DEFAULT_MAX_FRAME_SIZE } from '@rave-level/protocol'
 import { type ForwardTarget, LocalStore } from '@rave-level/store'
 import type { AbstractLevel } from 'abstract-level'
+import { CacheRegistry } from './cache-registry.js'
 import { Connection } from './connection.js'
 import type { ConnectionSettings, HostDatabase } from './connection-settings.js'
 
@@ -46,6 +47,17 @@ export interface LevelHostOptions {
    * again): the write waits for the reopened database instead of failing on the old one.
    */
   beforeWrite?: (() => void) | undefined
+  /**
+   * Longest lease, in ms, granted to a guest that caches reads (the `cache` extension): how long
+   * a write may wait for such a guest that stopped answering before it commits anyway (by then
+   * that guest, by its own clock, serves nothing from its cache). Default 1000.
+   */
+  maxCacheLease?: number | undefined
+  /**
+   * Keys one caching guest may hold before the host tells it to drop them all and start again:
+   * bounds the host's bookkeeping per connection (roughly 100 bytes a key). Default 131072.
+   */
+  maxCachedKeys?: number | undefined
 }
 
 /** Options of {@link LevelHost.createRpcStream}. */
@@ -75,6 +87,8 @@ const DEFAULT_MAX_IN_FLIGHT = 4096
 const DEFAULT_MAX_IN_FLIGHT_BYTES = 1024 * 1024
 const DEFAULT_MAX_WATCHES = 64
 const DEFAULT_MAX_WATCH_QUEUE = 1024 * 1024
+const DEFAULT_MAX_CACHE_LEASE = 1000
+const DEFAULT_MAX_CACHED_KEYS = 128 * 1024
 /** Target size of one `IteratorData` message. */
 const ITERATOR_BYTES = 16 * 1024
 
@@ -115,9 +129,14 @@ export class LevelHost extends EventEmitter<LevelHostEvents> {
     if (beforeWrite !== null && typeof beforeWrite !== 'function') {
       throw new TypeError("The 'beforeWrite' option must be a function")
     }
+    const store = LocalStore.of(db as unknown as ForwardTarget)
     this.#settings = {
       db: db as unknown as HostDatabase,
-      store: LocalStore.of(db as unknown as ForwardTarget),
+      store,
+      cache: CacheRegistry.of(store, {
+        maxLease: positive(options.maxCacheLease, DEFAULT_MAX_CACHE_LEASE, 'maxCacheLease'),
+        maxKeys: positive(options.maxCachedKeys, DEFAULT_MAX_CACHED_KEYS, 'maxCachedKeys')
+      }),
       readonly,
       maxFrameSize: positive(options.maxFrameSize, DEFAULT_MAX_FRAME_SIZE, 'maxFrameSize'),
       highWaterMark,
@@ -153,6 +172,15 @@ export class LevelHost extends EventEmitter<LevelHostEvents> {
   /** Explicit snapshots open on behalf of guests, over all connections. */
   get snapshots(): number {
     return this.#stats.snapshots
+  }
+
+  /**
+   * Guests whose cache the host keeps track of (they asked for a lease), and the keys it notes
+   * they may hold (over all of them): the host's bookkeeping for the `cache` extension.
+   */
+  get caches(): { clients: number; keys: number } {
+    const cache = this.#settings.cache
+    return { clients: cache.clients, keys: cache.keys }
   }
 
   /** Watches (change feeds) open on behalf of guests, over all connections. */

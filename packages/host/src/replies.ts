@@ -29,10 +29,14 @@ export class Replies {
     this.#send = send
   }
 
-  /** Answer a get, put, del, batch or clear: `err` is an error, a code the host chose, or nothing. */
-  callback(id: number, err: unknown, value?: Uint8Array | undefined): void {
+  /**
+   * Answer a get, put, del, batch or clear: `err` is an error, a code the host chose, or nothing.
+   * `cache`: the guest may keep the answer (the `cache` extension).
+   */
+  callback(id: number, err: unknown, value?: Uint8Array | undefined, cache?: boolean): void {
     const msg = this.#reply
     msg.id = id
+    msg.cache = cache === true ? true : undefined
     msg.error = typeof err === 'string' ? err : wireCode(err)
     msg.message = typeof err === 'string' ? undefined : wireMessage(err)
     msg.value = value
@@ -40,6 +44,7 @@ export class Replies {
     if (value !== undefined && value.length > limit - 64 && outputFrameLength(Output.callback, msg) > limit) {
       const length = outputFrameLength(Output.callback, msg)
       msg.value = undefined
+      msg.cache = undefined
       const message = `The reply needs a frame of ${length} bytes; the guest accepts at most ${limit}`
       this.#send(encodeOutput(Output.callback, { id, error: FRAME_TOO_LARGE, message }))
       return
@@ -49,10 +54,11 @@ export class Replies {
     this.#send(frame)
   }
 
-  /** Answer a getMany with `values`, or with `err`. */
-  many(id: number, err: unknown, values: (Uint8Array | undefined)[] | undefined): void {
+  /** Answer a getMany with `values`, or with `err`; `cache` as for {@link Replies.callback} (not for parts). */
+  many(id: number, err: unknown, values: (Uint8Array | undefined)[] | undefined, cache?: boolean): void {
     const msg = this.#many
     msg.id = id
+    msg.cache = cache === true ? true : undefined
     msg.error = wireCode(err)
     msg.message = wireMessage(err)
     msg.values = values === undefined ? [] : values.map(wrap)

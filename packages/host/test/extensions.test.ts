@@ -59,7 +59,7 @@ describe('Hello', () => {
       tag: Output.hello,
       message: {
         version: 1,
-        features: ['heartbeat', 'messages', 'frame-limit', 'sync', 'snapshots', 'call', 'watch'],
+        features: ['heartbeat', 'messages', 'frame-limit', 'sync', 'snapshots', 'call', 'watch', 'cache'],
         maxFrameSize: 1234,
         pid: process.pid
       }

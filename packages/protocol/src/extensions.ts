@@ -16,7 +16,10 @@ export const EXTENSION_VERSION = 1
  * - `snapshots`: explicit snapshots (`Snapshot`, `SnapshotClose`, and the `snapshot` field of
  *   `Get`, `GetMany` and `Iterator`);
  * - `call`: classic-level's maintenance methods (`Call`);
- * - `watch`: change feeds (`Watch`, `WatchClose`, `WatchChanges`, `WatchGap`).
+ * - `watch`: change feeds (`Watch`, `WatchClose`, `WatchChanges`, `WatchGap`);
+ * - `cache`: a guest keeps answers to its reads under a lease, and the host invalidates them
+ *   before a write of their keys commits (`CacheLease`, `CacheGrant`, `CacheInvalidate`,
+ *   `CacheAck`, and the `cache` field of `Callback` and `GetManyCallback`).
  */
 export const FEATURES: readonly string[] = Object.freeze([
   'heartbeat',
@@ -25,7 +28,8 @@ export const FEATURES: readonly string[] = Object.freeze([
   'sync',
   'snapshots',
   'call',
-  'watch'
+  'watch',
+  'cache'
 ])
 
 /** The start of an output frame: its tag, `id` and, for iterator messages, `seq`. */

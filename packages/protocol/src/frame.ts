@@ -1,3 +1,4 @@
+import type { CacheAckMessage, CacheGrantMessage, CacheInvalidateMessage, CacheLeaseMessage } from './cache-messages.js'
 import { messageLength, readMessage, type Schema, writeMessage } from './codec.js'
 import { protocolError } from './errors.js'
 import type {
@@ -51,6 +52,8 @@ export interface InputMessages {
   [Input.watch]: WatchMessage
   [Input.watchClose]: WatchCloseMessage
   [Input.auth]: AuthMessage
+  [Input.cacheLease]: CacheLeaseMessage
+  [Input.cacheAck]: CacheAckMessage
 }
 
 /** Message type of each output tag. */
@@ -66,6 +69,8 @@ export interface OutputMessages {
   [Output.watchChanges]: WatchChangesMessage
   [Output.watchGap]: WatchGapMessage
   [Output.authResult]: AuthResultMessage
+  [Output.cacheGrant]: CacheGrantMessage
+  [Output.cacheInvalidate]: CacheInvalidateMessage
 }
 
 /** A decoded input frame: its tag and message, discriminated by tag. */

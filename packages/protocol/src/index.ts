@@ -1,3 +1,9 @@
+export type {
+  CacheAckMessage,
+  CacheGrantMessage,
+  CacheInvalidateMessage,
+  CacheLeaseMessage
+} from './cache-messages.js'
 export {
   AUTH_FAILED,
   codes,

@@ -1,3 +1,4 @@
+import { cacheField, cacheSchemas } from './cache-messages.js'
 import { type Schema, schema } from './codec.js'
 
 /*
@@ -67,7 +68,8 @@ export const schemas = {
     id,
     { no: 2, name: 'error', type: 'string' },
     { no: 3, name: 'value', type: 'bytes' },
-    message
+    message,
+    cacheField
   ]),
   IteratorData: schema('IteratorData', [id, seq, { no: 3, name: 'data', type: 'bytes', repeated: true }]),
   IteratorAck: schema('IteratorAck', [id, seq, { no: 3, name: 'consumed', type: 'uint', required: true }]),
@@ -80,7 +82,8 @@ export const schemas = {
     id,
     { no: 2, name: 'error', type: 'string' },
     { no: 3, name: 'values', type: ManyValue, repeated: true },
-    message
+    message,
+    cacheField
   ]),
   // Extensions (see the README): messages that many-level 2 does not know. A many-level 2
   // peer never receives one, because they are only sent after a Hello exchange.
@@ -123,7 +126,8 @@ export const schemas = {
     { no: 1, name: 'access', type: 'string' },
     { no: 2, name: 'error', type: 'string' },
     message
-  ])
+  ]),
+  ...cacheSchemas
 } satisfies Record<string, Schema>
 
 /** Range options shared by iterators and `clear()`. Keys are encoded bytes. */
@@ -219,6 +223,8 @@ export interface CallbackMessage {
   value?: Uint8Array
   /** The error's message (an extension), bounded by {@link MAX_MESSAGE_LENGTH}. */
   message?: string | undefined
+  /** The `cache` extension: the guest may keep this answer to a get (see `CacheInvalidate`). */
+  cache?: boolean | undefined
 }
 /** `IteratorData`: host → guest. `data` holds keys and/or values, interleaved for entries. */
 export interface IteratorDataMessage {
@@ -244,6 +250,8 @@ export interface GetManyCallbackMessage {
   error?: string
   values: { value?: Uint8Array }[]
   message?: string | undefined
+  /** The `cache` extension: the guest may keep these answers (see `CacheInvalidate`). */
+  cache?: boolean | undefined
 }
 /**
  * `Hello` (an extension, both directions). A guest sends it first on every connection with

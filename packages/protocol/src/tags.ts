@@ -26,7 +26,11 @@ export const Input = Object.freeze({
   /** Extension: stop a change feed. */
   watchClose: 69,
   /** Network connections: the guest's credentials, its first frame (see the README). */
-  auth: 70
+  auth: 70,
+  /** Extension (`cache`): ask for, or renew, a lease on what the guest keeps. (70 is `auth`.) */
+  cacheLease: 71,
+  /** Extension (`cache`): an invalidation was done. */
+  cacheAck: 72
 } as const)
 
 /** Tags of messages a host sends to a guest. */
@@ -47,7 +51,11 @@ export const Output = Object.freeze({
   /** Extension: a watch missed changes. */
   watchGap: 68,
   /** Network connections: the host's answer to `auth`. */
-  authResult: 69
+  authResult: 69,
+  /** Extension (`cache`): a lease granted. (69 is `authResult`.) */
+  cacheGrant: 70,
+  /** Extension (`cache`): drop keys the guest may keep. */
+  cacheInvalidate: 71
 } as const)
 
 /** An input tag. */
@@ -79,7 +87,9 @@ export const inputSchemas = table([
   [Input.call, schemas.Call],
   [Input.watch, schemas.Watch],
   [Input.watchClose, schemas.WatchClose],
-  [Input.auth, schemas.Auth]
+  [Input.auth, schemas.Auth],
+  [Input.cacheLease, schemas.CacheLease],
+  [Input.cacheAck, schemas.CacheAck]
 ])
 
 /** Schema of each output tag, indexed by tag. */
@@ -94,5 +104,7 @@ export const outputSchemas = table([
   [Output.getManyPart, schemas.GetManyPart],
   [Output.watchChanges, schemas.WatchChanges],
   [Output.watchGap, schemas.WatchGap],
-  [Output.authResult, schemas.AuthResult]
+  [Output.authResult, schemas.AuthResult],
+  [Output.cacheGrant, schemas.CacheGrant],
+  [Output.cacheInvalidate, schemas.CacheInvalidate]
 ])

@@ -40,6 +40,15 @@ export interface RaveLevelOptions<K, V> extends AbstractDatabaseOptions<K, V> {
    * @throws `TypeError` from the constructor for a refused setup (no TLS on a non-loopback address, ...).
    */
   listen?: ListenOptions | undefined
+  /**
+   * While following, answer `get`, `getMany`, `has` and `hasMany` from memory when the key is
+   * cached, and cache what the leader answers (also that a key is absent). Off by default.
+   * `maxBytes` (required) bounds it; `lease` (ms, default 500, at most the leader's 1000) is how
+   * long a write by another process may wait for this one if it stops answering. Every read
+   * served from the cache returns what a read sent to the leader at that moment could return:
+   * see the README ("Caching reads on followers").
+   */
+  cache?: { maxBytes: number; lease?: number | undefined } | undefined
 }
 
 /**

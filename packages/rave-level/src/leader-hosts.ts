@@ -10,6 +10,9 @@ export interface HostDiagnostics {
   snapshots: number
   watches: number
   localWatches: number
+  /** Followers whose caches the host keeps track of, and the keys it notes they may hold. */
+  cacheClients: number
+  cachedKeys: number
 }
 
 /** How long (ms) a pause waits for the followers it cut off to connect again. */
@@ -127,8 +130,17 @@ export class LeaderHosts {
   /** The counters of the host of `db` (zeros before any follower connected). */
   diagnostics(db: LeaderDb, localWatches: number): HostDiagnostics {
     const host = this.#hosts.get(db)?.host
-    if (host === undefined) return { connections: 0, iterators: 0, snapshots: 0, watches: 0, localWatches }
-    const { connections, iterators, snapshots, watches } = host
-    return { connections, iterators, snapshots, watches, localWatches }
+    if (host === undefined)
+      return { connections: 0, iterators: 0, snapshots: 0, watches: 0, localWatches, cacheClients: 0, cachedKeys: 0 }
+    const { connections, iterators, snapshots, watches, caches } = host
+    return {
+      connections,
+      iterators,
+      snapshots,
+      watches,
+      localWatches,
+      cacheClients: caches.clients,
+      cachedKeys: caches.keys
+    }
   }
 }

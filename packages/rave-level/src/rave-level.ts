@@ -15,7 +15,7 @@ import { TcpListener } from './tcp-listener.js'
 import { type HostDiagnostics, LeaderHosts } from './leader-hosts.js'
 import { acquire, isLocked, type LeaderDb } from './leader-db.js'
 import { destroy, repair } from './offline.js'
-import { RemoteLevel, type RemoteLevelOptions } from './remote.js'
+import { RemoteLevel, type RemoteLevelOptions, type RemoteUrlSource } from './remote.js'
 import { afterAWhile, RoomWait } from './room.js'
 import { untilRole } from './until-role.js'
 
@@ -91,11 +91,16 @@ export class RaveLevel<K = string, V = string> extends FacadeLevel<K, V> {
    * option): a follower that never leads, over TLS with credentials, reconnecting with backoff
    * when the leader moves or the network drops. See {@link RemoteLevel}.
    *
-   * @param url `tls://host:port`, or `tcp://host:port` on loopback only.
+   * @param url `tls://host:port`, or `tcp://host:port` on loopback only; or, when the leader
+   *   moves between machines, a {@link RemoteUrlSource}: a function asked before each connect
+   *   attempt, such as one that returns the value the leader publishes in a `LeaseElection`.
    * @param options `token`, `tls` (`ca`, and `cert`/`key` for mutual TLS), and a follower's options.
    * @throws `TypeError` for another kind of URL.
    */
-  static connect<K = string, V = string>(url: string, options?: RemoteLevelOptions<K, V>): RemoteLevel<K, V> {
+  static connect<K = string, V = string>(
+    url: string | RemoteUrlSource,
+    options?: RemoteLevelOptions<K, V>
+  ): RemoteLevel<K, V> {
     return new RemoteLevel<K, V>(url, options)
   }
 
@@ -127,12 +132,13 @@ export class RaveLevel<K = string, V = string> extends FacadeLevel<K, V> {
       stalledAfter = 2_000,
       maxFrameSize = DEFAULT_MAX_FRAME_SIZE,
       listen,
+      cache,
       ...rest
     } = options
     // Checked before anything starts: a refused network setup must not half-open.
     const listenConfig = listen === undefined ? undefined : resolveListen(listen)
     checkTimes({ timeout, stalledAfter })
-    const d = new Dispatcher({ retry: retry !== false, maxFrameSize, timeout, stalledAfter })
+    const d = new Dispatcher({ retry: retry !== false, maxFrameSize, timeout, stalledAfter, cache })
     // Other options (encodings, and anything for hooks) go to abstract-level as usual.
     super(rest, d, { events: { leader: true, stalled: true, flush: true } })
     this.#d = d
@@ -191,6 +197,19 @@ export class RaveLevel<K = string, V = string> extends FacadeLevel<K, V> {
     const db = this.#election?.resource
     if (db === undefined) return undefined
     return { ...this.#hosts.diagnostics(db, this.#d.watches), unauthenticated: this.#listener?.unauthenticated ?? 0 }
+  }
+
+  /**
+   * The counters of this instance's read cache (`hits`, `misses`, `invalidations`, `evictions`)
+   * and what it holds (`size`, `bytes`), or `undefined` without the `cache` option. For tests
+   * and tools (not part of the API); reached through `Symbol.for('rave-level.cache')`.
+   * @internal
+   */
+  get [Symbol.for('rave-level.cache')]():
+    | { hits: number; misses: number; invalidations: number; evictions: number; size: number; bytes: number }
+    | undefined {
+    const cache = this.#d.cache
+    return cache === null ? undefined : { ...cache.stats, size: cache.size, bytes: cache.bytes }
   }
 
   /**

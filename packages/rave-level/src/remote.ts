@@ -48,6 +48,19 @@ export interface RemoteLevelOptions<K, V> extends AbstractDatabaseOptions<K, V> 
   readOnly?: boolean | undefined
 }
 
+/**
+ * Where a remote follower finds its leader when that moves between machines: called before each
+ * connect attempt, it returns the URL to try (`tls://host:port`, or `tcp://host:port` on
+ * loopback), for example the value a leader publishes in a `LeaseElection`, through
+ * `@rave-level/election/lease`'s `LeaderObserver`:
+ * `async (signal) => (await observer.next(signal)).value`. It may wait (while no leader is
+ * known); `signal` aborts when the database closes. Only `tls://host:port` URLs are taken from a
+ * source (the certificate is verified before the token is sent, wherever the source points). A
+ * throw, a rejection or another URL counts as a failed attempt (a `TypeError`, the cause of
+ * `LEVEL_CONNECTION_LOST` once `timeout` passed): the follower backs off and asks again.
+ */
+export type RemoteUrlSource = (signal: AbortSignal) => string | Promise<string>
+
 /** Reconnect delays: from 20 ms, doubling, up to 2 s, with jitter. */
 const RECONNECT_MIN = 20
 const RECONNECT_MAX = 2000
@@ -96,7 +109,9 @@ const LASTING_TLS = new Set([
  * `timeout`, with the last connection error as cause).
  */
 export class RemoteLevel<K = string, V = string> extends FacadeLevel<K, V> {
-  readonly #url: RemoteUrl
+  /** The URL of the current or last connect attempt (`undefined` before a source gave one). */
+  #url: RemoteUrl | undefined
+  readonly #source: RemoteUrlSource | undefined
   readonly #d: Dispatcher
   readonly #token: string | undefined
   readonly #tls: tls.ConnectionOptions | undefined
@@ -116,12 +131,13 @@ export class RemoteLevel<K = string, V = string> extends FacadeLevel<K, V> {
   readonly #reported = new Set<string>()
 
   /**
-   * @param url `tls://host:port`, or `tcp://host:port` on loopback only.
+   * @param url `tls://host:port`, or `tcp://host:port` on loopback only; or a
+   *   {@link RemoteUrlSource} that gives one before each connect attempt.
    * @throws `TypeError` for a URL that is not one of those; `RangeError` unless `timeout` and
    *   `stalledAfter` are positive numbers.
    */
-  constructor(url: string, options: RemoteLevelOptions<K, V> = {}) {
-    const parsed = parseRemoteUrl(url)
+  constructor(url: string | RemoteUrlSource, options: RemoteLevelOptions<K, V> = {}) {
+    const parsed = typeof url === 'function' ? undefined : parseRemoteUrl(url)
     const {
       token,
       tls: tlsOptions,
@@ -136,6 +152,7 @@ export class RemoteLevel<K = string, V = string> extends FacadeLevel<K, V> {
     const d = new Dispatcher({ retry: retry !== false, maxFrameSize, timeout, stalledAfter })
     super(rest, d, { events: { stalled: true, flush: true, connect: true, disconnect: true } })
     this.#url = parsed
+    this.#source = typeof url === 'function' ? url : undefined
     this.#d = d
     this.#token = token
     this.#tls = tlsOptions
@@ -156,9 +173,12 @@ export class RemoteLevel<K = string, V = string> extends FacadeLevel<K, V> {
     }
   }
 
-  /** The URL this database connects to (as `location` is a `RaveLevel`'s directory). */
+  /**
+   * The URL this database connects to (as `location` is a `RaveLevel`'s directory); with a
+   * {@link RemoteUrlSource}, the URL of the current or last attempt (`''` before the first).
+   */
   get location(): string {
-    return this.#url.href
+    return this.#url?.href ?? ''
   }
 
   /** `'follower'` while connected to a leader that accepted the credentials, else `'electing'`: it never leads. */
@@ -231,7 +251,7 @@ export class RemoteLevel<K = string, V = string> extends FacadeLevel<K, V> {
       if (delay > 0 && !(await sleep(delay, signal))) return
       let socket: net.Socket
       try {
-        socket = await this.#connect(signal)
+        socket = await this.#connect(await this.#next(signal), signal)
       } catch (err) {
         if (signal.aborted) return
         this.#lastError = err as Error
@@ -269,10 +289,34 @@ export class RemoteLevel<K = string, V = string> extends FacadeLevel<K, V> {
     }
   }
 
+  /**
+   * The URL to try next: the fixed one, or what the source says now. The source may wait for a
+   * leader to be known; closing must not wait for it, so its answer is raced with the signal.
+   */
+  async #next(signal: AbortSignal): Promise<RemoteUrl> {
+    const source = this.#source
+    if (source === undefined) return this.#url as RemoteUrl
+    const url = await new Promise<string>((resolve, reject) => {
+      const onAbort = (): void => reject(new Error('Closed'))
+      signal.addEventListener('abort', onAbort, { once: true })
+      Promise.resolve()
+        .then(() => source(signal))
+        .then(resolve, reject)
+        .finally(() => signal.removeEventListener('abort', onAbort))
+    })
+    const parsed = parseRemoteUrl(url)
+    // Whoever writes the source's answers (an election's value, in etcd) must not be able to
+    // send the token in clear to whatever listens on a loopback port: over TLS, the server's
+    // certificate is verified before the token travels.
+    if (!parsed.tls) throw new TypeError(`Refusing ${url} from a URL source: only tls:// URLs are taken from a source`)
+    this.#url = parsed
+    return parsed
+  }
+
   /** One connection: TCP or TLS, then `Auth` and its answer. Resolves with the socket, paused. */
-  #connect(signal: AbortSignal): Promise<net.Socket> {
-    const { host, port } = this.#url
-    const socket = this.#url.tls
+  #connect(url: RemoteUrl, signal: AbortSignal): Promise<net.Socket> {
+    const { host, port } = url
+    const socket = url.tls
       ? tls.connect({ servername: net.isIP(host) === 0 ? host : undefined, ...this.#tls, host, port })
       : net.connect({ host, port, noDelay: true })
     // The dispatcher refs it while something waits for the leader; until then it holds nothing.
@@ -321,7 +365,7 @@ export class RemoteLevel<K = string, V = string> extends FacadeLevel<K, V> {
         resolve(socket)
       }
       const timer = setTimeout(
-        () => fail(connectionFailed(`No answer from ${this.#url.href} within ${this.#handshakeTimeout} ms`)),
+        () => fail(connectionFailed(`No answer from ${url.href} within ${this.#handshakeTimeout} ms`)),
         this.#handshakeTimeout
       )
       timer.unref()
@@ -336,7 +380,7 @@ export class RemoteLevel<K = string, V = string> extends FacadeLevel<K, V> {
       socket.on('error', onError)
       socket.once('close', onClose)
       socket.on('data', onData)
-      socket.once(this.#url.tls ? 'secureConnect' : 'connect', () => {
+      socket.once(url.tls ? 'secureConnect' : 'connect', () => {
         socket.write(encodeInput(Input.auth, { token: this.#token }))
       })
     })
@@ -372,7 +416,7 @@ export class RemoteLevel<K = string, V = string> extends FacadeLevel<K, V> {
   }
 
   #unreachable(waited: number): ModuleError {
-    return remoteUnreachable(this.#url.href, waited, this.#lastError)
+    return remoteUnreachable(this.#url?.href ?? 'any URL (its source gave none)', waited, this.#lastError)
   }
 
   /** Emit 'error' once per distinct failure, only if someone listens. */

@@ -1,8 +1,9 @@
 'use strict'
 
 // The abstract-level 3 compliance suite against RaveLevel, as leader or as follower:
-//   node test/compliance.cjs leader|follower [noretry]
-// (noretry: with retry: false, which fails operations on a lost leader instead of replaying them)
+//   node test/compliance.cjs leader|follower [noretry|cached]
+// (noretry: with retry: false, which fails operations on a lost leader instead of replaying them;
+// cached: with the follower cache on, so that reads are answered from it wherever they can be)
 // Tests that contradict RaveLevel's documented contract are excluded by name (see README.md).
 
 const fs = require('node:fs')
@@ -14,11 +15,16 @@ const common = require('abstract-level/test/common')
 const { RaveLevel } = require('../dist/index.cjs')
 
 const role = process.argv[2]
-const retry = process.argv[3] !== 'noretry'
-if ((role !== 'leader' && role !== 'follower') || (process.argv[3] !== undefined && retry)) {
-  throw new Error('Usage: compliance.cjs leader|follower [noretry]')
+const variant = process.argv[3]
+const retry = variant !== 'noretry'
+if (
+  (role !== 'leader' && role !== 'follower') ||
+  (variant !== undefined && variant !== 'noretry' && variant !== 'cached')
+) {
+  throw new Error('Usage: compliance.cjs leader|follower [noretry|cached]')
 }
-const open = (loc, options) => new RaveLevel(loc, retry ? options : { ...options, retry: false })
+const cache = variant === 'cached' ? { cache: { maxBytes: 1024 * 1024 } } : {}
+const open = (loc, options) => new RaveLevel(loc, retry ? { ...options, ...cache } : { ...options, retry: false })
 
 // A RaveLevel cannot be reopened after close() (LEVEL_NOT_SUPPORTED, per the original README),
 // and it opens itself with createIfMissing semantics only. These tests close and reopen a db.

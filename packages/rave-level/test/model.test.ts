@@ -42,6 +42,10 @@
 // - Every awaited step has a deadline (MODEL_STEP_MS, 20 s): a hang fails the run with the seed
 //   and the pending step instead of hanging vitest.
 //
+// - Every other fresh instance under test has the follower cache on (MODEL_CACHE: 'on', 'off',
+//   default 'mixed'), with a 16 KiB bound so that it evicts too: a cached read must still return
+//   exactly what classic-level returns. Such an instance issues each single read twice (the
+//   first may fill its cache), both compared with the oracle.
 // Runs go on until MODEL_OPS operations and MODEL_KILLS SIGKILLs were made (CI: 2,000 and 10;
 // `pnpm soak`: 100,000 and 500, with a new random seed each time). On failure fast-check shrinks
 // the sequence for at most MODEL_SHRINK_MS (60 s; each shrink step is a whole run with real
@@ -108,6 +112,13 @@ const MAX_COMMANDS = 300
 // what else fails meanwhile. Announced in the output.
 const EXCLUDE = (env.MODEL_EXCLUDE ?? '').split(',').filter((x) => x !== '') as Feature[]
 const BYTES = { keyEncoding: 'buffer', valueEncoding: 'buffer' } as const
+// The follower cache (the `cache` option) of the instance under test: 'on', 'off', or by default
+// 'mixed' (every other fresh instance caches; a small cache, so that it also evicts).
+const CACHE = env.MODEL_CACHE ?? 'mixed'
+let instances = 0
+/** The caching instances so far: their reads served from the cache are counted in the totals. */
+const caching: RaveLevel[] = []
+const cacheHits = () => caching.reduce((n, db) => n + ((db as any)[Symbol.for('rave-level.cache')]?.hits ?? 0), 0)
 
 const COUNTERS = [
   'runs',
@@ -279,7 +290,10 @@ class ModelRun {
     switch (cmd.c) {
       case 'op':
         if (writes(cmd.op)) await this.#closeSlots()
-        return this.#compareAll([cmd.op], [this.#issue(cmd.op)])
+        await this.#compareAll([cmd.op], [this.#issue(cmd.op)])
+        // A caching instance reads again: the first read may have filled its cache.
+        if (!writes(cmd.op) && caching.includes(this.#db)) await this.#compareAll([cmd.op], [this.#issue(cmd.op)])
+        return
       case 'pipeline':
         return this.#pipeline(cmd.ops, cmd.kill)
       case 'open':
@@ -572,7 +586,9 @@ class ModelRun {
    * seek() after its end), but not before it was elected: its first operations wait for that.
    */
   #open(): RaveLevel {
-    const db = new RaveLevel(this.#location)
+    const cached = CACHE === 'on' || (CACHE === 'mixed' && instances++ % 2 === 0)
+    const db = new RaveLevel(this.#location, cached ? { cache: { maxBytes: 16 * 1024 } } : {})
+    if (cached) caching.push(db)
     defer(() => within(db.close(), 'close() at cleanup'))
     this.#db = db
     return db
@@ -631,7 +647,7 @@ it(
           ` takeovers ${totals.takeoversByProcess} by another process and ${totals.takeoversByT} by the instance under test,` +
           ` ${totals.handovers} handovers by closing the leading instance, ${totals.reopens} reopens,` +
           ` ${totals.leaderStays} kills skipped while the instance under test led,` +
-          ` ${totals.seeksOutOfRange} seeks out of range; ${secs} s; seed ${SEED}`
+          ` ${totals.seeksOutOfRange} seeks out of range, ${cacheHits()} reads served from a follower cache; ${secs} s; seed ${SEED}`
       )
     }
 

@@ -6,6 +6,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { afterEach, beforeAll, expect, it } from 'vitest'
+import { EtcdProcess } from '../../election/test/fixtures/etcd-server.mjs'
 import { RaveLevel } from '../dist/index.js'
 import { cleanup, defer, tempDir } from './helpers.js'
 import { freePort } from './remote-helpers.js'
@@ -32,15 +33,20 @@ beforeAll(async () => {
   // `import 'rave-level'` from the snippets resolves to this package.
   fs.mkdirSync(path.join(dir, 'node_modules'))
   fs.symlinkSync(packageDir, path.join(dir, 'node_modules', 'rave-level'))
+  // And `@rave-level/election/lease` to the election's (the snippet "Through an election").
+  fs.mkdirSync(path.join(dir, 'node_modules', '@rave-level'))
+  fs.symlinkSync(path.join(packageDir, '..', 'election'), path.join(dir, 'node_modules', '@rave-level', 'election'))
   return () => fs.rmSync(dir, { recursive: true, force: true })
 })
 
 afterEach(cleanup)
 
-/** Run `code` as an ES module in the docs' directory, on a free port instead of 7443. */
-async function runSnippet(code: string, port: number): Promise<string> {
+/** Run `code` as an ES module in the docs' directory, on a free port instead of 7443 (and the test's etcd, if given). */
+async function runSnippet(code: string, port: number, etcdUrl?: string): Promise<string> {
   const file = path.join(dir, `snippet-${port}.mjs`)
-  fs.writeFileSync(file, code.replaceAll('7443', String(port)))
+  let text = code.replaceAll('7443', String(port))
+  if (etcdUrl !== undefined) text = text.replaceAll('http://127.0.0.1:2379', etcdUrl)
+  fs.writeFileSync(file, text)
   const env = { ...process.env }
   delete env.RAVE_LEVEL_TOKEN
   const { stdout } = await run(process.execPath, [file], { cwd: dir, env, timeout: 30_000 })
@@ -62,6 +68,19 @@ it("the root README's network snippet runs", async () => {
 it("the package README's network snippet runs", async () => {
   const out = await runSnippet(snippet('packages/rave-level/README.md', '### Over the network', 'js'), await freePort())
   expect(out).toBe('hello\nhi\n')
+})
+
+it("the package README's election snippet runs: the remote follower finds the leader's URL in etcd", async () => {
+  const etcd = new EtcdProcess({ clientPort: await freePort(), peerPort: await freePort(), dataDir: tempDir() })
+  defer(() => etcd.stop('SIGKILL'))
+  await etcd.start()
+  const port = await freePort()
+  const out = await runSnippet(
+    snippet('packages/rave-level/README.md', '### Through an election', 'js'),
+    port,
+    etcd.url
+  )
+  expect(out).toBe(`hello tls://localhost:${port}\n`)
 })
 
 it("SECURITY.md's leader snippet runs: a client certificate alone reads and cannot write", async () => {

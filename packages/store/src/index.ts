@@ -1,5 +1,5 @@
 export type { Change, ChangeListener } from './changes.js'
 export type { ForwardTarget, Formats, LocalIterator, WriteOp } from './forward-target.js'
-export { type ClearOptions, LocalStore } from './local-store.js'
+export { type ClearOptions, type CommitGate, type CommitPass, LocalStore } from './local-store.js'
 export { type BatchTarget, type SequencedWrite, Sequencer, type WriteOptions } from './sequencer.js'
 export { type MaintenanceCall, type MaintenanceTarget, maintenance } from './maintenance.js'

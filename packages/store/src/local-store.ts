@@ -20,6 +20,11 @@ import type { BatchTarget } from './sequencer.js'
  */
 export class LocalStore implements BatchTarget {
   readonly db: ForwardTarget
+  /**
+   * Runs around every write (see {@link CommitGate}): a host whose guests keep answers in a
+   * cache sets it, to invalidate them before a write of their keys commits. At most one.
+   */
+  gate: CommitGate | null = null
   readonly #direct: (ForwardTarget & Internals) | null
   /** Formats the database stores natively, for keys and values alike. */
   readonly #native: ReadonlySet<string>
@@ -96,11 +101,16 @@ export class LocalStore implements BatchTarget {
   #commit(operations: WriteOp[], sync: boolean): Promise<void> {
     this.#busy = true
     let p: Promise<void>
+    // The gate may make the commit wait (for caches to drop its keys); what comes meanwhile
+    // merges into the next one, as while a commit runs.
+    const pass = this.gate?.enter(operations)
+    const ready = pass?.ready
     try {
-      p = this.#apply(operations, sync)
+      p = ready === undefined ? this.#apply(operations, sync) : ready.then(() => this.#apply(operations, sync))
     } catch (err) {
       p = Promise.reject(err)
     }
+    if (pass !== undefined) p.then(pass.leave, pass.leave)
     // Registered before the caller's handlers: subscribers hear of it first. The next commit
     // starts before they do, so that the database works while they encode what they send (a
     // job that waits, such as a subscription, runs from a later microtask: it never hears of
@@ -285,6 +295,14 @@ export class LocalStore implements BatchTarget {
    * range. Cleared exactly, it goes, as abstract-level defines `clear()`.
    */
   clear(options: ClearOptions): Promise<void> {
+    const pass = this.gate?.enter(null)
+    if (pass === undefined) return this.#clear(options)
+    const p = pass.ready === undefined ? this.#clear(options) : pass.ready.then(() => this.#clear(options))
+    p.then(pass.leave, pass.leave)
+    return p
+  }
+
+  #clear(options: ClearOptions): Promise<void> {
     if (this.#listeners.size === 0 && this.#subscribing === 0 && !mayHoldEmptyKey(options)) {
       return this.#plainClear(options)
     }
@@ -344,6 +362,22 @@ function asBuffers(options: ClearOptions): ClearOptions {
     else if (bound instanceof Uint8Array) out[name] = Buffer.from(bound.buffer, bound.byteOffset, bound.byteLength)
   }
   return out
+}
+
+/**
+ * What runs around every write of a {@link LocalStore} (its batches, and its clears as a whole):
+ * `enter` just before it is applied, with its operations (`null` for a clear: any key), and the
+ * pass's `leave` once it settled. The write is applied once the pass's `ready` resolves (at
+ * once when it has none). `ready` never rejects; `leave` never throws.
+ */
+export interface CommitGate {
+  enter(operations: readonly WriteOp[] | null): CommitPass
+}
+
+/** One write's way through a {@link CommitGate}. */
+export interface CommitPass {
+  readonly ready: Promise<void> | undefined
+  readonly leave: () => void
 }
 
 /** Keys an exact clear reads and deletes at a time. */

@@ -6,6 +6,7 @@ export const ManyLevelHost: new (db: unknown, options?: object) => { createRpcSt
 export const MemoryLevel1: new (options?: object) => any
 
 export function tempDir(prefix?: string): { path: string; remove: () => void }
+export function xorshift(seed: number): () => number
 export function serve(
   host: { createRpcStream(): Duplex },
   prefix?: string

@@ -32,6 +32,17 @@ export function tempDir(prefix = 'rl-') {
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) }
 }
 
+/** A seeded xorshift32: a function returning numbers in [0, 1), the same sequence for the same seed. */
+export function xorshift(seed) {
+  let s = seed >>> 0 || 1
+  return () => {
+    s ^= s << 13
+    s ^= s >>> 17
+    s ^= s << 5
+    return (s >>> 0) / 0x100000000
+  }
+}
+
 /** Serve `host` (anything with `createRpcStream()`) on a unix socket in a short temp dir. */
 export async function serve(host, prefix = 's-') {
   const dir = tempDir(prefix)

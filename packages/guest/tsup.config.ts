@@ -1,3 +1,3 @@
 import { defineConfig } from 'tsup'
 import { base } from '../../tsup.base'
-export default defineConfig(base)
+export default defineConfig({ ...base, entry: ['src/index.ts', 'src/internal.ts'] })

@@ -5,33 +5,35 @@ import { aborted, connectionLost, notOpen, notSupported } from './errors.js'
 import { own, toBytes } from './formats.js'
 import { LocalSource } from './local-source.js'
 import { type RangeInput, toRange } from './range.js'
-import { type RemotePort, RemoteSource } from './remote-source.js'
+import { type RemoteLink, RemoteSource } from './remote-source.js'
 import type { GuestSnapshot } from './snapshot.js'
-import { type Shape, type Source, shapeOf } from './source.js'
-import { WaitingRead } from './waiting-read.js'
+import { type Shape, type Source, type SourceOwner, shapeOf } from './source.js'
+import { type ReadWaiter, WaitingRead } from './waiting-read.js'
 
 /**
- * What a cursor needs from its guest. The guest owns the connection; a cursor only ever talks
- * to the host of the current connection. @internal
+ * What a cursor needs from its guest's dispatcher, which owns the link: a cursor reads from the
+ * attached host, or from the database the guest forwards to, or waits.
  */
-export interface CursorPort extends RemotePort {
+export interface CursorOwner extends ReadWaiter {
   readonly retry: boolean
   /** How operations travel right now. */
-  link(): 'detached' | 'attached' | 'forwarded'
-  /** True when reads must fail with `LEVEL_CONNECTION_LOST` (lost connection, no retry). */
-  lost(): boolean
+  readonly kind: 'detached' | 'attached' | 'forwarded'
+  /** The attached host's link, while attached. */
+  readonly host: RemoteLink | null
+  /** The database operations are forwarded to and its sequencer, while forwarded. */
+  readonly forwarded: { readonly store: { readonly db: ForwardTarget }; readonly sequencer: Sequencer } | null
+  /** True when reads must fail with `LEVEL_CONNECTION_LOST` (a link was lost, no retry). */
+  readonly refusing: boolean
   /** True when the guest is not open (closing or closed). */
-  closing(): boolean
-  local(): { db: ForwardTarget; sequencer: Sequencer } | null
+  readonly closing: boolean
   /** True while an operation issued before `order` must finish before this one may start. */
   held(order: number): boolean
   /** Where operations go now (a host link or a forwarding), for snapshots; null if nowhere. */
-  home(): object | null
+  readonly home: object | null
   /** The extensions of the attached host, or null while they are not known. */
-  features(): ReadonlySet<string> | null
-  /** A read started (+1) or stopped (-1) waiting for the host. */
-  waiting(delta: 1 | -1): void
-  forget(cursor: GuestCursor): void
+  readonly hostFeatures: ReadonlySet<string> | null
+  /** The cursor closed: it no longer moves with the link. */
+  removeCursor(cursor: GuestCursor): void
 }
 
 /** Options as abstract-level hands them to `_iterator()`, `_keys()` and `_values()`. */
@@ -61,9 +63,9 @@ export interface CursorOptions extends RangeInput {
  * resumes a reverse iterator from the wrong key when keys share a prefix). A source's entries
  * that were received but not yielded are discarded with it and fetched again.
  */
-export class GuestCursor {
+export class GuestCursor implements SourceOwner {
   readonly order: number
-  readonly #port: CursorPort
+  readonly #owner: CursorOwner
   readonly #shape: Shape
   /** Ask the host for keys whenever we may need to resume (always with retry). */
   readonly #askKeys: boolean
@@ -88,14 +90,13 @@ export class GuestCursor {
     this.#fail(aborted(this.#signal?.reason))
     void this.#drop()
   }
-  readonly #owner = { ready: () => this.#serve() }
 
-  constructor(port: CursorPort, mode: IteratorMode, options: CursorOptions, order: number) {
+  constructor(owner: CursorOwner, mode: IteratorMode, options: CursorOptions, order: number) {
     this.order = order
-    this.#port = port
-    this.#read = new WaitingRead((delta) => port.waiting(delta))
+    this.#owner = owner
+    this.#read = new WaitingRead(owner)
     this.#shape = shapeOf(mode, options)
-    this.#askKeys = this.#shape.wantKeys || port.retry || !this.#shape.wantValues
+    this.#askKeys = this.#shape.wantKeys || owner.retry || !this.#shape.wantValues
     this.#position = new CursorPosition(toRange(options), this.#shape.reverse, options.limit)
     this.#rangeInput = {}
     // Copies: the caller may reuse its buffers, and a resumed or local source needs the range.
@@ -119,13 +120,13 @@ export class GuestCursor {
    */
   nextv(size: number): Promise<unknown[]> {
     if (this.#failed !== null) return Promise.reject(this.#failed)
-    if (this.#port.closing()) return Promise.reject(notOpen())
+    if (this.#owner.closing) return Promise.reject(notOpen())
     const position = this.#position
     if (position.out || position.done()) return Promise.resolve([])
     const source = this.#source ?? this.#open()
     if (source === null) {
       if (this.#failed !== null) return Promise.reject(this.#failed)
-      if (this.#port.lost()) return Promise.reject(this.#fail(connectionLost()))
+      if (this.#owner.refusing) return Promise.reject(this.#fail(connectionLost()))
       return this.#read.wait(size, [], true)
     }
     size = position.cap(size)
@@ -168,6 +169,11 @@ export class GuestCursor {
     this.#position.yielded(out.length - before)
   }
 
+  /** The source has items, the end or a failure: serve the waiting read, if any. */
+  ready(): void {
+    this.#serve()
+  }
+
   /** Serve the waiting read, if any, from what the source has now. */
   #serve(): void {
     const waiter = this.#read.current
@@ -206,30 +212,39 @@ export class GuestCursor {
 
   /** Open a source where operations travel now, continuing where the caller is; or none. */
   #open(): Source | null {
-    const port = this.#port
-    const link = port.link()
-    if (link === 'detached' || (link === 'attached' && port.held(this.order))) return null
+    const owner = this.#owner
+    const link = owner.kind
+    if (link === 'detached' || (link === 'attached' && owner.held(this.order))) return null
     const snap = this.#snap
     if (snap !== undefined) {
-      const refusal = snap.refusal(port.home()) ?? (link === 'attached' ? this.#snapshotSupport() : null)
+      const refusal = snap.refusal(owner.home) ?? (link === 'attached' ? this.#snapshotSupport() : null)
       if (refusal !== null) {
         this.#fail(refusal)
         return null
       }
       // On a host, its snapshot is taken first (its request comes earlier in issue order): the
       // host iterator is opened once it was (the dispatcher resumes this cursor then).
-      if (link === 'attached' && (snap.home !== port.home() || port.features() === null)) return null
+      if (link === 'attached' && (snap.home !== owner.home || owner.hostFeatures === null)) return null
     }
     const position = this.#position
     const start = position.start()
-    if (link === 'attached') {
-      this.#source = new RemoteSource(this.#owner, port, this.#shape, start, this.#askKeys, this.#snap?.id)
-    } else {
-      const local = port.local()
-      if (local === null) return null
-      this.#source = new LocalSource(this.#owner, local, this.#shape, start, this.#rangeInput, this.#snap, () =>
-        position.remaining()
+    const host = owner.host
+    const local = owner.forwarded
+    if (host !== null) {
+      this.#source = new RemoteSource(this, host, this.#shape, start, this.#askKeys, this.#snap?.id)
+    } else if (local !== null) {
+      const { store, sequencer } = local
+      this.#source = new LocalSource(
+        this,
+        { db: store.db, sequencer },
+        this.#shape,
+        start,
+        this.#rangeInput,
+        this.#snap,
+        () => position.remaining()
       )
+    } else {
+      return null
     }
     // A read that was waiting (for a host that went away, say) continues on it; it waits for
     // a host only if that is where it reads now.
@@ -242,7 +257,7 @@ export class GuestCursor {
 
   /** Why the attached host cannot serve a snapshot read (`null` if it can, or may yet). */
   #snapshotSupport(): Error | null {
-    const features = this.#port.features()
+    const features = this.#owner.hostFeatures
     return features === null || features.has('snapshots') ? null : notSupported('The host does not support snapshots')
   }
 
@@ -287,7 +302,7 @@ export class GuestCursor {
     this.#closed = true
     this.#signal?.removeEventListener('abort', this.#onAbort)
     this.#read.settle(notOpen())
-    this.#port.forget(this)
+    this.#owner.removeCursor(this)
     await this.#drop()
   }
 
@@ -297,7 +312,7 @@ export class GuestCursor {
   lose(): void {
     if (this.#source instanceof RemoteSource) void this.#drop(true)
     // Without retry, or reading from a snapshot (which is gone), it cannot continue.
-    if (!this.#port.retry || this.#snap !== undefined) this.#fail(connectionLost())
+    if (!this.#owner.retry || this.#snap !== undefined) this.#fail(connectionLost())
   }
 
   /** A new connection is attached (or what held this cursor back is done): continue there. */
@@ -310,7 +325,7 @@ export class GuestCursor {
     const remote = this.#source instanceof RemoteSource
     if (remote) void this.#drop(true)
     if (this.#closed || this.#failed !== null) return
-    if (!this.#port.retry && remote) {
+    if (!this.#owner.retry && remote) {
       // It read from the host's snapshot; without retry it must not continue on another.
       this.#fail(connectionLost())
     } else if (this.#position.unknown()) {
@@ -329,7 +344,7 @@ export class GuestCursor {
   unforward(): Promise<void> {
     if (!(this.#source instanceof LocalSource)) return Promise.resolve()
     const closed = this.#drop()
-    if (!this.#port.retry || this.#snap !== undefined || this.#position.unknown()) this.#fail(connectionLost())
+    if (!this.#owner.retry || this.#snap !== undefined || this.#position.unknown()) this.#fail(connectionLost())
     return closed
   }
 

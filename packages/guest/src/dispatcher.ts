@@ -1,20 +1,45 @@
 import type { Duplex } from 'node:stream'
+import type { CacheGrantMessage, CacheInvalidateMessage, WatchChangeAt } from '@rave-level/protocol'
 import type { ForwardTarget } from '@rave-level/store'
-import type { CursorPort, GuestCursor } from './cursor.js'
+import type { CursorOwner, GuestCursor } from './cursor.js'
 import { connectionLost } from './errors.js'
-import type { DispatcherEvents, DispatcherOptions } from './dispatcher-options.js'
-import { HostAnswers } from './host-answers.js'
-import { HostLink } from './host-link.js'
-import { cursorPort } from './cursor-port.js'
+import { HostLink, type LinkOwner } from './host-link.js'
 import { IssueOrder } from './issue-order.js'
-import { type Forwarded, forwarding, heartbeatFor, type Link } from './link-state.js'
-import { ReadCache } from './read-cache.js'
-import { CLEAR, CLEAR_KEYS, Request } from './requests.js'
+import { type Forwarded, forwarding, heartbeatFor, homeOf, type Link } from './link-state.js'
+import { type Answer, type Operation, Request, type Results } from './requests.js'
+import { type CacheOptions, ReadCache } from './read-cache.js'
 import type { GuestSnapshot } from './snapshot.js'
 import { Snapshots } from './snapshots.js'
 import type { GuestWatch } from './watch.js'
 import { WatchRegistry } from './watch-registry.js'
-import { Waiting } from './waiting.js'
+import { type Watched, Watchdog, type WatchdogEvents } from './watchdog.js'
+
+/** Options of a {@link Dispatcher}. */
+export interface DispatcherOptions {
+  /** Retry unanswered operations and resume iterators on the next link (default `true`). */
+  retry?: boolean | undefined
+  /** Largest frame accepted from a host and sent to it (default 64 MiB). */
+  maxFrameSize: number
+  /**
+   * Ms an operation may wait without a host, or while the host says nothing at all, before it
+   * rejects (default `10000`; `Infinity` waits forever).
+   */
+  timeout?: number | undefined
+  /** Ms the host may say nothing while we wait for it before a `stalled` report (default `2000`). */
+  stalledAfter?: number | undefined
+  /** Serve reads from a cache of what the host answered (see {@link ReadCache}); default none. */
+  cache?: CacheOptions | undefined
+}
+
+/** What a {@link Dispatcher} tells its owner. Every hook is optional. */
+export interface DispatcherEvents extends WatchdogEvents {
+  /** A stream was attached, a link lost, or operations forwarded to a local database. */
+  connect?(): void
+  disconnect?(): void
+  forward?(): void
+  /** The host of the attached stream answered its Hello (or proved a plain many-level 2 host). */
+  introduced?(pid: number | undefined): void
+}
 
 /**
  * Where every operation of a guest goes, and the state that outlives any one connection.
@@ -29,12 +54,15 @@ import { Waiting } from './waiting.js'
  * error, or `LEVEL_TIMEOUT` (outcome unknown: it may have been applied). A limited `clear()` is
  * made safe to retry (see {@link Pending}).
  *
- * It owns the link and its transitions; its parts each keep one concern: {@link IssueOrder}
- * (the waiting work, and moving it onto a link), {@link Waiting} (busy, and the timeouts),
- * {@link WatchRegistry} and {@link Snapshots} (registered where operations go),
- * {@link HostAnswers} (what a host link reports back) and {@link cursorPort} (the cursors' view).
+ * It owns the link and its transitions, and is what the link's parts report to: it is the
+ * {@link LinkOwner} of its host links (answers, refusals, the host's introduction, watch
+ * changes) and the {@link CursorOwner} of its iterators (where they read now). What it keeps
+ * apart are other ideas: {@link IssueOrder} (the waiting work, and moving it onto a link),
+ * {@link Watchdog} (whether anything waits, and the timeouts), {@link WatchRegistry} and
+ * {@link Snapshots} (registered where operations go). Each reads it through an interface it
+ * declares itself.
  */
-export class Dispatcher {
+export class Dispatcher implements LinkOwner, CursorOwner, Watched {
   readonly retry: boolean
   readonly maxFrameSize: number
   readonly timeout: number
@@ -45,16 +73,12 @@ export class Dispatcher {
   events: DispatcherEvents = {}
   #link: Link = { kind: 'detached', since: Date.now(), lost: false }
   /** Waiting operations and open iterators, in issue order. */
-  readonly #work = new IssueOrder(() => this.host)
+  readonly #work = new IssueOrder(this)
   readonly #pending = this.#work.pending
-  readonly #watches: WatchRegistry
-  readonly #snapshots: Snapshots
-  /** What this guest's host links report back to. */
-  readonly #answers: HostAnswers
+  readonly #watches = new WatchRegistry(this, this.#pending)
+  readonly #snapshots = new Snapshots(this)
+  readonly #watchdog: Watchdog
   #closing = false
-  readonly #waiting: Waiting
-  /** The port through which cursors reach the current link. */
-  readonly port: CursorPort
 
   constructor(options: DispatcherOptions) {
     this.retry = options.retry !== false
@@ -62,44 +86,12 @@ export class Dispatcher {
     this.timeout = options.timeout ?? 10_000
     this.stalledAfter = options.stalledAfter ?? 2_000
     this.cache = options.cache === undefined ? null : new ReadCache(options.cache)
-    this.#waiting = new Waiting(this.timeout, this.stalledAfter, {
-      link: () => this.#link,
-      work: this.#work,
-      events: () => this.events
-    })
-    this.port = cursorPort({
-      retry: this.retry,
-      link: () => this.#link,
-      closing: () => this.#closing,
-      work: this.#work,
-      waiting: (delta) => {
-        this.#work.waiting(delta)
-        this.#waiting.check()
-      }
-    })
-    this.#snapshots = new Snapshots(this)
-    this.#watches = new WatchRegistry(
-      {
-        retry: this.retry,
-        forwarded: () => this.forwarded,
-        host: () => this.host,
-        refusing: () => this.#refusing,
-        nextOrder: () => this.#work.next(),
-        enqueue: (req) => this.#enqueue(req),
-        request: (kind, a) => this.request(kind, a)
-      },
-      this.#pending
-    )
-    this.#answers = new HostAnswers({
-      pending: this.#pending,
-      watches: this.#watches,
-      host: () => this.host,
-      settled: () => {
-        if (this.#waiting.watchdog.busy && this.#pending.size === 0) this.#waiting.check()
-      },
-      introduced: (pid) => this.events.introduced?.(pid),
-      resumeCursors: () => this.#work.resumeCursors()
-    })
+    this.#watchdog = new Watchdog(this.timeout, this.stalledAfter, this.#work, this)
+  }
+
+  /** Where operations go now. */
+  get link(): Link {
+    return this.#link
   }
 
   /** How operations travel right now. */
@@ -134,29 +126,30 @@ export class Dispatcher {
 
   // ---- Requests ------------------------------------------------------------------------
 
-  /** An operation for the host (keys and values as bytes): send it, or keep it for later. */
-  request(kind: number, a: any, b?: any, sync = false, snap?: GuestSnapshot): Promise<any> {
-    if (this.#refusing) return Promise.reject(connectionLost())
+  /**
+   * An operation for the host (keys and values as bytes): send it, or keep it for later (see
+   * {@link forwarded} for what the caller applies to a forwarded database itself).
+   */
+  request<O extends Operation>(op: O): Promise<Results[O['kind']]> {
+    if (this.refusing) return Promise.reject(connectionLost())
     // Without retry nothing is applied twice: a limited clear needs no two phases.
-    if (kind === CLEAR_KEYS && !this.retry) kind = CLEAR
+    const sent: Operation = op.kind === 'clearKeys' && !this.retry ? { ...op, kind: 'clear' } : op
     return new Promise((resolve, reject) => {
-      const req = new Request(this.#work.next(), kind, a, b, sync, Date.now(), resolve, reject)
-      req.snap = snap
-      this.#enqueue(req)
+      this.enqueue(new Request(this.#work.next(), sent, Date.now(), resolve, reject))
     })
   }
 
   /** True when a link was lost and, without retry, nothing may wait for the next one. */
-  get #refusing(): boolean {
+  get refusing(): boolean {
     const link = this.#link
     return link.kind === 'detached' && link.lost && !this.retry
   }
 
   /** Keep `req` pending in its place in issue order, and send it if attached. */
-  #enqueue(req: Request): void {
+  enqueue(req: Request): void {
     const link = this.#link
     if (this.#pending.add(req) && link.kind === 'attached') link.host.queue(req)
-    if (!this.#waiting.watchdog.busy) this.#waiting.check()
+    if (!this.#watchdog.busy) this.#watchdog.check()
   }
 
   // ---- Snapshots and watches (see Snapshots and WatchRegistry) ---------------------------------
@@ -181,9 +174,112 @@ export class Dispatcher {
     this.#watches.add(w)
   }
 
-  /** A new watch's release function (the dispatcher's). */
-  get releaseWatch(): (w: GuestWatch<any, any>) => Promise<void> {
-    return this.#watches.release
+  /** Release `w` where it is registered (see {@link WatchRegistry.release}). */
+  releaseWatch(w: GuestWatch<any, any>): Promise<void> {
+    return this.#watches.release(w)
+  }
+
+  // ---- What a host link reports (LinkOwner) ------------------------------------------------
+
+  /** A request could not be sent, or its answer received: reject it unless it settled already. */
+  refuse(req: Request, err: Error): void {
+    this.#pending.refuse(req, err)
+    this.#settledSome()
+  }
+
+  /** Settle requests with a host's answer (only those still pending). */
+  settle(sent: Request | Request[], answer: Answer): void {
+    this.#pending.settle(sent, answer)
+    this.#settledSome()
+  }
+
+  /** Whether `req` settled already (a timeout or close() came first). */
+  settled(req: Request): boolean {
+    return !this.#pending.has(req)
+  }
+
+  /** A limited clear read its keys: it becomes a batch of deletes of those (see {@link Pending.collected}). */
+  collected(req: Request, keys: Buffer[]): void {
+    this.#pending.collected(req, keys, (batch) => this.host?.queue(batch))
+  }
+
+  /** A limited clear could not read its keys: it fails with the host's error. */
+  failed(req: Request, error: string, message: string | undefined): void {
+    this.settle(req, { error, message })
+  }
+
+  /** The host of `link` answered its Hello (or turned out to be a plain many-level 2 host). */
+  introduced(link: HostLink): void {
+    if (this.host !== link) return
+    if (link.features.has('cache')) this.cache?.attach(link)
+    this.events.introduced?.(link.pid)
+    // Iterators on a snapshot waited to know whether the host has snapshots.
+    this.#work.resumeCursors()
+  }
+
+  /** A snapshot was just bound to the attached link (its request is being sent). */
+  bound(): void {
+    // An iterator on a snapshot waits until the snapshot was taken where it reads.
+    this.#work.resumeCursors()
+  }
+
+  /** Changes for watch `id`, registered on `link`. */
+  watchChanges(link: HostLink, id: number, changes: WatchChangeAt[]): void {
+    this.#watches.changes(link, id, changes)
+  }
+
+  /** A gap for watch `id`, registered on `link`. */
+  watchGap(link: HostLink, id: number): void {
+    this.#watches.gap(link, id)
+  }
+
+  /** The host of `link` said we may keep its answer to `sent` (the `cache` extension). */
+  cacheable(link: HostLink, sent: Request | Request[] | undefined, answer: Answer): void {
+    this.cache?.answered(link, sent, answer)
+  }
+
+  /** A frame of the `cache` extension from the host of `link`. */
+  cacheFrame(link: HostLink, tag: number, message: CacheGrantMessage | CacheInvalidateMessage): void {
+    this.cache?.frame(link, tag, message)
+  }
+
+  /** Requests settled: if none is left, nothing may wait any more. */
+  #settledSome(): void {
+    if (this.#watchdog.busy && this.#pending.size === 0) this.#watchdog.check()
+  }
+
+  // ---- What a cursor reads (CursorOwner) ------------------------------------------------------
+
+  /** True when the guest is not open (closing or closed). */
+  get closing(): boolean {
+    return this.#closing
+  }
+
+  /** True while an operation issued before `order` must finish before this one may start. */
+  held(order: number): boolean {
+    return this.#pending.held(order)
+  }
+
+  /** Where operations go now (a host link or a forwarding), for snapshots and watches; null if nowhere. */
+  get home(): object | null {
+    return homeOf(this.#link)
+  }
+
+  /** The extensions of the attached host, or null while they are not known (or not attached). */
+  get hostFeatures(): ReadonlySet<string> | null {
+    const host = this.host
+    return host === null || host.peer === 'unknown' ? null : host.features
+  }
+
+  /** An iterator read started (+1) or stopped (-1) waiting for a host. */
+  readWaiting(delta: 1 | -1): void {
+    this.#work.waiting(delta)
+    this.#watchdog.check()
+  }
+
+  /** A cursor closed (see {@link addCursor}). */
+  removeCursor(cursor: GuestCursor): void {
+    this.#work.cursors.delete(cursor)
   }
 
   // ---- Links -----------------------------------------------------------------------------
@@ -200,10 +296,9 @@ export class Dispatcher {
     if (link.kind === 'attached' && link.host.stream.destroyed) this.#lose(link)
     if (this.#link.kind === 'attached') throw new Error('Only one rpc stream can be active')
     if (link.kind === 'forwarded') throw new Error('Cannot create an rpc stream after forward()')
-    const host = new HostLink(this.#answers, {
+    const host = new HostLink(this, {
       maxFrameSize: this.maxFrameSize,
-      heartbeat: heartbeatFor(this.stalledAfter),
-      cache: this.cache
+      heartbeat: heartbeatFor(this.stalledAfter)
     })
     const state: Link = { kind: 'attached', host }
     const lost = () => this.#lose(state)
@@ -238,7 +333,7 @@ export class Dispatcher {
     this.#pending.drain()
     this.#enter(link, () => {
       IssueOrder.forward(link, waiting, sent)
-      this.#waiting.check()
+      this.#watchdog.check()
     })
   }
 
@@ -265,7 +360,7 @@ export class Dispatcher {
    */
   async drain(): Promise<void> {
     while (true) {
-      if (!this.idle) await this.#waiting.watchdog.whenIdle()
+      if (!this.idle) await this.#watchdog.whenIdle()
       const local = this.forwarded
       if (local !== null) await local.sequencer.idle()
       if (this.idle && (this.forwarded === null || this.forwarded.sequencer.size === 0)) return
@@ -279,7 +374,7 @@ export class Dispatcher {
   close(): void {
     this.#closing = true
     if (this.#link.kind === 'attached') this.#enter({ kind: 'detached', since: Date.now(), lost: false })
-    this.#waiting.stop()
+    this.#watchdog.stop()
   }
 
   /** Open again after {@link close} (a plain guest can be reopened). */
@@ -298,7 +393,7 @@ export class Dispatcher {
   rejectWaiting(error: Error, olderThanMs = 0): number {
     const link = this.#link
     if (link.kind !== 'detached') return 0
-    return this.#waiting.expire(error, Date.now() - olderThanMs, link.since)
+    return this.#watchdog.expire(error, Date.now() - olderThanMs, link.since)
   }
 
   /**
@@ -311,7 +406,7 @@ export class Dispatcher {
     this.#link = next
     if (prev.kind === 'attached') prev.host.destroy()
     this.cache?.detach() // cache: nothing outlives the link it was granted on
-    this.#waiting.watchdog.reset()
+    this.#watchdog.reset()
     then?.()
     const events = this.events
     if (next.kind === 'attached') events.connect?.()
@@ -325,7 +420,7 @@ export class Dispatcher {
       if (!this.retry) for (const req of this.#pending.drain()) req.reject(connectionLost())
       if (state.kind === 'attached') this.#watches.move(state.host)
       for (const cursor of this.#work.cursors) cursor.lose()
-      this.#waiting.check()
+      this.#watchdog.check()
     })
   }
 }

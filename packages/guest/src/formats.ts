@@ -28,7 +28,7 @@ export function own(data: unknown): unknown {
 }
 
 /** Bytes received from a host, in `format`. A Buffer serves as a view too. */
-export function fromBytes(data: Uint8Array, format: string): Buffer | string {
+export function fromBytes(data: Uint8Array, format: string | undefined): Buffer | string {
   const buffer = data as Buffer
   return format === 'utf8' ? buffer.toString('utf8') : buffer
 }

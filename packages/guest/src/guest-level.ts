@@ -16,13 +16,11 @@ import { own, toBytes } from './formats.js'
 import type { GuestSnapshot } from './snapshot.js'
 import { createIterator } from './iterators.js'
 import { toRange } from './range.js'
-import { BATCH, CLEAR, CLEAR_KEYS, DEL, GET, GET_MANY, HAS, HAS_MANY, PUT } from './requests.js'
 import { callMaintenance } from './maintenance-call.js'
-import { type CacheOptions, MISS } from './read-cache.js'
+import { type CacheOptions, MISS, type WriteOperation } from './read-cache.js'
 import { GuestSublevel } from './sublevel.js'
 import type { Watch, WatchOptions } from './watch.js'
-import type { WatchedDb } from './watch-shape.js'
-import { grantWatchAccess, type Resources, startWatch } from './watch-start.js'
+import { type Resources, type WatchedDb, WatchStarter } from './watch-start.js'
 
 /** Options of a {@link GuestLevel}: abstract-level's, and those of its {@link Dispatcher}. */
 export interface GuestLevelOptions<K, V> extends AbstractDatabaseOptions<K, V> {
@@ -73,14 +71,23 @@ export interface GuestLevelOptions<K, V> extends AbstractDatabaseOptions<K, V> {
  */
 export class GuestLevel<K = string, V = string> extends AbstractLevel<string | Buffer | Uint8Array, K, V> {
   readonly #d: Dispatcher
+  /** Starts the watches of this database and of its sublevels (which get it when created). */
+  readonly #watches: WatchStarter
   readonly #readOnly: boolean
 
   /**
    * @param options abstract-level's options and the dispatcher's (`retry`, `maxFrameSize`,
-   *   `timeout`, `stalledAfter`), unless `dispatcher` is given.
-   * @param dispatcher The dispatcher to use; by default one is made from `options`.
-   * @param manifest Extra manifest entries (events, methods) of a subclass.
+   *   `timeout`, `stalledAfter`).
    */
+  constructor(options?: GuestLevelOptions<K, V>)
+  /**
+   * A facade's: operations go where `dispatcher`, which the facade keeps, sends them (see
+   * {@link FacadeLevel}). `options` are abstract-level's only.
+   *
+   * @param manifest Extra manifest entries (events, methods) of a subclass.
+   * @internal
+   */
+  constructor(options: GuestLevelOptions<K, V> | undefined, dispatcher: Dispatcher, manifest?: object)
   constructor(options?: GuestLevelOptions<K, V>, dispatcher?: Dispatcher, manifest?: object) {
     const {
       retry = true,
@@ -117,6 +124,7 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
       rest
     )
     this.#d = d
+    this.#watches = new WatchStarter(this, d)
     this.#readOnly = refuseWrites
   }
 
@@ -150,19 +158,19 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
   // abstract-level chose, buffers copied), or to the host as bytes (copied or encoded).
 
   _get(key: unknown, options: ReadOptions): Promise<unknown> {
-    return this.#read(GET, key, options, (store, k, o) => store.get(k, o))
+    return this.#read('get', key, options, (store, k, o) => store.get(k, o))
   }
 
   _getMany(keys: unknown[], options: ReadOptions): Promise<unknown[]> {
-    return this.#read(GET_MANY, keys, options, (store, ks, o) => store.getMany(ks as unknown[], o))
+    return this.#read('getMany', keys, options, (store, ks, o) => store.getMany(ks as unknown[], o))
   }
 
   _has(key: unknown, options: ReadOptions): Promise<boolean> {
-    return this.#read(HAS, key, options, (store, k, o) => store.has(k, o))
+    return this.#read('has', key, options, (store, k, o) => store.has(k, o))
   }
 
   _hasMany(keys: unknown[], options: ReadOptions): Promise<boolean[]> {
-    return this.#read(HAS_MANY, keys, options, (store, ks, o) => store.hasMany(ks as unknown[], o))
+    return this.#read('hasMany', keys, options, (store, ks, o) => store.hasMany(ks as unknown[], o))
   }
 
   /**
@@ -171,7 +179,7 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
    * where the snapshot lives (see {@link GuestSnapshot}).
    */
   #read<T>(
-    kind: number,
+    kind: 'get' | 'getMany' | 'has' | 'hasMany',
     data: unknown,
     options: ReadOptions,
     apply: (store: LocalStore, data: unknown, options: Formats) => Promise<T>
@@ -185,18 +193,21 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
       if (refusal !== null) return Promise.reject(refusal)
       return local.sequencer.read(async () => apply(local.store, owned, { ...options, snapshot: await snap.local() }))
     }
-    const bytes = Array.isArray(data) ? data.map(toBytes) : toBytes(data)
+    const format = options.valueEncoding
+    const op =
+      kind === 'get'
+        ? ({ kind, key: toBytes(data), format, snap } as const)
+        : kind === 'has'
+          ? ({ kind, key: toBytes(data), snap } as const)
+          : kind === 'getMany'
+            ? ({ kind, keys: (data as unknown[]).map(toBytes), format, snap } as const)
+            : ({ kind, keys: (data as unknown[]).map(toBytes), snap } as const)
     if (snap === undefined && this.#d.cache !== null) {
-      const hit = this.#d.cache.read(kind, bytes, options.valueEncoding) // cache
+      const hit = this.#d.cache.read(op)
       if (hit !== MISS) return Promise.resolve(hit as T)
     }
-    return this.#d.request(
-      kind,
-      bytes,
-      kind === GET || kind === GET_MANY ? options.valueEncoding : undefined,
-      false,
-      snap
-    )
+    // What `apply` gives for a forwarded database, the host's answer gives here (see Results).
+    return this.#d.request(op) as Promise<T>
   }
 
   // ---- Change feeds ------------------------------------------------------------------------
@@ -212,15 +223,11 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
    *   (`LEVEL_DATABASE_NOT_OPEN`, `LEVEL_NOT_SUPPORTED`, ...) reject `ready` and the iteration.
    */
   watch<WK = K, WV = V>(options: WatchOptions<WK> = {}): Watch<WK, WV> {
-    return startWatch<WK, WV>(this as unknown as WatchedDb & Resources, this, options)
-  }
-
-  static {
-    grantWatchAccess((db) => db.#d)
+    return this.#watches.start<WK, WV>(this as unknown as WatchedDb & Resources, options)
   }
 
   _sublevel(name: string, options: object): AbstractSublevel<any, any, any, any> {
-    return new GuestSublevel(this, name, options)
+    return new GuestSublevel(this, name, options, this.#watches)
   }
 
   /**
@@ -321,9 +328,7 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
       const op = { type: 'put' as const, key: own(key), value: own(value), keyEncoding, valueEncoding }
       return local.sequencer.write([op], options.sync === true ? SYNC : undefined)
     }
-    const k = toBytes(key)
-    const p = this.#d.request(PUT, k, toBytes(value), options.sync === true)
-    return this.#d.cache === null ? p : this.#d.cache.track(PUT, k, p) // cache
+    return this.#write({ kind: 'put', key: toBytes(key), value: toBytes(value), sync: options.sync === true })
   }
 
   _del(key: unknown, options: Formats & { sync?: boolean }): Promise<void> {
@@ -333,9 +338,7 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
       const op = { type: 'del' as const, key: own(key), keyEncoding: options.keyEncoding }
       return local.sequencer.write([op], options.sync === true ? SYNC : undefined)
     }
-    const k = toBytes(key)
-    const p = this.#d.request(DEL, k, undefined, options.sync === true)
-    return this.#d.cache === null ? p : this.#d.cache.track(DEL, k, p) // cache
+    return this.#write({ kind: 'del', key: toBytes(key), sync: options.sync === true })
   }
 
   _batch(operations: WriteOp[], options: { sync?: boolean }): Promise<void> {
@@ -355,8 +358,7 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
     }
     const sync = options?.sync === true
     if (local !== null) return local.sequencer.write(ops, sync ? SYNC : undefined)
-    const p = this.#d.request(BATCH, ops, undefined, sync)
-    return this.#d.cache === null ? p : this.#d.cache.track(BATCH, ops, p) // cache
+    return this.#write({ kind: 'batch', ops, sync })
   }
 
   _chainedBatch(): GuestChainedBatch {
@@ -377,8 +379,13 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
     }
     const range = { ...rangeBounds(toRange(options)), limit: options.limit, reverse: !!options.reverse }
     // A limited clear is made idempotent in two phases (see the dispatcher).
-    const p = this.#d.request(options.limit >= 0 ? CLEAR_KEYS : CLEAR, range, undefined, false, snap)
-    return this.#d.cache === null ? p : this.#d.cache.track(CLEAR, range, p) // cache
+    return this.#write({ kind: options.limit >= 0 ? 'clearKeys' : 'clear', range, snap })
+  }
+
+  /** A write for the host; a read cache serves none of its keys until it settles (see `ReadCache.track`). */
+  #write(op: WriteOperation): Promise<void> {
+    const p = this.#d.request(op)
+    return this.#d.cache === null ? p : this.#d.cache.track(op, p)
   }
 
   _iterator(options: CursorOptions): object {
@@ -395,7 +402,7 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
 
   #iterator(mode: IteratorMode, options: CursorOptions): object {
     const d = this.#d
-    const cursor = new GuestCursor(d.port, mode, options, d.nextOrder())
+    const cursor = new GuestCursor(d, mode, options, d.nextOrder())
     d.addCursor(cursor)
     cursor.start()
     return createIterator(mode, this, options, cursor)

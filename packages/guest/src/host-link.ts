@@ -1,4 +1,6 @@
 import {
+  type CacheGrantMessage,
+  type CacheInvalidateMessage,
   decodeOutput,
   EXTENSION_VERSION,
   encodeInput,
@@ -11,51 +13,30 @@ import {
   readWatchChangesAt,
   type WatchChangeAt
 } from '@rave-level/protocol'
-import { protocolError, tooLarge, tooLargeToReceive } from './errors.js'
-import { InFlight } from './in-flight.js'
-import { KeyCollector } from './key-collector.js'
-import type { ReadCache } from './read-cache.js'
-import { notSupported } from './errors.js'
-import {
-  type Answer,
-  CLEAR_KEYS,
-  encodeRequest,
-  encodeRun,
-  featureOf,
-  Request,
-  runLength,
-  SNAPSHOT,
-  SNAPSHOT_CLOSE,
-  WATCH,
-  WATCH_CLOSE
-} from './requests.js'
-import type { GuestSnapshot } from './snapshot.js'
-import type { GuestWatch } from './watch.js'
+import { notSupported, protocolError, tooLarge, tooLargeToReceive } from './errors.js'
+import { InFlight, type Route, type Settler } from './in-flight.js'
+import { type CollectorOwner, KeyCollector } from './key-collector.js'
+import { type Answer, encodeRequest, encodeRun, featureOf, Request, runLength } from './requests.js'
 
-/** Where iterator messages of one host iterator id go: a cursor, or a key collector. */
-export interface Route {
-  onData(seq: number, data: Uint8Array[]): void
-  onEnd(seq: number): void
-  onError(seq: number, code: string, message: string | undefined): void
-}
-
-/** What a {@link HostLink} needs from its owner (the dispatcher). */
-export interface LinkOwner {
-  /** A request could not be sent (too large): reject it unless it settled already. */
-  refuse(req: Request, err: Error): void
-  /** Settle requests with a host's answer (only those still pending). */
-  settle(sent: Request | Request[], answer: Answer): void
+/**
+ * What a {@link HostLink} reports back to its owner (the dispatcher): answers and refusals of
+ * its requests, the keys a limited clear collected, the host's introduction, snapshots bound to
+ * the link, and the changes and gaps of its watches.
+ */
+export interface LinkOwner extends Settler, CollectorOwner {
   /** Whether `req` settled already (a timeout or close() came first). */
   settled(req: Request): boolean
   /** A snapshot was just bound to this link (its request is being sent). */
   bound(): void
-  /** Open a key collector for a CLEAR_KEYS request sent with host iterator id `id`. */
-  collect(req: Request, id: number): Route
   /** The host answered its Hello (or turned out to be a plain many-level 2 host). */
   introduced(link: HostLink): void
   /** Changes, or a gap, for a watch registered on this link. */
   watchChanges(link: HostLink, id: number, changes: WatchChangeAt[]): void
   watchGap(link: HostLink, id: number): void
+  /** The host said we may keep its answer to `sent` (the `cache` extension; `sent` as it left, if still in flight). */
+  cacheable(link: HostLink, sent: Request | Request[] | undefined, answer: Answer): void
+  /** A `CacheGrant` or `CacheInvalidate` from the host. */
+  cacheFrame(link: HostLink, tag: number, message: CacheGrantMessage | CacheInvalidateMessage): void
 }
 
 /** Options of a {@link HostLink}. */
@@ -63,8 +44,6 @@ export interface HostLinkOptions {
   maxFrameSize: number
   /** Interval of the host's heartbeats we ask for (ms), 0 for none. */
   heartbeat: number
-  /** The guest's read cache, if it has one (the `cache` extension). */
-  cache?: ReadCache | null | undefined
 }
 
 const MAX_ID = 0xffffffff
@@ -101,20 +80,16 @@ export class HostLink {
   readonly #maxFrameSize: number
   /** Largest frame we send: ours, or the host's if smaller. */
   #sendLimit: number
-  /** What was sent and not answered yet, by wire id. */
+  /** What was sent and not answered yet, and the host iterators opened, by wire id. */
   readonly #wire: InFlight
-  /** Host iterator id → where its messages go. */
-  readonly #routes = new Map<number, Route>()
   #outbox: (Request | Buffer)[] = []
   #scheduled = false
   readonly #flush = () => this.#flushOutbox()
   #nextId = 0
   #sentinel = 0
-  readonly #cache: ReadCache | null
 
   constructor(owner: LinkOwner, options: HostLinkOptions) {
     this.#owner = owner
-    this.#cache = options.cache ?? null
     this.#wire = new InFlight(owner)
     this.#maxFrameSize = options.maxFrameSize
     this.#sendLimit = options.maxFrameSize
@@ -150,14 +125,14 @@ export class HostLink {
   allocId(): number {
     let id = this.#nextId
     do id = id >= MAX_ID ? 1 : id + 1
-    while (this.#wire.has(id) || this.#routes.has(id) || id === this.#sentinel)
+    while (this.#wire.has(id) || id === this.#sentinel)
     this.#nextId = id
     return id
   }
 
+  /** Host iterator `id`'s messages go to `route` from now on (`null`: nowhere). */
   route(id: number, route: Route | null): void {
-    if (route === null) this.#routes.delete(id)
-    else this.#routes.set(id, route)
+    this.#wire.route(id, route)
   }
 
   /** Send a request, or a prepared frame (of a cursor), at the end of this tick, in order. */
@@ -171,10 +146,7 @@ export class HostLink {
 
   /** The requests sent on this link and not answered (their outcome is unknown). */
   sentRequests(): Set<Request> {
-    const out = new Set<Request>()
-    for (const req of this.#wire.requests()) out.add(req)
-    for (const route of this.#routes.values()) if (route instanceof KeyCollector) out.add(route.request)
-    return out
+    return new Set(this.#wire.requests())
   }
 
   /** Stop for good: nothing more is sent; what was in flight is the owner's to retry. */
@@ -223,7 +195,7 @@ export class HostLink {
    * is done with). False only while the host is not known yet.
    */
   #ready(req: Request): boolean {
-    const feature = featureOf(req)
+    const feature = featureOf(req.op)
     if (feature === undefined || this.features.has(feature)) return true
     if (this.peer === 'unknown') return false
     this.#owner.refuse(req, notSupported(`The host does not support ${feature}`))
@@ -236,11 +208,12 @@ export class HostLink {
    */
   #prepare(req: Request): boolean {
     if (this.#owner.settled(req)) return false
-    if (req.kind === SNAPSHOT || req.kind === SNAPSHOT_CLOSE) {
-      const snap = req.a as GuestSnapshot
+    const op = req.op
+    if (op.kind === 'snapshot' || op.kind === 'snapshotClose') {
+      const snap = op.snapshot
       // Taken, or to be released, elsewhere (a lost connection): nothing to do here. A snapshot
       // is never taken again on another connection.
-      if (snap.closed && req.kind === SNAPSHOT) return this.#done(req)
+      if (snap.closed && op.kind === 'snapshot') return this.#done(req)
       if (snap.home !== null && snap.home !== this) return this.#done(req)
       if (snap.home === null) {
         snap.bindRemote(this)
@@ -249,13 +222,13 @@ export class HostLink {
       }
       return true
     }
-    if (req.kind === WATCH || req.kind === WATCH_CLOSE) {
-      const w = req.a as GuestWatch<unknown, unknown>
+    if (op.kind === 'watch' || op.kind === 'watchClose') {
+      const w = op.watch
       // A watch closed before it was sent is not registered; one registered elsewhere (a lost
       // connection) has nothing to release here.
-      if (req.kind === WATCH && w.closed) return this.#done(req)
-      if (req.kind === WATCH_CLOSE && w.home !== this) return this.#done(req)
-      if (req.kind === WATCH) w.bind(this)
+      if (op.kind === 'watch' && w.closed) return this.#done(req)
+      if (op.kind === 'watchClose' && w.home !== this) return this.#done(req)
+      if (op.kind === 'watch') w.bind(this)
       return true
     }
     const refusal = req.snap?.refusal(this)
@@ -276,7 +249,8 @@ export class HostLink {
     const id = this.allocId()
     const frame = encode(sent, id)
     if (frame.length <= this.#sendLimit) {
-      if (sent instanceof Request && sent.kind === CLEAR_KEYS) this.#routes.set(id, this.#owner.collect(sent, id))
+      if (sent instanceof Request && sent.op.kind === 'clearKeys')
+        this.#wire.route(id, new KeyCollector(this, this.#owner, sent, id))
       else this.#wire.set(id, sent)
       this.stream.send(frame)
     } else if (Array.isArray(sent)) {
@@ -297,31 +271,31 @@ export class HostLink {
     const { tag, message } = decodeOutput(frame)
     switch (tag) {
       case Output.callback:
-        if (message.cache === true) this.#cache?.answered(this, this.#wire.peek(message.id), message) // cache
+        if (message.cache === true) this.#owner.cacheable(this, this.#wire.peek(message.id), message)
         this.#wire.answer(message.id, message)
         break
       case Output.getManyCallback:
         if (message.id === this.#sentinel) this.#introduce('plain', undefined, undefined)
         else {
-          if (message.cache === true) this.#cache?.answered(this, this.#wire.peek(message.id), message) // cache
+          if (message.cache === true) this.#owner.cacheable(this, this.#wire.peek(message.id), message)
           this.#wire.answer(message.id, message)
         }
         break
       case Output.cacheGrant:
       case Output.cacheInvalidate:
-        this.#cache?.frame(this, tag, message) // cache
+        this.#owner.cacheFrame(this, tag, message)
         break
       case Output.getManyPart:
         this.#wire.part(message.id, message.start, message.values, message.oversized)
         break
       case Output.iteratorData:
-        this.#routes.get(message.id)?.onData(message.seq, message.data)
+        this.#wire.routeOf(message.id)?.onData(message.seq, message.data)
         break
       case Output.iteratorEnd:
-        this.#routes.get(message.id)?.onEnd(message.seq)
+        this.#wire.routeOf(message.id)?.onEnd(message.seq)
         break
       case Output.iteratorError:
-        this.#routes.get(message.id)?.onError(message.seq, message.error, message.message)
+        this.#wire.routeOf(message.id)?.onError(message.seq, message.error, message.message)
         break
       case Output.watchGap:
         this.#owner.watchGap(this, message.id)
@@ -343,7 +317,6 @@ export class HostLink {
     this.peer = peer
     this.pid = pid
     this.features = new Set(features)
-    if (this.features.has('cache')) this.#cache?.attach(this) // cache
     // What waited to know the host's extensions goes now.
     if (this.#outbox.length > 0 && !this.#scheduled) {
       this.#scheduled = true
@@ -365,7 +338,7 @@ export class HostLink {
       this.#wire.tooLarge(id)
     } else if (tag === Output.iteratorData || tag === Output.iteratorError) {
       if (seq === undefined) throw protocolError('Oversized iterator frame without a seq')
-      this.#routes.get(id)?.onError(seq, FRAME_TOO_LARGE, tooLargeToReceive().message)
+      this.#wire.routeOf(id)?.onError(seq, FRAME_TOO_LARGE, tooLargeToReceive().message)
     } else if (tag === Output.watchChanges) {
       // Changes we cannot receive: the watch missed them.
       this.#owner.watchGap(this, id)

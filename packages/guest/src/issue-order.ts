@@ -2,7 +2,7 @@ import type { GuestCursor } from './cursor.js'
 import { connectionLost } from './errors.js'
 import type { HostLink } from './host-link.js'
 import type { Forwarded } from './link-state.js'
-import { Pending } from './pending.js'
+import { Pending, type PendingEvents } from './pending.js'
 import { replay } from './replay.js'
 import { Request } from './requests.js'
 
@@ -13,22 +13,23 @@ import { Request } from './requests.js'
  * that work, in that order, onto whatever link comes next; the {@link Dispatcher} decides when.
  */
 
+/** What {@link IssueOrder} reads of its dispatcher. */
+export interface IssueLinks {
+  /** The attached host's link, while attached (held-back work is sent there). */
+  readonly host: HostLink | null
+}
+
 /** Waiting operations and open iterators of one guest, in issue order. */
-export class IssueOrder {
-  readonly pending: Pending
+export class IssueOrder implements PendingEvents {
+  readonly pending: Pending = new Pending(this)
   /** Open iterators, in creation order. */
   readonly cursors = new Set<GuestCursor>()
+  readonly #links: IssueLinks
   #order = 0
   #waitingReads = 0
 
-  /** @param host The attached host's link, while attached (held-back work is sent there). */
-  constructor(host: () => HostLink | null) {
-    this.pending = new Pending({
-      released: (from, to) => {
-        const link = host()
-        if (link !== null) this.#release(link, from, to)
-      }
-    })
+  constructor(links: IssueLinks) {
+    this.#links = links
   }
 
   /** The next position in issue order. */
@@ -59,8 +60,10 @@ export class IssueOrder {
     }
   }
 
-  /** Operations issued in `(from, to]` were held back by a limited clear: send them now. */
-  #release(host: HostLink, from: number, to: number): void {
+  /** Operations issued in `(from, to]` were held back by a limited clear: send them now, if attached. */
+  released(from: number, to: number): void {
+    const host = this.#links.host
+    if (host === null) return
     for (const item of this.inOrder()) {
       if (item.order > from && item.order <= to) sendTo(host, item)
     }

@@ -1,11 +1,15 @@
 import { encodeInput, Input } from '@rave-level/protocol'
-import type { Route } from './host-link.js'
+import type { Route } from './in-flight.js'
 import type { Request } from './requests.js'
 
-/** What a {@link KeyCollector} reports to. */
-export interface CollectorOwner {
-  send(frame: Buffer): void
+/** The connection a {@link KeyCollector} reads on (a host link). */
+export interface CollectorLink {
+  queue(frame: Buffer): void
   route(id: number, route: Route | null): void
+}
+
+/** What a {@link KeyCollector} reports to (the dispatcher). */
+export interface CollectorOwner {
   /** Every key of the range (up to its limit) was read. */
   collected(req: Request, keys: Buffer[]): void
   /** The host could not read them. */
@@ -19,6 +23,7 @@ export interface CollectorOwner {
  * connections: on a new one the phase starts over, which is safe because nothing was deleted.
  */
 export class KeyCollector implements Route {
+  readonly #link: CollectorLink
   readonly #owner: CollectorOwner
   readonly #req: Request
   readonly #id: number
@@ -30,7 +35,8 @@ export class KeyCollector implements Route {
   #consumed = 0
   #done = false
 
-  constructor(owner: CollectorOwner, req: Request, id: number) {
+  constructor(link: CollectorLink, owner: CollectorOwner, req: Request, id: number) {
+    this.#link = link
     this.#owner = owner
     this.#req = req
     this.#id = id
@@ -41,7 +47,7 @@ export class KeyCollector implements Route {
     // Copies: the data are views of a received chunk, and the keys outlive it in a retry.
     for (const key of data) this.#keys.push(Buffer.copyBytesFrom(key))
     this.#consumed += data.length
-    this.#owner.send(encodeInput(Input.iteratorAck, { id: this.#id, seq: 0, consumed: this.#consumed }))
+    this.#link.queue(encodeInput(Input.iteratorAck, { id: this.#id, seq: 0, consumed: this.#consumed }))
   }
 
   onEnd(seq: number): void {
@@ -58,8 +64,8 @@ export class KeyCollector implements Route {
   #finish(): boolean {
     if (this.#done) return true
     this.#done = true
-    this.#owner.route(this.#id, null)
-    this.#owner.send(encodeInput(Input.iteratorClose, { id: this.#id }))
+    this.#link.route(this.#id, null)
+    this.#link.queue(encodeInput(Input.iteratorClose, { id: this.#id }))
     return false
   }
 }

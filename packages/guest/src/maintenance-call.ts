@@ -1,6 +1,5 @@
 import { type MaintenanceCall, type MaintenanceTarget, maintenance } from '@rave-level/store'
 import type { Dispatcher } from './dispatcher.js'
-import { CALL } from './requests.js'
 
 /**
  * @packageDocumentation
@@ -15,5 +14,5 @@ export function callMaintenance(d: Dispatcher, call: MaintenanceCall): Promise<U
   const local = d.forwarded
   if (local !== null)
     return local.sequencer.read(() => maintenance(local.store.db as unknown as MaintenanceTarget, call))
-  return d.request(CALL, call)
+  return d.request({ kind: 'call', call })
 }

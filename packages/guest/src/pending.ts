@@ -1,5 +1,5 @@
 import { tooLargeToReceive } from './errors.js'
-import { type Answer, BATCH, CLEAR_KEYS, Request } from './requests.js'
+import { type Answer, Request } from './requests.js'
 
 const DONE: Answer = Object.freeze({})
 
@@ -13,8 +13,8 @@ export interface PendingEvents {
  * The operations waiting for an answer, in issue order, and what may be sent of them.
  *
  * A `clear()` with a limit is not idempotent: retried after a failover it would delete up to
- * `limit` more entries. So it runs in two phases (CLEAR_KEYS): read the keys it will delete,
- * then delete exactly those (a BATCH, which a retry can repeat harmlessly). Everything issued
+ * `limit` more entries. So it runs in two phases (`clearKeys`): read the keys it will delete,
+ * then delete exactly those (a `batch`, which a retry can repeat harmlessly). Everything issued
  * after it is held back until the first phase is done (`hold`), so that nothing later
  * overtakes it.
  */
@@ -53,7 +53,7 @@ export class Pending {
       this.#last = req.order
     }
     const free = req.order <= this.#hold
-    if (req.kind === CLEAR_KEYS && req.order < this.#hold) this.#hold = req.order
+    if (req.op.kind === 'clearKeys' && req.order < this.#hold) this.#hold = req.order
     return free
   }
 
@@ -111,13 +111,12 @@ export class Pending {
   }
 
   /**
-   * A limited clear read its keys: it becomes a BATCH of deletes of exactly those, to be sent
+   * A limited clear read its keys: it becomes a `batch` of deletes of exactly those, to be sent
    * with `send` (or, with no keys, it is done), and what it held back may go.
    */
   collected(req: Request, keys: Buffer[], send: (req: Request) => void): void {
-    if (!this.has(req) || req.kind !== CLEAR_KEYS) return
-    req.kind = BATCH
-    req.a = keys.map((key) => ({ type: 'del', key, keyEncoding: 'buffer' }))
+    if (!this.has(req) || req.op.kind !== 'clearKeys') return
+    req.op = { kind: 'batch', ops: keys.map((key) => ({ type: 'del', key, keyEncoding: 'buffer' })), sync: false }
     if (keys.length > 0) send(req)
     else this.settle(req, DONE)
     this.#release(req)
@@ -143,7 +142,7 @@ export class Pending {
     const from = this.#hold
     let next = Number.POSITIVE_INFINITY
     for (const other of this.#map.values()) {
-      if (other.order > from && other.kind === CLEAR_KEYS) {
+      if (other.order > from && other.op.kind === 'clearKeys') {
         next = other.order
         break
       }

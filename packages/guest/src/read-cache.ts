@@ -7,9 +7,8 @@ import {
   Output,
   type RpcStream
 } from '@rave-level/protocol'
-import type { WriteOp } from '@rave-level/store'
 import { fromBytes } from './formats.js'
-import { CLEAR, CLEAR_KEYS, DEL, GET, GET_MANY, HAS, HAS_MANY, type ManyValue, PUT, type Request } from './requests.js'
+import type { ManyValue, Operation, Request } from './requests.js'
 
 /**
  * @packageDocumentation
@@ -46,6 +45,12 @@ export interface CacheOptions {
 
 /** The answer to a read served from the cache; `MISS` when it must go to the host. */
 export const MISS: unique symbol = Symbol('miss')
+
+/** The reads a cache may answer: `get`, `has`, `getMany` and `hasMany` (without a snapshot). */
+export type ReadOperation = Extract<Operation, { kind: 'get' | 'has' | 'getMany' | 'hasMany' }>
+
+/** The writes whose keys a cache stops serving until they settle (see {@link ReadCache.track}). */
+export type WriteOperation = Extract<Operation, { kind: 'put' | 'del' | 'batch' | 'clear' | 'clearKeys' }>
 
 /** What the cache needs of a link: its stream, to ask for leases and acknowledge invalidations. */
 export interface CacheLink {
@@ -179,14 +184,21 @@ export class ReadCache {
     if (Array.isArray(sent)) {
       const values = answer.values
       if (values === undefined || answer.error !== undefined) return
-      for (let i = 0; i < sent.length; i++) this.#keep((sent[i] as Request).a as Buffer, values[i]?.value)
-    } else if (sent.kind === GET || sent.kind === HAS) {
+      // A run of gets and hases, sent as one GetMany.
+      for (let i = 0; i < sent.length; i++) {
+        const op = (sent[i] as Request).op
+        if (op.kind === 'get' || op.kind === 'has') this.#keep(op.key, values[i]?.value)
+      }
+      return
+    }
+    const op = sent.op
+    if (op.kind === 'get' || op.kind === 'has') {
       if (answer.error !== undefined && answer.error !== NOT_FOUND) return
-      this.#keep(sent.a as Buffer, answer.error === undefined ? answer.value : undefined)
-    } else if (sent.kind === GET_MANY || sent.kind === HAS_MANY) {
+      this.#keep(op.key, answer.error === undefined ? answer.value : undefined)
+    } else if (op.kind === 'getMany' || op.kind === 'hasMany') {
       const values = answer.values
       if (values === undefined || answer.error !== undefined) return
-      const keys = sent.a as Buffer[]
+      const keys = op.keys
       for (let i = 0; i < keys.length; i++) this.#keep(keys[i] as Buffer, values[i]?.value)
     }
   }
@@ -226,24 +238,24 @@ export class ReadCache {
   // ---- Reads ---------------------------------------------------------------------------------
 
   /**
-   * Answer a read (`kind` GET, HAS, GET_MANY or HAS_MANY; `data` its key or keys as bytes;
-   * values in `format`) from the cache, or `MISS`. A `getMany` is served only when every key is.
+   * Answer a read (keys as bytes; a `get`'s or `getMany`'s values in its `format`) from the
+   * cache, or `MISS`. A `getMany` is served only when every key is.
    */
-  read(kind: number, data: Buffer | Buffer[], format: string | undefined): unknown {
+  read(op: ReadOperation): unknown {
     if (!this.#serving()) {
       this.stats.misses++
       return MISS
     }
-    if (kind === GET || kind === HAS) {
-      const entry = this.#lookup(data as Buffer)
+    if (op.kind === 'get' || op.kind === 'has') {
+      const entry = this.#lookup(op.key)
       if (entry === undefined) {
         this.stats.misses++
         return MISS
       }
       this.stats.hits++
-      return kind === HAS ? entry.value !== undefined : decode(entry.value, format as string)
+      return op.kind === 'has' ? entry.value !== undefined : decode(entry.value, op.format as string)
     }
-    const keys = data as Buffer[]
+    const keys = op.keys
     const entries: Entry[] = new Array(keys.length)
     for (let i = 0; i < keys.length; i++) {
       const entry = this.#lookup(keys[i] as Buffer)
@@ -254,9 +266,9 @@ export class ReadCache {
       entries[i] = entry
     }
     this.stats.hits++
-    return kind === HAS_MANY
-      ? entries.map((e) => e.value !== undefined)
-      : entries.map((e) => decode(e.value, format as string))
+    if (op.kind === 'hasMany') return entries.map((e) => e.value !== undefined)
+    const format = op.format as string
+    return entries.map((e) => decode(e.value, format))
   }
 
   /**
@@ -296,12 +308,12 @@ export class ReadCache {
   // ---- Our own writes ----------------------------------------------------------------------
 
   /**
-   * A write of ours (`kind` PUT, DEL, BATCH, CLEAR or CLEAR_KEYS; `data` its key, operations or
-   * range) was issued as `promise`: its keys are not served from the cache until it settles, and
-   * then dropped (the next read asks the host). Returns `promise`.
+   * A write of ours (`op`: a put, del, batch or clear) was issued as `promise`: its keys are not
+   * served from the cache until it settles, and then dropped (the next read asks the host).
+   * Returns `promise`.
    */
-  track<T>(kind: number, data: unknown, promise: Promise<T>): Promise<T> {
-    if (kind === CLEAR || kind === CLEAR_KEYS) {
+  track<T>(op: WriteOperation, promise: Promise<T>): Promise<T> {
+    if (op.kind === 'clear' || op.kind === 'clearKeys') {
       this.#clearing++
       const done = () => {
         this.#clearing--
@@ -311,14 +323,14 @@ export class ReadCache {
       promise.then(done, done)
       return promise
     }
-    if (kind === PUT || kind === DEL) {
-      const id = latin1(data as Buffer)
+    if (op.kind === 'put' || op.kind === 'del') {
+      const id = latin1(op.key)
       this.#writing.set(id, (this.#writing.get(id) ?? 0) + 1)
       const done = () => this.#written(id)
       promise.then(done, done)
       return promise
     }
-    const ids = (data as WriteOp[]).map((op) => latin1(op.key as Buffer))
+    const ids = op.ops.map((w) => latin1(w.key as Buffer))
     for (const id of ids) this.#writing.set(id, (this.#writing.get(id) ?? 0) + 1)
     const done = () => {
       for (const id of ids) this.#written(id)

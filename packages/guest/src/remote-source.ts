@@ -1,15 +1,15 @@
 import { ENTRIES, encodeInput, Input, KEYS, rangeBounds, remoteError } from '@rave-level/protocol'
 import { protocolError } from './errors.js'
 import { fromBytes } from './formats.js'
-import type { Route } from './host-link.js'
+import type { Route } from './in-flight.js'
 import type { Shape, Source, SourceOwner, Start } from './source.js'
 
 /** Messages buffered from a host before we stop acknowledging them on receipt. */
 const WINDOW = 4
 
-/** What a remote source needs from the guest: the current connection. */
-export interface RemotePort {
-  send(frame: Buffer): void
+/** The connection a remote source reads on (the host link it was opened on). */
+export interface RemoteLink {
+  queue(frame: Buffer): void
   allocId(): number
   route(id: number, route: Route | null): void
 }
@@ -23,7 +23,7 @@ export interface RemotePort {
 export class RemoteSource implements Source, Route {
   readonly original: boolean
   readonly #owner: SourceOwner
-  readonly #port: RemotePort
+  readonly #link: RemoteLink
   readonly #shape: Shape
   readonly #askKeys: boolean
   readonly #stride: number
@@ -44,17 +44,17 @@ export class RemoteSource implements Source, Route {
   #last: Uint8Array | undefined
   #closed = false
 
-  constructor(owner: SourceOwner, port: RemotePort, shape: Shape, start: Start, askKeys: boolean, snapshot?: number) {
+  constructor(owner: SourceOwner, link: RemoteLink, shape: Shape, start: Start, askKeys: boolean, snapshot?: number) {
     this.#owner = owner
-    this.#port = port
+    this.#link = link
     this.#shape = shape
     this.original = start.original
     this.#askKeys = askKeys
     this.#stride = (askKeys ? 1 : 0) + (shape.wantValues ? 1 : 0)
     this.#limit = start.limit
-    this.#id = port.allocId()
-    port.route(this.#id, this)
-    port.send(
+    this.#id = link.allocId()
+    link.route(this.#id, this)
+    link.queue(
       encodeInput(Input.iterator, {
         id: this.#id,
         seq: 0,
@@ -141,7 +141,7 @@ export class RemoteSource implements Source, Route {
     if (this.#limit >= 0 && this.#taken + this.#buffered >= this.#limit) return
     while (this.#owed > 0 && this.#started && this.#chunks.length - this.#head < WINDOW) {
       this.#owed--
-      this.#port.send(encodeInput(Input.iteratorAck, { id: this.#id, seq: this.#seq, consumed: this.#taken }))
+      this.#link.queue(encodeInput(Input.iteratorAck, { id: this.#id, seq: this.#seq, consumed: this.#taken }))
     }
   }
 
@@ -155,7 +155,7 @@ export class RemoteSource implements Source, Route {
   seek(target: Buffer): void {
     this.#clear()
     this.#last = undefined
-    this.#port.send(encodeInput(Input.iteratorSeek, { id: this.#id, seq: ++this.#seq, target }))
+    this.#link.queue(encodeInput(Input.iteratorSeek, { id: this.#id, seq: ++this.#seq, target }))
   }
 
   lastKey(): Buffer | null | 'blind' {
@@ -167,8 +167,8 @@ export class RemoteSource implements Source, Route {
   close(quiet = false): Promise<void> {
     if (!this.#closed) {
       this.#closed = true
-      this.#port.route(this.#id, null)
-      if (!quiet) this.#port.send(encodeInput(Input.iteratorClose, { id: this.#id }))
+      this.#link.route(this.#id, null)
+      if (!quiet) this.#link.queue(encodeInput(Input.iteratorClose, { id: this.#id }))
       this.#clear()
     }
     return Promise.resolve()

@@ -1,19 +1,5 @@
-import { type LocalStore, type MaintenanceTarget, maintenance, type Sequencer } from '@rave-level/store'
-import {
-  BATCH,
-  CALL,
-  DEL,
-  GET,
-  GET_MANY,
-  HAS,
-  HAS_MANY,
-  PUT,
-  type Request,
-  SNAPSHOT,
-  SNAPSHOT_CLOSE,
-  WATCH,
-  WATCH_CLOSE
-} from './requests.js'
+import { type LocalStore, type MaintenanceTarget, maintenance, type Sequencer, type WriteOp } from '@rave-level/store'
+import type { Request, Results } from './requests.js'
 import type { GuestSnapshot, LocalSnapshot } from './snapshot.js'
 import type { GuestWatch } from './watch.js'
 
@@ -65,54 +51,57 @@ export async function replay(
   local: { store: LocalStore; sequencer: Sequencer },
   req: Request,
   home: object
-): Promise<any> {
+): Promise<Results[keyof Results]> {
   const { store, sequencer } = local
-  const a = req.a
-  const sync = req.sync ? SYNC : undefined
+  const op = req.op
   // A read from a snapshot taken on a host: it is gone with that host.
   const refusal = req.snap?.refusal(home)
   if (refusal != null) throw refusal
-  switch (req.kind) {
-    case SNAPSHOT: {
-      const snap = a as GuestSnapshot
+  switch (op.kind) {
+    case 'snapshot': {
+      const snap = op.snapshot
       if (snap.home === null && !snap.closed) snap.bindLocal(home, takeLocal(local))
       return undefined
     }
-    case SNAPSHOT_CLOSE:
-    case WATCH_CLOSE:
+    case 'snapshotClose':
+    case 'watchClose':
       return undefined
-    case WATCH:
-      return subscribeLocal(local, a as GuestWatch<any, any>, home)
-    case CALL:
-      return sequencer.read(() => maintenance(store.db as unknown as MaintenanceTarget, a))
-    case PUT:
-      return sequencer.write(
-        [{ type: 'put', key: a, value: req.b, keyEncoding: 'buffer', valueEncoding: 'buffer' } as any],
-        sync
-      )
-    case DEL:
-      return sequencer.write([{ type: 'del', key: a, keyEncoding: 'buffer' } as any], sync)
-    case BATCH:
-      return sequencer.write(a, sync)
-    case GET:
+    case 'watch':
+      return subscribeLocal(local, op.watch, home)
+    case 'call':
+      return sequencer.read(() => maintenance(store.db as unknown as MaintenanceTarget, op.call))
+    case 'put': {
+      const put: WriteOp = { type: 'put', key: op.key, value: op.value, keyEncoding: 'buffer', valueEncoding: 'buffer' }
+      return sequencer.write([put], op.sync ? SYNC : undefined)
+    }
+    case 'del': {
+      const del: WriteOp = { type: 'del', key: op.key, keyEncoding: 'buffer' }
+      return sequencer.write([del], op.sync ? SYNC : undefined)
+    }
+    case 'batch':
+      return sequencer.write(op.ops, op.sync ? SYNC : undefined)
+    case 'get':
       return sequencer.read(async () =>
-        store.get(a, await withSnapshot(req, { keyEncoding: 'buffer', valueEncoding: req.b }))
+        store.get(op.key, await withSnapshot(op.snap, { keyEncoding: 'buffer', valueEncoding: op.format }))
       )
-    case GET_MANY:
+    case 'getMany':
       return sequencer.read(async () =>
-        store.getMany(a, await withSnapshot(req, { keyEncoding: 'buffer', valueEncoding: req.b }))
+        store.getMany(op.keys, await withSnapshot(op.snap, { keyEncoding: 'buffer', valueEncoding: op.format }))
       )
-    case HAS:
-      return sequencer.read(async () => store.has(a, await withSnapshot(req, BUFFER_KEY)))
-    case HAS_MANY:
-      return sequencer.read(async () => store.hasMany(a, await withSnapshot(req, BUFFER_KEY)))
-    default:
-      // CLEAR, and CLEAR_KEYS whose keys were not read yet: locally a clear runs exactly once.
-      return sequencer.exclusive(async () => store.clear(await withSnapshot(req, { ...a, keyEncoding: 'buffer' })))
+    case 'has':
+      return sequencer.read(async () => store.has(op.key, await withSnapshot(op.snap, BUFFER_KEY)))
+    case 'hasMany':
+      return sequencer.read(async () => store.hasMany(op.keys, await withSnapshot(op.snap, BUFFER_KEY)))
+    case 'clear':
+    case 'clearKeys':
+      // A clearKeys whose keys were not read yet: locally a clear runs exactly once.
+      return sequencer.exclusive(async () =>
+        store.clear(await withSnapshot(op.snap, { ...op.range, keyEncoding: 'buffer' }))
+      )
   }
 }
 
-/** `options` with the local snapshot `req` reads from, if any. */
-async function withSnapshot<T extends object>(req: Request, options: T): Promise<T> {
-  return req.snap === undefined ? options : { ...options, snapshot: await req.snap.local() }
+/** `options` with the local snapshot `snap` (a read's), if any. */
+async function withSnapshot<T extends object>(snap: GuestSnapshot | undefined, options: T): Promise<T> {
+  return snap === undefined ? options : { ...options, snapshot: await snap.local() }
 }

@@ -1,41 +1,79 @@
 import { encodeInput, Input, type RangeOptions, rangeBounds, remoteError } from '@rave-level/protocol'
-import type { WriteOp } from '@rave-level/store'
+import type { MaintenanceCall, WriteOp } from '@rave-level/store'
 import { tooLargeToReceive } from './errors.js'
 import { fromBytes } from './formats.js'
 import type { GuestSnapshot } from './snapshot.js'
 import type { GuestWatch } from './watch.js'
 
-// Operation kinds. They decide how a request is encoded, coalesced, answered and re-applied.
-export const GET = 0
-export const HAS = 1
-export const GET_MANY = 2
-export const HAS_MANY = 3
-export const PUT = 4
-export const DEL = 5
-export const BATCH = 6
-export const CLEAR = 7
 /**
- * The first phase of a `clear()` with a `limit` (see the guest's dispatcher): read the keys it
- * will delete. It then becomes a BATCH of deletes of exactly those keys, which a retry can
- * repeat without deleting more.
+ * One operation for a host, by kind. Keys and values are bytes that only the guest holds (see
+ * `toBytes`); batch operations are in the `'buffer'` format. `snap` is the explicit snapshot a
+ * read (or a clear) reads from; `format` the value format a `get` or `getMany` answers in.
  */
-export const CLEAR_KEYS = 8
-/** Take an explicit snapshot (`a` is the GuestSnapshot). */
-export const SNAPSHOT = 9
-/** Release one (`a` is the GuestSnapshot). */
-export const SNAPSHOT_CLOSE = 10
-/** One of classic-level's maintenance methods (`a` is the `Call` message without its id). */
-export const CALL = 11
-/** Register a change feed (`a` is the GuestWatch); again on each new link. */
-export const WATCH = 12
-/** Release one (`a` is the GuestWatch). */
-export const WATCH_CLOSE = 13
+export type Operation =
+  | {
+      readonly kind: 'get'
+      readonly key: Buffer
+      readonly format: string | undefined
+      readonly snap?: GuestSnapshot | undefined
+    }
+  | { readonly kind: 'has'; readonly key: Buffer; readonly snap?: GuestSnapshot | undefined }
+  | {
+      readonly kind: 'getMany'
+      readonly keys: Buffer[]
+      readonly format: string | undefined
+      readonly snap?: GuestSnapshot | undefined
+    }
+  | { readonly kind: 'hasMany'; readonly keys: Buffer[]; readonly snap?: GuestSnapshot | undefined }
+  | { readonly kind: 'put'; readonly key: Buffer; readonly value: Buffer; readonly sync: boolean }
+  | { readonly kind: 'del'; readonly key: Buffer; readonly sync: boolean }
+  | { readonly kind: 'batch'; readonly ops: WriteOp[]; readonly sync: boolean }
+  | { readonly kind: 'clear'; readonly range: ClearRange; readonly snap?: GuestSnapshot | undefined }
+  /**
+   * The first phase of a `clear()` with a `limit` (see {@link Pending}): read the keys it will
+   * delete. It then becomes a `batch` of deletes of exactly those keys, which a retry can
+   * repeat without deleting more.
+   */
+  | { readonly kind: 'clearKeys'; readonly range: ClearRange; readonly snap?: GuestSnapshot | undefined }
+  /** Take an explicit snapshot. */
+  | { readonly kind: 'snapshot'; readonly snapshot: GuestSnapshot }
+  /** Release one. */
+  | { readonly kind: 'snapshotClose'; readonly snapshot: GuestSnapshot }
+  /** One of classic-level's maintenance methods (the `Call` message without its id). */
+  | { readonly kind: 'call'; readonly call: MaintenanceCall }
+  /** Register a change feed; again on each new link. */
+  | { readonly kind: 'watch'; readonly watch: GuestWatch<unknown, unknown> }
+  /** Release one. */
+  | { readonly kind: 'watchClose'; readonly watch: GuestWatch<unknown, unknown> }
+
+/** What each kind of operation resolves with. */
+export interface Results {
+  get: unknown
+  has: boolean
+  getMany: unknown[]
+  hasMany: boolean[]
+  put: void
+  del: void
+  batch: void
+  clear: void
+  clearKeys: void
+  snapshot: void
+  snapshotClose: void
+  call: Uint8Array | undefined
+  watch: void
+  watchClose: void
+}
+
+/** The explicit snapshot `op` reads from, if any. */
+export function snapOf(op: Operation): GuestSnapshot | undefined {
+  return 'snap' in op ? op.snap : undefined
+}
 
 /** Kinds that need an extension of the host (see `FEATURES`), and which one. */
-export function featureOf(req: Request): string | undefined {
-  const kind = req.kind
-  if (kind === SNAPSHOT || kind === SNAPSHOT_CLOSE || req.snap !== undefined) return 'snapshots'
-  return kind === CALL ? 'call' : kind === WATCH || kind === WATCH_CLOSE ? 'watch' : undefined
+export function featureOf(op: Operation): string | undefined {
+  const kind = op.kind
+  if (kind === 'snapshot' || kind === 'snapshotClose' || snapOf(op) !== undefined) return 'snapshots'
+  return kind === 'call' ? 'call' : kind === 'watch' || kind === 'watchClose' ? 'watch' : undefined
 }
 
 /** Most requests coalesced into one frame, and most payload bytes in such a frame. */
@@ -60,60 +98,56 @@ export interface Answer {
   readonly oversized?: ReadonlySet<number> | undefined
 }
 
-/** The options of a CLEAR or CLEAR_KEYS request: a range of bytes, a limit and a direction. */
+/** The options of a `clear` or `clearKeys` operation: a range of bytes, a limit and a direction. */
 export interface ClearRange extends RangeOptions {
   limit: number
   reverse: boolean
 }
 
 /**
- * One operation waiting for a host's answer, in issue order (`order`). Keys and values are
- * bytes that only the guest holds (see `toBytes`); batch operations are in the `'buffer'`
- * format.
+ * One operation waiting for a host's answer, in issue order (`order`), and the caller's promise.
  */
 export class Request {
-  /** The explicit snapshot a read reads from. */
-  snap: GuestSnapshot | undefined = undefined
-
   constructor(
     readonly order: number,
-    /** Mutable only from CLEAR_KEYS to BATCH. */
-    public kind: number,
-    /** Key, keys, batch operations or clear options. */
-    public a: any,
-    /** Value of a put; the value format to answer a get or getMany in. */
-    readonly b: any,
-    /** Flush to disk before answering (writes). */
-    readonly sync: boolean,
+    /** Mutable only from `clearKeys` to `batch` (see {@link Pending.collected}). */
+    public op: Operation,
     /** When it was issued (epoch ms). */
     readonly time: number,
     readonly resolve: (value: any) => void,
     readonly reject: (err: Error) => void
   ) {}
 
+  /** The explicit snapshot it reads from, if any. */
+  get snap(): GuestSnapshot | undefined {
+    return snapOf(this.op)
+  }
+
   /** Settle with a host's answer (see {@link Answer}). */
   answer({ error, message, value, values, oversized }: Answer): void {
-    const kind = this.kind
+    const op = this.op
+    const kind = op.kind
     if (error !== undefined) {
       // The many-level 2 wire answers a get of a missing key so (LevelHost does too).
-      if (error === 'LEVEL_NOT_FOUND' && (kind === GET || kind === HAS)) this.resolve(kind === GET ? undefined : false)
+      if (error === 'LEVEL_NOT_FOUND' && (kind === 'get' || kind === 'has'))
+        this.resolve(kind === 'get' ? undefined : false)
       else this.reject(remoteError(error, message))
-    } else if (kind === GET) {
-      this.resolve(value === undefined ? undefined : fromBytes(value, this.b))
-    } else if (kind === HAS) {
+    } else if (op.kind === 'get') {
+      this.resolve(value === undefined ? undefined : fromBytes(value, op.format))
+    } else if (op.kind === 'has') {
       this.resolve(value !== undefined)
-    } else if (kind === CALL) {
+    } else if (op.kind === 'call') {
       this.resolve(value)
-    } else if (kind === GET_MANY || kind === HAS_MANY) {
+    } else if (op.kind === 'getMany' || op.kind === 'hasMany') {
       if (oversized !== undefined && oversized.size > 0) {
         this.reject(tooLargeToReceive())
         return
       }
-      const n = (this.a as Buffer[]).length
+      const n = op.keys.length
       const result = new Array(n)
       for (let i = 0; i < n; i++) {
         const v = values?.[i]?.value
-        result[i] = kind === HAS_MANY ? v !== undefined : v === undefined ? undefined : fromBytes(v, this.b)
+        result[i] = op.kind === 'hasMany' ? v !== undefined : v === undefined ? undefined : fromBytes(v, op.format)
       }
       this.resolve(result)
     } else {
@@ -124,43 +158,41 @@ export class Request {
 
 /** Encode one request as its own frame, with wire id `id`. */
 export function encodeRequest(req: Request, id: number): Buffer {
-  const a = req.a
-  const sync = req.sync ? true : undefined
-  const snapshot = req.snap?.id
-  switch (req.kind) {
-    case GET:
-    case HAS:
-      return encodeInput(Input.get, { id, key: a, snapshot })
-    case GET_MANY:
-    case HAS_MANY:
-      return encodeInput(Input.getMany, { id, keys: a, snapshot })
-    case SNAPSHOT:
-      return encodeInput(Input.snapshot, { id, snapshot: (a as GuestSnapshot).id })
-    case SNAPSHOT_CLOSE:
-      return encodeInput(Input.snapshotClose, { id, snapshot: (a as GuestSnapshot).id })
-    case CALL:
-      return encodeInput(Input.call, { id, ...a })
-    case WATCH: {
-      const w = a as GuestWatch<unknown, unknown>
+  const op = req.op
+  switch (op.kind) {
+    case 'get':
+    case 'has':
+      return encodeInput(Input.get, { id, key: op.key, snapshot: op.snap?.id })
+    case 'getMany':
+    case 'hasMany':
+      return encodeInput(Input.getMany, { id, keys: op.keys, snapshot: op.snap?.id })
+    case 'snapshot':
+      return encodeInput(Input.snapshot, { id, snapshot: op.snapshot.id })
+    case 'snapshotClose':
+      return encodeInput(Input.snapshotClose, { id, snapshot: op.snapshot.id })
+    case 'call':
+      return encodeInput(Input.call, { id, ...op.call })
+    case 'watch': {
+      const w = op.watch
       return encodeInput(Input.watch, { id, watch: w.id, ...rangeBounds(w.range), keys: w.keys, values: w.values })
     }
-    case WATCH_CLOSE:
-      return encodeInput(Input.watchClose, { id, watch: (a as GuestWatch<unknown, unknown>).id })
-    case PUT:
-      return encodeInput(Input.put, { id, key: a, value: req.b, sync })
-    case DEL:
-      return encodeInput(Input.del, { id, key: a, sync })
-    case BATCH:
-      return encodeInput(Input.batch, { id, ops: a, sync })
-    case CLEAR_KEYS: {
-      const { limit, reverse, ...range } = a as ClearRange
+    case 'watchClose':
+      return encodeInput(Input.watchClose, { id, watch: op.watch.id })
+    case 'put':
+      return encodeInput(Input.put, { id, key: op.key, value: op.value, sync: op.sync ? true : undefined })
+    case 'del':
+      return encodeInput(Input.del, { id, key: op.key, sync: op.sync ? true : undefined })
+    case 'batch':
+      return encodeInput(Input.batch, { id, ops: op.ops, sync: op.sync ? true : undefined })
+    case 'clearKeys': {
+      const { limit, reverse, ...range } = op.range
       // Always send limit, keys, values and reverse: many-level's decoder fills absent numbers
       // and booleans with 0 and false.
       const options = { keys: true, values: false, ...range, limit, reverse }
-      return encodeInput(Input.iterator, { id, seq: 0, options, consumed: 0, snapshot })
+      return encodeInput(Input.iterator, { id, seq: 0, options, consumed: 0, snapshot: op.snap?.id })
     }
-    default:
-      return encodeInput(Input.clear, { id, options: a, snapshot })
+    case 'clear':
+      return encodeInput(Input.clear, { id, options: op.range, snapshot: op.snap?.id })
   }
 }
 
@@ -173,17 +205,19 @@ export function encodeRequest(req: Request, id: number): Buffer {
 const READ = 1
 const WRITE = 2
 
-function groupOf(kind: number): number {
-  return kind === GET || kind === HAS ? READ : kind === PUT || kind === DEL || kind === BATCH ? WRITE : 0
+function groupOf(kind: Operation['kind']): number {
+  return kind === 'get' || kind === 'has' ? READ : kind === 'put' || kind === 'del' || kind === 'batch' ? WRITE : 0
 }
 
-function bytesOf(req: Request): number {
-  if (req.kind === BATCH) {
+/** Payload bytes of an operation of a group (a read or a write). */
+function bytesOf(op: Operation): number {
+  if (op.kind === 'batch') {
     let n = 0
-    for (const op of req.a as WriteOp[]) n += op.key.length + (op.value?.length ?? 0)
+    for (const w of op.ops) n += (w.key as Buffer).length + ((w.value as Buffer | undefined)?.length ?? 0)
     return n
   }
-  return (req.a as Buffer).length + (req.kind === PUT ? (req.b as Buffer).length : 0)
+  if (op.kind === 'put') return op.key.length + op.value.length
+  return op.kind === 'get' || op.kind === 'has' || op.kind === 'del' ? op.key.length : 0
 }
 
 /**
@@ -193,15 +227,15 @@ function bytesOf(req: Request): number {
 export function runLength(items: readonly unknown[], start: number, cap: number): number {
   const first = items[start]
   if (!(first instanceof Request)) return 1
-  const group = groupOf(first.kind)
+  const group = groupOf(first.op.kind)
   if (group === 0) return 1
   let end = start + 1
-  let bytes = bytesOf(first)
+  let bytes = bytesOf(first.op)
   while (end < items.length && end - start < MAX_GROUP) {
     const next = items[end]
     // One frame reads from one snapshot (or none).
-    if (!(next instanceof Request) || groupOf(next.kind) !== group || next.snap !== first.snap) break
-    bytes += bytesOf(next)
+    if (!(next instanceof Request) || groupOf(next.op.kind) !== group || next.snap !== first.snap) break
+    bytes += bytesOf(next.op)
     if (bytes > MAX_GROUP_BYTES || bytes > cap) break
     end++
   }
@@ -210,18 +244,20 @@ export function runLength(items: readonly unknown[], start: number, cap: number)
 
 /** Encode a run of two or more requests of one group as a single frame. */
 export function encodeRun(reqs: readonly Request[], id: number): Buffer {
-  if (groupOf((reqs[0] as Request).kind) === READ) {
-    const keys = new Array(reqs.length)
-    for (let i = 0; i < reqs.length; i++) keys[i] = (reqs[i] as Request).a
-    return encodeInput(Input.getMany, { id, keys, snapshot: (reqs[0] as Request).snap?.id })
+  const first = reqs[0] as Request
+  if (groupOf(first.op.kind) === READ) {
+    const keys = new Array<Buffer>(reqs.length)
+    for (let i = 0; i < reqs.length; i++) keys[i] = ((reqs[i] as Request).op as { key: Buffer }).key
+    return encodeInput(Input.getMany, { id, keys, snapshot: first.snap?.id })
   }
   const ops: { type: string; key: Buffer; value?: Buffer }[] = []
   let sync = false
-  for (const req of reqs) {
-    if (req.sync) sync = true
-    if (req.kind === PUT) ops.push({ type: 'put', key: req.a, value: req.b })
-    else if (req.kind === DEL) ops.push({ type: 'del', key: req.a })
-    else for (const op of req.a as WriteOp[]) ops.push(op)
+  for (const { op } of reqs) {
+    if (op.kind === 'put') ops.push({ type: 'put', key: op.key, value: op.value })
+    else if (op.kind === 'del') ops.push({ type: 'del', key: op.key })
+    else if (op.kind === 'batch') for (const w of op.ops) ops.push(w as { type: string; key: Buffer; value?: Buffer })
+    else continue
+    if (op.sync) sync = true
   }
   return encodeInput(Input.batch, { id, ops, sync: sync ? true : undefined })
 }

@@ -1,8 +1,10 @@
 import type { Duplex } from 'node:stream'
 import type { ForwardTarget } from '@rave-level/store'
 import { DEFAULT_MAX_FRAME_SIZE } from '@rave-level/protocol'
+import type { AbstractBatchOperation, AbstractLevel } from 'abstract-level'
 import { Dispatcher } from './dispatcher.js'
 import { GuestLevel, type GuestLevelOptions } from './guest-level.js'
+import type { UnresponsiveInfo } from './watchdog.js'
 
 /** Options of {@link ResumableGuest}. */
 export type ResumableGuestOptions<K, V> = GuestLevelOptions<K, V>
@@ -15,6 +17,49 @@ export interface GuestRpcStreamOptions {
    * the event loop itself.
    */
   ref?: { unref(): void } | null | undefined
+}
+
+/**
+ * The events of a {@link ResumableGuest} and their arguments: abstract-level's (`opening`,
+ * `open`, `closing`, `closed`, `write`, `clear`) and its own.
+ */
+export interface ResumableGuestEvents<K = string, V = string> {
+  /** A stream was attached (after everything waiting was queued on it). */
+  connect: []
+  /** The attached stream was lost, or detached by `close()`. */
+  disconnect: []
+  /** `forward()` was called (after pending operations were handed to the database). */
+  forward: []
+  /** An operation or iterator read started waiting for a host, where none was. */
+  busy: []
+  /** None waits any more (see `isFlushed()`). */
+  flush: []
+  /** The host sent nothing for `stalledAfter` ms while something waited for it (once per silence). */
+  stalled: [info: UnresponsiveInfo]
+  opening: []
+  open: []
+  closing: []
+  closed: []
+  /** The operations of one write (abstract-level's `write` event). */
+  write: [operations: AbstractBatchOperation<AbstractLevel<string | Buffer | Uint8Array, K, V>, K, V>[]]
+  /** The options of one `clear()` (abstract-level's `clear` event). */
+  clear: [options: unknown]
+}
+
+/** A listener of event `E` of a {@link ResumableGuest}. */
+type Listener<K, V, E extends keyof ResumableGuestEvents> = (...args: ResumableGuestEvents<K, V>[E]) => void
+
+/** Typed events: listeners get their payloads' types, and unknown event names do not type-check. */
+export interface ResumableGuest<K, V> {
+  on<E extends keyof ResumableGuestEvents>(event: E, listener: Listener<K, V, E>): this
+  once<E extends keyof ResumableGuestEvents>(event: E, listener: Listener<K, V, E>): this
+  off<E extends keyof ResumableGuestEvents>(event: E, listener: Listener<K, V, E>): this
+  addListener<E extends keyof ResumableGuestEvents>(event: E, listener: Listener<K, V, E>): this
+  removeListener<E extends keyof ResumableGuestEvents>(event: E, listener: Listener<K, V, E>): this
+  prependListener<E extends keyof ResumableGuestEvents>(event: E, listener: Listener<K, V, E>): this
+  prependOnceListener<E extends keyof ResumableGuestEvents>(event: E, listener: Listener<K, V, E>): this
+  emit<E extends keyof ResumableGuestEvents>(event: E, ...args: ResumableGuestEvents<K, V>[E]): boolean
+  listenerCount<E extends keyof ResumableGuestEvents>(event: E): number
 }
 
 /**
@@ -31,9 +76,10 @@ export interface GuestRpcStreamOptions {
  * - Every operation settles: one that waits `timeout` ms without a connection, or while the
  *   host sends nothing at all, rejects with `LEVEL_TIMEOUT`.
  *
- * Events: `'connect'`, `'disconnect'`, `'forward'` (each change of link), `'busy'` and
- * `'flush'` (something started, or stopped, waiting for a host), `'stalled'` (the host sent
- * nothing for `stalledAfter` ms while we waited; payload `{ reason: 'unresponsive', elapsed }`).
+ * Events (see {@link ResumableGuestEvents}): `'connect'`, `'disconnect'`, `'forward'` (each
+ * change of link), `'busy'` and `'flush'` (something started, or stopped, waiting for a host),
+ * `'stalled'` (the host sent nothing for `stalledAfter` ms while we waited; payload
+ * `{ reason: 'unresponsive', elapsed }`).
  *
  * Errors: `LEVEL_CONNECTION_LOST` (connection lost without `retry`), `LEVEL_TIMEOUT`,
  * `LEVEL_DATABASE_NOT_OPEN` (used after close), `LEVEL_FRAME_TOO_LARGE` (an operation or an
@@ -44,6 +90,7 @@ export interface GuestRpcStreamOptions {
  * @template K The default type of keys.
  * @template V The default type of values.
  */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the merged interface only narrows the types of EventEmitter's methods, which the class inherits
 export class ResumableGuest<K = string, V = string> extends GuestLevel<K, V> {
   readonly #d: Dispatcher
 

@@ -1,7 +1,7 @@
 import type { HostLink } from './host-link.js'
 import type { Forwarded } from './link-state.js'
 import { takeLocal } from './replay.js'
-import { SNAPSHOT, SNAPSHOT_CLOSE } from './requests.js'
+import type { Operation } from './requests.js'
 import { GuestSnapshot } from './snapshot.js'
 
 /**
@@ -18,7 +18,7 @@ export interface SnapshotLinks {
   /** The attached host's link, while attached. */
   readonly host: HostLink | null
   /** An operation for where operations go now. */
-  request(kind: number, a: unknown): Promise<unknown>
+  request(op: Operation): Promise<unknown>
 }
 
 /** Takes and releases one guest's explicit snapshots. */
@@ -39,7 +39,7 @@ export class Snapshots {
     const snap = new GuestSnapshot(options, ++this.#count, (s) => this.#close(s))
     const local = this.#links.forwarded
     if (local !== null) snap.bindLocal(local, takeLocal(local))
-    else this.#links.request(SNAPSHOT, snap).catch((err: Error) => snap.fail(err))
+    else this.#links.request({ kind: 'snapshot', snapshot: snap }).catch((err: Error) => snap.fail(err))
     return snap
   }
 
@@ -48,6 +48,6 @@ export class Snapshots {
     const local = this.#links.forwarded
     if (snap.home === null || snap.home !== (local ?? this.#links.host)) return
     if (local !== null) await (await snap.local()).close()
-    else await this.#links.request(SNAPSHOT_CLOSE, snap)
+    else await this.#links.request({ kind: 'snapshotClose', snapshot: snap })
   }
 }

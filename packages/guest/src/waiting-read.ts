@@ -1,3 +1,9 @@
+/** Who hears whether a read waits for a host (the dispatcher, for its watchdog). */
+export interface ReadWaiter {
+  /** A read started (+1) or stopped (-1) waiting for a host. */
+  readWaiting(delta: 1 | -1): void
+}
+
 /** One read of the caller that waits for entries. */
 interface Waiter {
   size: number
@@ -6,23 +12,24 @@ interface Waiter {
   resolve: (items: unknown[]) => void
   reject: (err: Error) => void
   time: number
-  /** It counts as waiting for a host (see CursorPort.waiting). */
+  /** It counts as waiting for a host (see {@link ReadWaiter}). */
   remote: boolean
 }
 
 /**
  * The caller's read that a cursor keeps waiting (there is at most one: abstract-level does not
  * let a caller read again before a read settled). It owns that read's promise, what was already
- * taken for it, since when it waits, and whether it counts as waiting for a host: `waiting` hears
- * +1 when such a read starts (or moves to a host) and -1 when it settles (or moves off the
- * host), so that the guest's watchdog knows whether anything waits for the host. @internal
+ * taken for it, since when it waits, and whether it counts as waiting for a host: the
+ * {@link ReadWaiter} hears +1 when such a read starts (or moves to a host) and -1 when it
+ * settles (or moves off the host), so that the guest's watchdog knows whether anything waits
+ * for the host.
  */
 export class WaitingRead {
-  readonly #waiting: (delta: 1 | -1) => void
+  readonly #owner: ReadWaiter
   #waiter: Waiter | null = null
 
-  constructor(waiting: (delta: 1 | -1) => void) {
-    this.#waiting = waiting
+  constructor(owner: ReadWaiter) {
+    this.#owner = owner
   }
 
   /** The waiting read: how many items it wants and those taken for it; null if none waits. */
@@ -39,7 +46,7 @@ export class WaitingRead {
   wait(size: number, items: unknown[], remote: boolean): Promise<unknown[]> {
     return new Promise<unknown[]>((resolve, reject) => {
       this.#waiter = { size, items, resolve, reject, time: Date.now(), remote }
-      if (remote) this.#waiting(1)
+      if (remote) this.#owner.readWaiting(1)
     })
   }
 
@@ -48,7 +55,7 @@ export class WaitingRead {
     const waiter = this.#waiter
     if (waiter === null) return
     this.#waiter = null
-    if (waiter.remote) this.#waiting(-1)
+    if (waiter.remote) this.#owner.readWaiting(-1)
     if (result instanceof Error) waiter.reject(result)
     else waiter.resolve(result)
   }
@@ -58,7 +65,7 @@ export class WaitingRead {
     const waiter = this.#waiter
     if (waiter === null || waiter.remote === remote) return
     waiter.remote = remote
-    this.#waiting(remote ? 1 : -1)
+    this.#owner.readWaiting(remote ? 1 : -1)
   }
 
   /**

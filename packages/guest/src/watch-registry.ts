@@ -4,7 +4,7 @@ import type { HostLink } from './host-link.js'
 import type { Forwarded } from './link-state.js'
 import type { Pending } from './pending.js'
 import { subscribeLocal } from './replay.js'
-import { Request, WATCH, WATCH_CLOSE } from './requests.js'
+import { type Operation, Request } from './requests.js'
 import type { GuestWatch } from './watch.js'
 
 /**
@@ -18,17 +18,17 @@ import type { GuestWatch } from './watch.js'
 export interface WatchLinks {
   readonly retry: boolean
   /** The forwarding operations go to, while forwarded. */
-  forwarded(): Forwarded | null
+  readonly forwarded: Forwarded | null
   /** The attached host's link, while attached. */
-  host(): HostLink | null
+  readonly host: HostLink | null
   /** True when a link was lost and, without retry, nothing may wait for the next one. */
-  refusing(): boolean
+  readonly refusing: boolean
   /** The next position in issue order. */
   nextOrder(): number
   /** Keep `req` pending in its place in issue order, and send it if attached. */
   enqueue(req: Request): void
   /** An operation for where operations go now. */
-  request(kind: number, a: unknown): Promise<unknown>
+  request(op: Operation): Promise<unknown>
 }
 
 /**
@@ -65,7 +65,7 @@ export class WatchRegistry {
    */
   add(w: GuestWatch<any, any>): void {
     this.#watches.set(w.id, w)
-    const local = this.#links.forwarded()
+    const local = this.#links.forwarded
     if (local !== null) {
       w.order = this.#links.nextOrder()
       subscribeLocal(local, w, local).catch((err: Error) => this.#end(w, err))
@@ -79,7 +79,7 @@ export class WatchRegistry {
    * its link went away, so that it is sent before what was issued after it).
    */
   #register(w: GuestWatch<any, any>, order: number): void {
-    if (this.#links.refusing()) {
+    if (this.#links.refusing) {
       this.#end(w, connectionLost())
       return
     }
@@ -87,16 +87,13 @@ export class WatchRegistry {
     w.registering = true
     const req = new Request(
       order,
-      WATCH,
-      w,
-      undefined,
-      false,
+      { kind: 'watch', watch: w },
       Date.now(),
       () => {
         w.registering = false
         w.registered()
       },
-      (err) => {
+      (err: Error) => {
         w.registering = false
         this.#end(w, err)
       }
@@ -110,10 +107,10 @@ export class WatchRegistry {
   }
 
   /** Release `w` where it is registered, if that is where operations go now (else it is gone there). */
-  readonly release = async (w: GuestWatch<any, any>): Promise<void> => {
+  async release(w: GuestWatch<any, any>): Promise<void> {
     this.#watches.delete(w.id)
-    const host = this.#links.host()
-    if (host !== null && w.home === host) await this.#links.request(WATCH_CLOSE, w)
+    const host = this.#links.host
+    if (host !== null && w.home === host) await this.#links.request({ kind: 'watchClose', watch: w })
   }
 
   /** The watches registered at `home` lost it: each yields a gap, and is registered anew (with retry). */
@@ -130,7 +127,7 @@ export class WatchRegistry {
     }
     // A release that waits for that home has nothing left to release.
     for (const req of [...this.#pending.values()]) {
-      if (req.kind === WATCH_CLOSE && (req.a as GuestWatch<any, any>).home === home) this.#pending.settle(req, {})
+      if (req.op.kind === 'watchClose' && req.op.watch.home === home) this.#pending.settle(req, {})
     }
   }
 

@@ -2,7 +2,6 @@ import { inRange, type KeyRange, type WatchChangeAt } from '@rave-level/protocol
 import type { Change } from '@rave-level/store'
 import { aborted, notOpen } from './errors.js'
 import { holdEventLoop } from './event-loop.js'
-import type { WatchShape } from './watch-shape.js'
 
 /**
  * One item of a {@link Watch}: a put or a delete the leader applied, or a gap (changes may have
@@ -14,6 +13,25 @@ export type WatchChange<K = string, V = string> =
   | { type: 'put'; key: K; value: V }
   | { type: 'del'; key: K }
   | { type: 'gap' }
+
+/**
+ * How a watch turns bytes into the caller's keys and values, and where it applies (see
+ * `watchShape`): its range as encoded keys, a sublevel's prefix included so that the leader can
+ * filter, and decoders that strip that prefix again. {@link GuestWatch} only queues and yields
+ * what this decodes.
+ */
+export interface WatchShape {
+  /** Encoded keys, prefix included (a sublevel's). */
+  readonly range: KeyRange
+  readonly keys: boolean
+  readonly values: boolean
+  /** Bytes to strip from each key (a sublevel's prefix). */
+  readonly prefix: number
+  /** The caller's key of the bytes `bytes[start, end)` (its prefix included). */
+  decodeKey(bytes: Uint8Array, start: number, end: number): unknown
+  /** The caller's value of the bytes `bytes[start, end)`. */
+  decodeValue(bytes: Uint8Array, start: number, end: number): unknown
+}
 
 /** Options of `db.watch()`. */
 export interface WatchOptions<K = string> {

@@ -115,7 +115,7 @@ describe('connections', () => {
     const { db, host } = memoryHost()
     const guest = new ResumableGuest()
     const events: string[] = []
-    for (const e of ['connect', 'disconnect', 'forward']) guest.on(e, () => events.push(e))
+    for (const e of ['connect', 'disconnect', 'forward'] as const) guest.on(e, () => events.push(e))
     const link = connect(guest, host)
     await guest.put('a', '1')
     link.cut()

@@ -49,7 +49,7 @@ describe('retries', () => {
     losingAnswers(guest, host, (tag) => tag === Input.clear || tag === Input.batch)
     const cleared = guest.clear({ limit: 3 })
     await until(() => guest.isFlushed() === false)
-    await new Promise((resolve) => guest.once('disconnect', resolve))
+    await new Promise((resolve) => guest.once('disconnect', () => resolve(undefined)))
     connect(guest, host) // the retry
     await cleared
     expect(await db.keys().all()).toEqual('defghij'.split(''))

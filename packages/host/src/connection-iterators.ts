@@ -1,7 +1,7 @@
 import { encodeOutput, type IteratorMessage, Output, TOO_MANY_ITERATORS } from '@rave-level/protocol'
 import type { Sequencer } from '@rave-level/store'
 import type { Admission } from './admission.js'
-import type { ConnectionSettings } from './connection.js'
+import type { ConnectionSettings } from './connection-settings.js'
 import { HostIterator, type IteratorOwner } from './host-iterator.js'
 import type { Snapshots } from './snapshots.js'
 

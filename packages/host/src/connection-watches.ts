@@ -1,12 +1,15 @@
 import { TOO_MANY_WATCHES, type WatchMessage } from '@rave-level/protocol'
 import type { Sequencer } from '@rave-level/store'
 import type { Admission } from './admission.js'
-import type { ConnectionSettings } from './connection.js'
+import type { ConnectionSettings } from './connection-settings.js'
 import { HostWatch, type WatchOwner } from './host-watch.js'
 import type { Replies } from './replies.js'
 
-/** Settle one request of the connection: reply (unless it is gone) and release its admission. */
-export type Done = (id: number, err: unknown, value: Uint8Array | undefined, n: number, bytes: number) => void
+/** What {@link ConnectionWatches} needs of its connection, beyond what each watch needs. */
+export interface WatchesOwner extends WatchOwner {
+  /** Settle request `id`, admitted as `n` operations of `bytes`: reply (unless gone) and release its admission. */
+  done(id: number, err: unknown, value: Uint8Array | undefined, n: number, bytes: number): void
+}
 
 /**
  * The watches of one guest connection: registering each in the connection's issue order (as a
@@ -15,28 +18,25 @@ export type Done = (id: number, err: unknown, value: Uint8Array | undefined, n: 
  * the messages and hands them here; filtering and queueing changes is {@link HostWatch}'s.
  */
 export class ConnectionWatches {
-  readonly #owner: WatchOwner
+  readonly #owner: WatchesOwner
   readonly #settings: ConnectionSettings
   readonly #sequencer: Sequencer
   readonly #admission: Admission
   readonly #replies: Replies
-  readonly #done: Done
   readonly #watches = new Map<number, HostWatch>()
 
   constructor(
-    owner: WatchOwner,
+    owner: WatchesOwner,
     settings: ConnectionSettings,
     sequencer: Sequencer,
     admission: Admission,
-    replies: Replies,
-    done: Done
+    replies: Replies
   ) {
     this.#owner = owner
     this.#settings = settings
     this.#sequencer = sequencer
     this.#admission = admission
     this.#replies = replies
-    this.#done = done
   }
 
   /**
@@ -60,12 +60,12 @@ export class ConnectionWatches {
       .exclusive(() => this.#settings.store.subscribe(watch.listener))
       .then(
         (stop) => {
-          this.#done(id, undefined, undefined, 1, bytes)
+          this.#owner.done(id, undefined, undefined, 1, bytes)
           if (watch.closed) stop()
           else watch.start(stop)
         },
         (err) => {
-          this.#done(id, err, undefined, 1, bytes)
+          this.#owner.done(id, err, undefined, 1, bytes)
           this.#close(watch)
         }
       )

@@ -13,62 +13,19 @@ import {
   READONLY,
   RpcStream
 } from '@rave-level/protocol'
-import {
-  type LocalStore,
-  type MaintenanceTarget,
-  maintenance,
-  type SequencedWrite,
-  Sequencer,
-  type WriteOp
-} from '@rave-level/store'
-import { type DbRangeOptions, dbRangeOptions, ENCODINGS, wireRange } from './db-options.js'
+import { maintenance, Sequencer, type WriteOp } from '@rave-level/store'
 import { Admission } from './admission.js'
-import type { CacheClient, CacheRegistry } from './cache-registry.js'
+import type { CacheClient } from './cache-registry.js'
 import { ConnectionIterators } from './connection-iterators.js'
-import { ConnectionWatches } from './connection-watches.js'
-import type { IteratorOwner, IteratorSource } from './host-iterator.js'
-import type { WatchOwner } from './host-watch.js'
+import type { ConnectionSettings, HostDatabase } from './connection-settings.js'
+import { ConnectionWatches, type WatchesOwner } from './connection-watches.js'
+import { dbRangeOptions, ENCODINGS, wireRange } from './db-options.js'
+import type { IteratorOwner } from './host-iterator.js'
 import { Replies } from './replies.js'
-import { Snapshots, type SnapshotSource } from './snapshots.js'
+import { Snapshots } from './snapshots.js'
 
 /** Shortest heartbeat interval a guest may ask for, so that one cannot make us spin. */
 const MIN_HEARTBEAT = 10
-
-/** The part of an abstract-level 3 database the host calls, always with buffer encodings. */
-export interface HostDatabase extends IteratorSource, SnapshotSource, MaintenanceTarget {
-  readonly supports: IteratorSource['supports'] & SnapshotSource['supports']
-  get(key: Uint8Array, options: typeof ENCODINGS): Promise<Uint8Array | undefined>
-  getMany(keys: Uint8Array[], options: typeof ENCODINGS): Promise<(Uint8Array | undefined)[]>
-  batch(operations: SequencedWrite[], options: typeof ENCODINGS): Promise<void>
-  clear(options: DbRangeOptions): Promise<void>
-}
-
-/** Settings shared by every connection of one host. */
-export interface ConnectionSettings {
-  readonly db: HostDatabase
-  /**
-   * The same database for reads and writes: its private API when that is equivalent (no hooks,
-   * no 'write' listeners, a root database), else its public API. Shared by all connections.
-   */
-  readonly store: LocalStore
-  readonly readonly: boolean
-  readonly maxFrameSize: number
-  readonly highWaterMark: number
-  readonly maxIterators: number
-  readonly maxInFlight: number
-  readonly maxInFlightBytes: number
-  readonly iteratorBytes: number
-  readonly maxWatches: number
-  readonly maxWatchQueue: number
-  /** Which connections may cache which keys (the `cache` extension). */
-  readonly cache: CacheRegistry
-  /** Live counters of the host, updated by its connections. */
-  readonly stats: { iterators: number; snapshots: number; watches: number }
-  /** See `LevelHostOptions.beforeWrite`. */
-  readonly beforeWrite: (() => void) | null
-  /** Report a fault of one connection. Must not throw. */
-  readonly fault: (err: Error, stream: RpcStream) => void
-}
 
 /**
  * Codes that only say the peer went away (how `pipeline` and sockets report a closed peer).
@@ -94,7 +51,7 @@ const HEARTBEAT = encodeOutput(Output.heartbeat, {})
  * Nothing here throws out of an event handler or a promise callback: a frame that cannot be
  * decoded destroys this stream alone, and database errors travel in replies.
  */
-export class Connection implements IteratorOwner, WatchOwner {
+export class Connection implements IteratorOwner, WatchesOwner {
   readonly stream: RpcStream
   readonly db: HostDatabase
   readonly iteratorBytes: number
@@ -128,9 +85,7 @@ export class Connection implements IteratorOwner, WatchOwner {
     })
     this.#admission = new Admission(settings, this.stream, (frame) => this.#handle(frame))
     this.#iterators = new ConnectionIterators(this, settings, this.#sequencer, this.#admission, this.#snapshots)
-    this.#watches = new ConnectionWatches(this, settings, this.#sequencer, this.#admission, this.#replies, (...args) =>
-      this.#done(...args)
-    )
+    this.#watches = new ConnectionWatches(this, settings, this.#sequencer, this.#admission, this.#replies)
     this.stream.on('error', (err) => {
       if (!DISCONNECTS.has((err as { code?: unknown }).code)) settings.fault(err, this.stream)
     })
@@ -211,7 +166,7 @@ export class Connection implements IteratorOwner, WatchOwner {
           .then(
             // abstract-level 3 yields undefined; many-level 2 guests expect an error (see README).
             (value) =>
-              this.#done(
+              this.done(
                 id,
                 value === undefined ? NOT_FOUND : undefined,
                 value,
@@ -219,7 +174,7 @@ export class Connection implements IteratorOwner, WatchOwner {
                 bytes,
                 message.snapshot === undefined && this.#cache?.grant(key, since) // cache
               ),
-            (err) => this.#done(id, err, undefined, 1, bytes)
+            (err) => this.done(id, err, undefined, 1, bytes)
           )
         break
       }
@@ -280,8 +235,8 @@ export class Connection implements IteratorOwner, WatchOwner {
         this.#sequencer
           .exclusive(async () => settings.store.clear({ ...options, ...this.#options(message.snapshot) }))
           .then(
-            () => this.#done(id, undefined, undefined, 1, bytes),
-            (err) => this.#done(id, err, undefined, 1, bytes)
+            () => this.done(id, undefined, undefined, 1, bytes),
+            (err) => this.done(id, err, undefined, 1, bytes)
           )
         break
       }
@@ -297,8 +252,8 @@ export class Connection implements IteratorOwner, WatchOwner {
         this.#sequencer
           .read(async () => this.#snapshots.open(snapshot))
           .then(
-            () => this.#done(id, undefined, undefined, 1, bytes),
-            (err) => this.#done(id, err, undefined, 1, bytes)
+            () => this.done(id, undefined, undefined, 1, bytes),
+            (err) => this.done(id, err, undefined, 1, bytes)
           )
         break
       }
@@ -306,8 +261,8 @@ export class Connection implements IteratorOwner, WatchOwner {
         const { id, snapshot } = message
         this.#admission.begin(1, bytes)
         this.#snapshots.close(snapshot).then(
-          () => this.#done(id, undefined, undefined, 1, bytes),
-          (err) => this.#done(id, err, undefined, 1, bytes)
+          () => this.done(id, undefined, undefined, 1, bytes),
+          (err) => this.done(id, err, undefined, 1, bytes)
         )
         break
       }
@@ -322,8 +277,8 @@ export class Connection implements IteratorOwner, WatchOwner {
         this.#sequencer
           .read(() => maintenance(this.db, message))
           .then(
-            (value) => this.#done(id, undefined, value, 1, bytes),
-            (err) => this.#done(id, err, undefined, 1, bytes)
+            (value) => this.done(id, undefined, value, 1, bytes),
+            (err) => this.done(id, err, undefined, 1, bytes)
           )
         break
       }
@@ -357,8 +312,8 @@ export class Connection implements IteratorOwner, WatchOwner {
     this.#admission.begin(n, bytes)
     this.#cache?.own(ops) // cache
     this.#sequencer.write(ops, sync === true ? SYNC : undefined).then(
-      () => this.#done(id, undefined, undefined, n, bytes),
-      (err) => this.#done(id, err, undefined, n, bytes)
+      () => this.done(id, undefined, undefined, n, bytes),
+      (err) => this.done(id, err, undefined, n, bytes)
     )
   }
 
@@ -390,7 +345,11 @@ export class Connection implements IteratorOwner, WatchOwner {
     this.#sentSinceBeat = false
   }
 
-  #done(id: number, err: unknown, value: Uint8Array | undefined, n: number, bytes: number, cache?: boolean): void {
+  /**
+   * Settle request `id`, admitted as `n` operations of `bytes`: reply (unless gone) and release
+   * its admission. `cache`: the answer may be kept (the `cache` extension).
+   */
+  done(id: number, err: unknown, value: Uint8Array | undefined, n: number, bytes: number, cache?: boolean): void {
     if (!this.#closed) this.#replies.callback(id, err, value, cache)
     this.#admission.end(n, bytes)
   }

@@ -17,8 +17,6 @@ import { type DbRangeOptions, dbRangeOptions, wireRange } from './db-options.js'
 import { DbReader, type IteratorSource } from './db-reader.js'
 import { entryTooLarge } from './errors.js'
 
-export type { IteratorSource } from './db-reader.js'
-
 /** What an iterator needs from its connection. */
 export interface IteratorOwner {
   readonly db: IteratorSource

@@ -4,7 +4,8 @@ import { DEFAULT_MAX_FRAME_SIZE } from '@rave-level/protocol'
 import { type ForwardTarget, LocalStore } from '@rave-level/store'
 import type { AbstractLevel } from 'abstract-level'
 import { CacheRegistry } from './cache-registry.js'
-import { Connection, type ConnectionSettings, type HostDatabase } from './connection.js'
+import { Connection } from './connection.js'
+import type { ConnectionSettings, HostDatabase } from './connection-settings.js'
 
 /** Options of {@link LevelHost}. */
 export interface LevelHostOptions {

@@ -4,14 +4,12 @@ export type {
   CacheInvalidateMessage,
   CacheLeaseMessage
 } from './cache-messages.js'
-export { readMessage, type Schema } from './codec.js'
 export {
   AUTH_FAILED,
   codes,
   FRAME_TOO_LARGE,
   frameTooLarge,
   INVALID_VALUE,
-  MAX_MESSAGE_LENGTH,
   NOT_FOUND,
   PROTOCOL_ERROR,
   protocolError,
@@ -70,7 +68,6 @@ export type {
   WatchGapMessage,
   WatchMessage
 } from './messages.js'
-export { schemas } from './messages.js'
 export { ENTRIES, type IteratorMode, KEYS, modeOf, VALUES } from './mode.js'
 export { inRange, type KeyRange, keyRange, narrow, type RangeBounds, rangeBounds } from './range.js'
 export { RpcStream, type RpcStreamOptions } from './rpc-stream.js'

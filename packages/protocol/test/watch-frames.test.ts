@@ -5,15 +5,16 @@ import {
   encodeOutput,
   Output,
   outputFrameLength,
-  readMessage,
   readWatchChangesAt,
-  schemas,
   watchChangeEntryLength,
   watchChangesFrame,
   watchChangesFrameLength,
   watchChangesHead,
   writeWatchChangeEntry
 } from '../dist/index.js'
+// The table-driven codec is internal: this test compares the direct encoder against it.
+import { readMessage } from '../src/codec.js'
+import { schemas } from '../src/messages.js'
 
 // The direct encoder and decoder of WatchChanges frames against the table-driven codec, which
 // the rest of the protocol (and its many-level 2 comparison) already tests.

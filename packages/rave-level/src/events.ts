@@ -3,9 +3,8 @@
  * `rave-level.ts` owns the class and merges these events into its `EventEmitter` methods.
  */
 import type { ElectionStage } from '@rave-level/election'
-import type { AbstractBatchOperation, AbstractDatabaseOptions } from 'abstract-level'
+import type { AbstractBatchOperation, AbstractDatabaseOptions, AbstractLevel } from 'abstract-level'
 import type { ListenOptions } from './listen-options.js'
-import type { RaveLevel } from './rave-level.js'
 
 /**
  * Options of {@link RaveLevel}: those of `abstract-level` (`keyEncoding`, `valueEncoding`, ...),
@@ -110,8 +109,11 @@ export interface RaveLevelEvents<K = string, V = string> {
   open: []
   closing: []
   closed: []
-  /** The operations of one write (abstract-level's `write` event; keys and values as given, or encoded for sublevels). */
-  write: [operations: AbstractBatchOperation<RaveLevel<K, V>, K, V>[]]
+  /**
+   * The operations of one write (abstract-level's `write` event; keys and values as given, or
+   * encoded for sublevels). A `sublevel` in an operation is one of the `RaveLevel`'s.
+   */
+  write: [operations: AbstractBatchOperation<AbstractLevel<string | Buffer | Uint8Array, K, V>, K, V>[]]
   /** The options of one `clear()` (abstract-level's `clear` event). */
   clear: [options: unknown]
 }

@@ -3,7 +3,8 @@ import type net from 'node:net'
 import path from 'node:path'
 import { pipeline } from 'node:stream'
 import { Election, type ElectionFault, type StalledInfo } from '@rave-level/election'
-import { Dispatcher, GuestLevel } from '@rave-level/guest'
+import type { GuestLevel } from '@rave-level/guest'
+import { Dispatcher, FacadeLevel } from '@rave-level/guest/internal'
 import { DEFAULT_MAX_FRAME_SIZE } from '@rave-level/protocol'
 import type { AbstractOpenOptions } from 'abstract-level'
 import { leaderEndpoint } from './endpoint.js'
@@ -55,7 +56,7 @@ export interface RaveLevel<K, V> {
  * `Watch`) can also end with `LEVEL_ABORTED` (its signal) or `LEVEL_TOO_MANY_WATCHES`.
  */
 // biome-ignore lint/suspicious/noUnsafeDeclarationMerging: see the RaveLevel interface above
-export class RaveLevel<K = string, V = string> extends GuestLevel<K, V> {
+export class RaveLevel<K = string, V = string> extends FacadeLevel<K, V> {
   readonly #location: string
   readonly #d: Dispatcher
   readonly #timeout: number

@@ -2,7 +2,7 @@ import net from 'node:net'
 import { pipeline } from 'node:stream'
 import tls from 'node:tls'
 import { Backoff } from '@rave-level/election'
-import { Dispatcher, GuestLevel } from '@rave-level/guest'
+import { Dispatcher, FacadeLevel } from '@rave-level/guest/internal'
 import type { Access } from '@rave-level/host'
 import {
   AUTH_FAILED,
@@ -108,7 +108,7 @@ const LASTING_TLS = new Set([
  * (a read-only token, or `readOnly`) and `LEVEL_CONNECTION_LOST` (no leader reachable for
  * `timeout`, with the last connection error as cause).
  */
-export class RemoteLevel<K = string, V = string> extends GuestLevel<K, V> {
+export class RemoteLevel<K = string, V = string> extends FacadeLevel<K, V> {
   /** The URL of the current or last connect attempt (`undefined` before a source gave one). */
   #url: RemoteUrl | undefined
   readonly #source: RemoteUrlSource | undefined

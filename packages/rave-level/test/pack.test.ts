@@ -26,6 +26,38 @@ async function fromTarball(tarball: string, file: string): Promise<string> {
 }
 
 /**
+ * The names a bundled declaration file exports: those of its `export { a, b as c, type D }`
+ * lists, and of its `export declare class/function/const/...` statements.
+ */
+function exportedNames(dts: string): string[] {
+  const names = new Set<string>()
+  for (const m of dts.matchAll(/^export\s*\{([^}]*)\}/gm)) {
+    for (const part of (m[1] as string).split(',')) {
+      const name = part
+        .trim()
+        .replace(/^type\s+/, '')
+        .split(/\s+as\s+/)
+        .pop()
+        ?.trim()
+      if (name) names.add(name)
+    }
+  }
+  const declared =
+    /^export\s+(?:declare\s+)?(?:abstract\s+)?(?:class|function|const|let|interface|type|enum)\s+([\w$]+)/gm
+  for (const m of dts.matchAll(declared)) names.add(m[1] as string)
+  return [...names].sort()
+}
+
+/**
+ * Whether `readme` documents `name`: it names it, as a word. A code constant (`TIMEOUT`) is
+ * documented by its code (`LEVEL_TIMEOUT`), which is how the READMEs list them.
+ */
+function documents(readme: string, name: string): boolean {
+  const word = (w: string) => new RegExp(`(?<![\\w$])${w.replace(/\$/g, '\\$')}(?![\\w$])`).test(readme)
+  return word(name) || (/^[A-Z][A-Z_]*$/.test(name) && word(`LEVEL_${name}`))
+}
+
+/**
  * The README's usage snippet, as an ES module (as written) and as CommonJS (its import turned
  * into the `require` its comment shows, its top-level await wrapped in an async function).
  */
@@ -63,8 +95,26 @@ it('the packed packages install with npm; the README snippet runs with import an
   expect(Number(versions.get('rave-level')?.split('.')[0])).toBeGreaterThanOrEqual(2)
   for (const [i, manifest] of manifests.entries()) {
     expect(JSON.stringify(manifest.dependencies ?? {})).not.toContain('workspace:')
-    // npm shows the README on the package's page, where relative links lead nowhere.
     const readme = await fromTarball(files[i] as string, 'README.md')
+    // Every name a published entry's types export is one its README documents: what is not
+    // documented is not API, so it must not ship as such (see @internal and stripInternal).
+    for (const [entry, conditions] of Object.entries<Record<string, { types?: string }>>(manifest.exports ?? {})) {
+      if (typeof conditions !== 'object') continue
+      for (const condition of ['import', 'require'] as const) {
+        const types = conditions[condition]?.types
+        if (types === undefined) continue
+        const names = exportedNames(await fromTarball(files[i] as string, types.replace(/^\.\//, '')))
+        expect(names.length).toBeGreaterThan(0)
+        const undocumented = names.filter((name) => !documents(readme, name))
+        expect({ package: manifest.name, entry, types, undocumented }).toEqual({
+          package: manifest.name,
+          entry,
+          types,
+          undocumented: []
+        })
+      }
+    }
+    // npm shows the README on the package's page, where relative links lead nowhere.
     const relative = [...readme.matchAll(/\]\(([^)]+)\)/g)]
       .map((m) => m[1])
       .filter((url) => !/^(?:https?:|#|mailto:)/.test(url as string))

@@ -4,14 +4,14 @@
 // machine with only Node and npm (and apt) — as `.ci/run` has it. Otherwise say how to get it
 // and fail: the lease tests never skip.
 import { spawnSync } from 'node:child_process'
+import { ETCD_BIN as bin, etcdProblem, INSTALL_HINT } from './fixtures/etcd-bin.mjs'
 
-const bin = process.env.ETCD_BIN ?? 'etcd'
 const runs = (cmd, args) => {
   const r = spawnSync(cmd, args, { stdio: 'ignore' })
   return r.error === undefined && r.status === 0
 }
 
-if (!runs(bin, ['--version'])) {
+if (etcdProblem() !== undefined) {
   const root = process.getuid?.() === 0
   const sudo = root ? [] : ['sudo', '-n']
   if (process.platform === 'linux' && runs('apt-get', ['--version']) && (root || runs('sudo', ['-n', 'true']))) {
@@ -35,7 +35,7 @@ if (!runs(bin, ['--version'])) {
     const installedMeanwhile = () => {
       const until = Date.now() + 180_000
       while (Date.now() < until) {
-        if (runs(bin, ['--version'])) return true
+        if (etcdProblem() === undefined) return true
         spawnSync('sleep', ['2'])
       }
       return false
@@ -45,12 +45,8 @@ if (!runs(bin, ['--version'])) {
     apt('-o', 'APT::Sandbox::User=root', 'update', '-qq')
     apt('install', '-y', '-qq', '--no-install-recommends', 'etcd-server')
   }
-  if (!runs(bin, ['--version'])) {
-    console.error(
-      `The election's lease tests need a real etcd server, and "${bin}" cannot be run. Install it: ` +
-        '`apt-get install etcd-server` (Debian, Ubuntu), `brew install etcd` (macOS), or a release from ' +
-        'https://github.com/etcd-io/etcd/releases; or set ETCD_BIN to its path.'
-    )
+  if (etcdProblem() !== undefined) {
+    console.error(`The election's lease tests need a real etcd server, and "${bin}" cannot be run. ${INSTALL_HINT}`)
     process.exit(1)
   }
 }

@@ -20,7 +20,6 @@ import { afterAWhile, RoomWait } from './room.js'
 import { untilRole } from './until-role.js'
 
 /** Typed events: `db.on('leaderr', ...)` does not type-check, and listeners get their payloads' types. */
-// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: these members are EventEmitter's, inherited at run time; the interface only narrows their types
 export interface RaveLevel<K, V> {
   on<E extends keyof RaveLevelEvents>(event: E, listener: Listener<K, V, E>): this
   once<E extends keyof RaveLevelEvents>(event: E, listener: Listener<K, V, E>): this

@@ -21,6 +21,8 @@ describe('closing settles everything', () => {
     const it = guest.iterator()
     const read = it.next()
     const closed = guest.close()
+    // A claim that nothing happens (close() waits for the operations, with no host to run them):
+    // no event marks that, so it is checked after a while.
     await sleep(20)
     expect(guest.status).toBe('closing')
     connect(guest, host)
@@ -296,7 +298,7 @@ describe('rejectWaiting()', () => {
     link.cut()
     await lost
     const read = it.nextv(10)
-    await sleep(5)
+    // Waiting since now: rejectWaiting() with no age takes what waits since this very moment.
     expect(guest.rejectWaiting(locked())).toBe(1)
     await expect(read).rejects.toMatchObject({ code: 'LEVEL_LOCKED' })
     connect(guest, host)

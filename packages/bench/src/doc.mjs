@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url'
 import { ms } from './format.mjs'
 import { render } from './report.mjs'
 import { IMPLS as FAILOVER_IMPLS } from './sections/failover.mjs'
-import { series, summary } from './stats.mjs'
+import { bareRatio } from './sections/remote.mjs'
+import { cpuKey, ratios, series, summary } from './stats.mjs'
 import { verdicts } from './targets.mjs'
 
 /** The run the committed BENCHMARKS.md is rendered from, and the file, relative to the repository's root. */
@@ -114,6 +115,25 @@ commit hold them. On a machine with more cores the watchers would not take the c
 in [docs/tried-and-dropped.md](docs/tried-and-dropped.md).`
   },
   {
+    title: 'Remote followers over TCP and TLS (issue 23)',
+    section: 'remote',
+    extra: remoteFigures,
+    notes: `
+A remote follower (\`RaveLevel.connect()\`, another process) over TLS and over plain TCP on
+loopback, against a local follower over the unix socket, with a leader process each. Pipelined,
+the transport hardly matters: many operations share each TLS record and each wake-up. One
+operation at a time, each costs a round trip, and a round trip over TLS costs more CPU than one
+over a unix socket in both processes (the kernel's TCP path, which on loopback also does the
+receiving side's work inside the sender's write, then OpenSSL and Node's TLS stream). To show
+how much of that is ours, the same slices time a bare leader over each transport: two processes
+with none of our code, a client sending 40-byte frames one at a time and a server that puts or
+gets a key in classic-level before it answers. Its TLS / unix ratio is about the most any
+leader written for Node can reach on this machine. Profiles (\`perf record -g\` of both processes, taken for issue 23, not in this run) show no
+hot spot of ours in the difference: the added time is spread over the kernel's TCP functions,
+OpenSSL's record layer and Node's TLS wrapper, and the frames go out as one write per operation
+on both transports (\`strace\`: one read and one write per operation in each process).`
+  },
+  {
     title: 'The follower cache (issue 22)',
     section: 'cached',
     notes: `
@@ -129,10 +149,38 @@ one follower of keys it caches (\`--cpu-prof\`, taken for issue 22, not in this 
 the cache adds at about 2.5 us of CPU in the follower (keeping its own written keys out of its
 reads until the answer, then dropping them) and under 0.5 us in the leader (hashing the keys at
 the commit gate), against about 30 us per put without it; one writer measured apart, with and
-without the cache alternately, used 27.5 us against 26.6 us per put. What the cache guarantees
+without the cache alternately, used 27.5 us against 26.6 us per put. The CPU tables of the
+report show the same per put in every process: the \`puts only\` rows of the writers and of the
+leader, with the cache on and off. What the cache guarantees
 is in [packages/rave-level](packages/rave-level/README.md#caching-reads-on-followers).`
   }
 ]
+
+/**
+ * One paragraph of figures for the remote group: the sequential TLS / unix ratios of ours and of
+ * the bare leader (no rave-level code), and what TLS added to the CPU of each process.
+ */
+function remoteFigures(samples) {
+  const med = (xs) => summary(xs).median
+  const lines = []
+  for (const op of ['put', 'get']) {
+    const phase = `sequential ${op}`
+    const ours = med(ratios(series(samples, 'TLS follower', phase), series(samples, 'unix follower', phase)))
+    const bare = med(bareRatio(samples, 'TLS', phase))
+    const added = (subject, base, process) =>
+      med(series(samples, subject, cpuKey(phase, process))) - med(series(samples, base, cpuKey(phase, process)))
+    lines.push(
+      `Sequential ${op}s over TLS in this run: ours ${ours.toFixed(2)}x of the unix socket, the bare leader ` +
+        `${bare.toFixed(2)}x (ours reaches ${(ours / bare).toFixed(2)} of that ceiling). TLS added ` +
+        `${added('TLS bare', 'unix bare', 'server').toFixed(0)} µs of CPU per ${op} to the bare server and ` +
+        `${added('TLS bare', 'unix bare', 'client').toFixed(0)} µs to its client; to ours, ` +
+        `${added('TLS follower', 'unix follower', 'leader').toFixed(0)} µs to the leader and ` +
+        `${added('TLS follower', 'unix follower', 'follower').toFixed(0)} µs to the follower; ` +
+        `the 0.8x target is ${bare < 0.8 ? 'above' : 'within'} the bare leader's reach.`
+    )
+  }
+  return lines.join(' ')
+}
 
 /** One line of figures for the failover group: the medians the target compares, and the floor. */
 function failoverFigures(samples) {
@@ -185,8 +233,8 @@ export function benchmarksDoc(run, sections, source) {
     '',
     '## Targets',
     '',
-    'The targets of issue 14 (items 2 to 5) and issue 12 (the change feed), each judged on the',
-    'median of its per-round ratios.',
+    'The targets of issue 14 (items 2 to 5), issue 12 (the change feed), issue 22 (the follower',
+    'cache) and issue 23 (remote followers), each judged on the median of its per-round ratios.',
     '',
     '| target | wanted | this run: median [min-max] | verdict |',
     '|---|---|---|---|',

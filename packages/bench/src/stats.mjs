@@ -42,10 +42,12 @@ export async function interleave(label, rounds, subjects, measure) {
  * Rounds in which every subject is up at once (`setUp(subject)` resolves to `{ stop() }` and
  * whatever `slice` needs) and the timed work is cut into slices that the subjects take in turn:
  * for each phase, `chunks` times, every subject runs `slice(up, phase, chunk)` (resolving to
- * `{ count, seconds }`), in an order rotated by one each time. Neighbouring slices, a fraction of
- * a second apart, share the machine's mood, so that the ratios between subjects hold even when
- * other work on the machine comes and goes. Returns, per subject, per round, the rate of each
- * phase (every count of the phase over every second of it).
+ * `{ count, seconds }`, and optionally `cpu`: ms of CPU by process name), in an order rotated by
+ * one each time. Neighbouring slices, a fraction of a second apart, share the machine's mood, so
+ * that the ratios between subjects hold even when other work on the machine comes and goes.
+ * Returns, per subject, per round, the rate of each phase (every count of the phase over every
+ * second of it; a phase in which the subject counted nothing is left out), and the CPU µs per
+ * operation of each process named in `cpu` (under {@link cpuKey}).
  */
 export async function alternate(label, rounds, subjects, { phases, chunks, setUp, slice }) {
   const samples = Object.fromEntries(subjects.map((s) => [s, []]))
@@ -59,21 +61,30 @@ export async function alternate(label, rounds, subjects, { phases, chunks, setUp
       for (const result of settled) if (result.status === 'fulfilled') ups.push(result.value)
       const failed = settled.find((result) => result.status === 'rejected')
       if (failed !== undefined) throw failed.reason
-      const totals = subjects.map(() => Object.fromEntries(phases.map((phase) => [phase, { count: 0, seconds: 0 }])))
+      const totals = subjects.map(() =>
+        Object.fromEntries(phases.map((phase) => [phase, { count: 0, seconds: 0, cpu: {} }]))
+      )
       for (const phase of phases) {
         for (let c = 0; c < chunks; c++, turn++) {
           for (let k = 0; k < subjects.length; k++) {
             const i = (turn + k) % subjects.length
-            const { count, seconds } = await slice(ups[i], phase, c, subjects[i])
-            totals[i][phase].count += count
-            totals[i][phase].seconds += seconds
+            const { count, seconds, cpu } = await slice(ups[i], phase, c, subjects[i])
+            const total = totals[i][phase]
+            total.count += count
+            total.seconds += seconds
+            for (const [process, ms] of Object.entries(cpu ?? {})) total.cpu[process] = (total.cpu[process] ?? 0) + ms
           }
         }
       }
       subjects.forEach((subject, i) => {
-        samples[subject][r] = Object.fromEntries(
-          phases.map((phase) => [phase, totals[i][phase].count / totals[i][phase].seconds])
-        )
+        const sample = {}
+        for (const phase of phases) {
+          const { count, seconds, cpu } = totals[i][phase]
+          if (count === 0) continue
+          sample[phase] = count / seconds
+          for (const [process, ms] of Object.entries(cpu)) sample[cpuKey(phase, process)] = (ms * 1000) / count
+        }
+        samples[subject][r] = sample
       })
     } finally {
       for (const up of ups) await up.stop()
@@ -81,6 +92,9 @@ export async function alternate(label, rounds, subjects, { phases, chunks, setUp
   }
   return samples
 }
+
+/** The key under which {@link alternate} keeps `process`'s CPU µs per operation in `phase`. */
+export const cpuKey = (phase, process) => `${phase}: cpu ${process}`
 
 /** One metric of one subject across rounds. */
 export const series = (samples, subject, metric) => samples[subject]?.map((result) => result[metric])

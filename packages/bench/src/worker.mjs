@@ -152,6 +152,7 @@ const commands = {
   startWatching: (args) => watching.startWatching(db, args),
   stopWatching: watching.stopWatching,
   cpuBetween: workloads.cpuBetween,
+  cpuNow: workloads.cpuNow,
   echo: workloads.echo,
   connect: workloads.connect,
   pingPong: workloads.pingPong,

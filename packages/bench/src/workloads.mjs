@@ -2,6 +2,7 @@
 // measure, so that no IPC hop of the harness lands inside a figure. Rates are operations (or
 // entries, or round trips) per second.
 import net from 'node:net'
+import tls from 'node:tls'
 import { key, value } from './data.mjs'
 
 /** The monotonic clock in nanoseconds: one clock for every process of this machine. */
@@ -124,9 +125,18 @@ export async function cpuBetween({ from, to }) {
 }
 
 // The bare round trip: 40-byte frames, a 4-byte big-endian length and 36 bytes of body, parsed
-// on both sides as a real protocol would, one in flight at a time.
-const FRAME = Buffer.alloc(40)
-FRAME.writeUInt32BE(FRAME.length - 4, 0)
+// on both sides as a real protocol would, one in flight at a time. The body's first byte asks
+// an echo server with a database to put or get a key before it answers (a bare leader).
+const FRAME_OPS = ['none', 'put', 'get']
+const frameOf = (op) => {
+  const frame = Buffer.alloc(40)
+  frame.writeUInt32BE(frame.length - 4, 0)
+  frame[4] = FRAME_OPS.indexOf(op)
+  return frame
+}
+const FRAME = frameOf('none')
+/** Keys the bare leader cycles through (written when it opens). */
+const BARE_KEYS = 1_000
 
 /** Call `onFrame(frame)` for every length-prefixed frame that arrives on `socket`. */
 function frames(socket, onFrame) {
@@ -141,11 +151,39 @@ function frames(socket, onFrame) {
   })
 }
 
-/** Serve an echo of every frame on the unix socket `path`; resolves once listening. */
-export async function echo({ path }) {
-  const server = net.createServer((socket) => frames(socket, (frame) => socket.write(frame)))
-  await new Promise((resolve, reject) => server.once('error', reject).listen(path, resolve))
-  return {}
+/**
+ * Serve an echo of every frame: on the unix socket `path`, or with `transport` 'tcp' or 'tls'
+ * (`key` and `cert`, PEM) on a free port of 127.0.0.1. With `location`, a bare leader: it opens
+ * classic-level there and, for a frame that asks, puts or gets a key before it echoes.
+ * Resolves once listening, with the port.
+ */
+export async function echo({ path, transport = 'unix', key: tlsKey, cert, location }) {
+  let store
+  if (location !== undefined) {
+    const { ClassicLevel } = await import('classic-level')
+    store = new ClassicLevel(location)
+    await store.open()
+    await store.batch(Array.from({ length: BARE_KEYS }, (_, i) => ({ type: 'put', key: key('b', i), value: value(i) })))
+  }
+  let n = 0
+  const onConnection = (socket) => {
+    socket.setNoDelay?.(true)
+    frames(socket, (frame) => {
+      const op = store === undefined ? 'none' : FRAME_OPS[frame[4]]
+      if (op === 'none') {
+        socket.write(frame)
+        return
+      }
+      const i = n++ % BARE_KEYS
+      const done = op === 'put' ? store.put(key('b', i), value(i)) : store.get(key('b', i))
+      done.then(() => socket.write(frame))
+    })
+  }
+  const server =
+    transport === 'tls' ? tls.createServer({ key: tlsKey, cert }, onConnection) : net.createServer(onConnection)
+  const where = transport === 'unix' ? path : { host: '127.0.0.1', port: 0 }
+  await new Promise((resolve, reject) => server.once('error', reject).listen(where, resolve))
+  return { port: transport === 'unix' ? undefined : server.address().port }
 }
 
 /**
@@ -165,23 +203,44 @@ export async function killToClose({ path, pid }) {
 
 let client
 
-/** Connect to the echo server at `path` and warm up with `n` round trips (untimed). */
-export async function connect({ path, n }) {
-  const socket = net.connect(path)
-  await new Promise((resolve, reject) => socket.once('error', reject).once('connect', resolve))
+/**
+ * Connect to the echo server at `path` (or, with `transport` 'tcp' or 'tls', at `port` of
+ * 127.0.0.1, trusting `ca`) and warm up with `n` round trips (untimed).
+ */
+export async function connect({ path, n, transport = 'unix', port, ca }) {
+  const socket =
+    transport === 'unix'
+      ? net.connect(path)
+      : transport === 'tcp'
+        ? net.connect(port, '127.0.0.1')
+        : tls.connect({ host: '127.0.0.1', port, ca })
+  const ready = transport === 'tls' ? 'secureConnect' : 'connect'
+  await new Promise((resolve, reject) => socket.once('error', reject).once(ready, resolve))
+  socket.setNoDelay?.(true)
   let done
   let left = 0
-  frames(socket, () => (--left === 0 ? done() : socket.write(FRAME)))
-  const run = (count) =>
+  let frame = FRAME
+  frames(socket, () => (--left === 0 ? done() : socket.write(frame)))
+  const run = (count, op = 'none') =>
     new Promise((resolve) => {
       done = resolve
       left = count
-      socket.write(FRAME)
+      frame = frameOf(op)
+      socket.write(frame)
     })
   client = { socket, run }
   await run(n)
   return {}
 }
 
-/** One timed slice of `count` round trips, one in flight at a time. */
-export const pingPong = ({ count }) => timed(count, () => client.run(count))
+/** CPU time this process used so far (user and system, every thread): ms. */
+export function cpuNow() {
+  const { user, system } = process.cpuUsage()
+  return { ms: (user + system) / 1000 }
+}
+
+/**
+ * One timed slice of `count` round trips, one in flight at a time; with `op` ('put' or 'get'),
+ * a bare leader does that operation in each.
+ */
+export const pingPong = ({ count, op }) => timed(count, () => client.run(count, op))

@@ -40,6 +40,18 @@ test('every section of the harness yields figures', async () => {
       for (const x of figures) expect(Number.isFinite(x) && x >= 0, `${section}: ${subject}: ${x}`).toBe(true)
     }
   }
+  // The remote section times a bare leader over each transport, and the CPU of both processes of every subject.
+  for (const subject of ['unix bare', 'TCP bare', 'TLS bare'])
+    expect(Object.keys(results.remote[subject][0]).sort(), subject).toEqual(
+      ['get', 'put'].flatMap((op) => [
+        `sequential ${op}`,
+        `sequential ${op}: cpu client`,
+        `sequential ${op}: cpu server`
+      ])
+    )
+  for (const subject of ['unix follower', 'TCP follower', 'TLS follower'])
+    for (const process of ['leader', 'follower'])
+      expect(results.remote[subject][0][`pipelined get: cpu ${process}`], subject).toBeGreaterThan(0)
   expect(targets.map((t) => t.section)).toEqual(
     expect.arrayContaining(['sequential', 'iterate', 'writers', 'failover', 'watch', 'remote', 'cached'])
   )
@@ -58,8 +70,12 @@ test('every section of the harness yields figures', async () => {
     'vCPUs busy, of',
     'remote followers, ops/s',
     'remote followers, ratios',
+    'remote followers, the bare leaders in the same slices',
+    'remote followers, CPU µs per operation of each process',
+    'remote followers, CPU µs per operation of the bare leaders',
     'cached: gets/s',
     'cached: ms per put',
+    'cached: CPU µs of the leader per operation',
     'targets'
   ]) {
     expect(stdout).toContain(title)

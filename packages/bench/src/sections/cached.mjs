@@ -49,6 +49,8 @@ async function measure(name, config, processes) {
   const startAt = now() + ns(LEAD_MS)
   const countFrom = startAt + ns(config.writeMs / 4)
   const endAt = countFrom + ns(config.writeMs)
+  // The leader's CPU over the counted stretch (upstream's leader too; lmdb-js has none).
+  const leaderCpu = rave ? leader.call('cpuBetween', { from: String(countFrom), to: String(endAt) }) : undefined
   const results = await Promise.all(
     readers.map((reader, w) =>
       reader.call('cacheMixed', {
@@ -64,6 +66,7 @@ async function measure(name, config, processes) {
       })
     )
   )
+  const leaderMs = rave ? (await leaderCpu).ms : undefined
   for (const reader of readers) await reader.call('close')
   if (rave) await leader.call('close')
   removeLocation(location)
@@ -74,6 +77,7 @@ async function measure(name, config, processes) {
     gets: sum((r) => r.gets) / seconds,
     puts: sum((r) => r.puts) / seconds,
     cpuUs: ops === 0 ? 0 : (sum((r) => r.cpuMs) * 1000) / ops,
+    leaderCpuUs: ops === 0 || leaderMs === undefined ? undefined : (leaderMs * 1000) / ops,
     putMs: sum((r) => r.puts) === 0 ? 0 : sum((r) => r.putMs) / sum((r) => r.puts),
     hitRate: impl === 'cached' ? sum((r) => r.hits) / Math.max(1, sum((r) => r.hits) + sum((r) => r.misses)) : undefined
   }
@@ -147,6 +151,19 @@ export function report(samples, config) {
     ...IMPLS.map((impl) => cell(figure(samples, impl, w.name, 'cpuUs'), (x) => x.toFixed(1)))
   ])
   lines.push(table('cached: CPU µs per operation of the reading processes', IMPLS, cpuRows))
+  const leaderRows = WORKLOADS.map((w) => [
+    w.name,
+    ...IMPLS.filter((impl) => impl !== 'lmdb').map((impl) =>
+      cell(figure(samples, impl, w.name, 'leaderCpuUs'), (x) => x.toFixed(1))
+    )
+  ])
+  lines.push(
+    table(
+      `cached: CPU µs of the leader per operation of the ${PROCESSES} (lmdb-js has no leader)`,
+      IMPLS.filter((impl) => impl !== 'lmdb'),
+      leaderRows
+    )
+  )
   const hits = WORKLOADS.map(
     (w) => `${w.name} ${(100 * (figure(samples, 'ours cached', w.name, 'hitRate')[0] ?? 0)).toFixed(0)}%`
   )

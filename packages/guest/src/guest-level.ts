@@ -141,6 +141,20 @@ export class GuestLevel<K = string, V = string> extends AbstractLevel<string | B
     return holdUntil(super.close())
   }
 
+  /**
+   * The counters of this database's read cache (`hits`, `misses`, `invalidations`,
+   * `evictions`) and what it holds (`size`, `bytes`), or `undefined` without the `cache`
+   * option. For tests and tools (not part of the API); reached through
+   * `Symbol.for('rave-level.cache')` on a `RaveLevel`, a remote follower or a `ResumableGuest`.
+   * @internal
+   */
+  get [Symbol.for('rave-level.cache')]():
+    | { hits: number; misses: number; invalidations: number; evictions: number; size: number; bytes: number }
+    | undefined {
+    const cache = this.#d.cache
+    return cache === null ? undefined : { ...cache.stats, size: cache.size, bytes: cache.bytes }
+  }
+
   // ---- abstract-level implementor contract ---------------------------------------------
 
   async _open(): Promise<void> {

@@ -199,19 +199,6 @@ export class RaveLevel<K = string, V = string> extends FacadeLevel<K, V> {
   }
 
   /**
-   * The counters of this instance's read cache (`hits`, `misses`, `invalidations`, `evictions`)
-   * and what it holds (`size`, `bytes`), or `undefined` without the `cache` option. For tests
-   * and tools (not part of the API); reached through `Symbol.for('rave-level.cache')`.
-   * @internal
-   */
-  get [Symbol.for('rave-level.cache')]():
-    | { hits: number; misses: number; invalidations: number; evictions: number; size: number; bytes: number }
-    | undefined {
-    const cache = this.#d.cache
-    return cache === null ? undefined : { ...cache.stats, size: cache.size, bytes: cache.bytes }
-  }
-
-  /**
    * Open the database. Called automatically by the constructor. Resolves once this instance
    * leads or follows.
    * @throws `LEVEL_NOT_SUPPORTED` after `close()`: a `RaveLevel` cannot be reopened.

@@ -22,7 +22,7 @@ import { parseRemoteUrl, type RemoteUrl } from './remote-url.js'
 /**
  * Options of {@link RemoteLevel} (`RaveLevel.connect()`): those of `abstract-level`
  * (`keyEncoding`, `valueEncoding`, ...), a follower's (`retry`, `timeout`, `stalledAfter`,
- * `maxFrameSize`, `readOnly`, as for `RaveLevel`), and the credentials.
+ * `maxFrameSize`, `readOnly`, `cache`, as for `RaveLevel`), and the credentials.
  */
 export interface RemoteLevelOptions<K, V> extends AbstractDatabaseOptions<K, V> {
   /** The bearer token the leader's `listen.tokens` knows. Read it from a file or the environment, never from code. */
@@ -46,6 +46,13 @@ export interface RemoteLevelOptions<K, V> extends AbstractDatabaseOptions<K, V> 
   maxFrameSize?: number | undefined
   /** Reject writes with `LEVEL_READONLY` before they travel. Default `false`. */
   readOnly?: boolean | undefined
+  /**
+   * As for `RaveLevel`: answer `get`, `getMany`, `has` and `hasMany` from memory when the key is
+   * cached, with the same guarantee (a read served from the cache returns what a read sent to
+   * the leader at that moment could return). Off by default. Over a network a write by another
+   * process may wait up to `lease` for this follower if the path to it stops delivering.
+   */
+  cache?: { maxBytes: number; lease?: number | undefined } | undefined
 }
 
 /**
@@ -145,11 +152,12 @@ export class RemoteLevel<K = string, V = string> extends FacadeLevel<K, V> {
       timeout = 10_000,
       stalledAfter = 2_000,
       maxFrameSize = DEFAULT_MAX_FRAME_SIZE,
+      cache,
       ...rest
     } = options
     if (token !== undefined && typeof token !== 'string') throw new TypeError("The 'token' option must be a string")
     checkTimes({ timeout, stalledAfter })
-    const d = new Dispatcher({ retry: retry !== false, maxFrameSize, timeout, stalledAfter })
+    const d = new Dispatcher({ retry: retry !== false, maxFrameSize, timeout, stalledAfter, cache })
     super(rest, d, { events: { stalled: true, flush: true, connect: true, disconnect: true } })
     this.#url = parsed
     this.#source = typeof url === 'function' ? url : undefined

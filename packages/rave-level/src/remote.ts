@@ -14,9 +14,16 @@ import {
   Output,
   remoteError
 } from '@rave-level/protocol'
-import type { AbstractDatabaseOptions, AbstractOpenOptions } from 'abstract-level'
+import type { AbstractDatabaseOptions, AbstractDeferOptions, AbstractOpenOptions } from 'abstract-level'
 import type ModuleError from 'module-error'
-import { checkTimes, connectionFailed, notReopenable, openOnce, remoteUnreachable } from './errors.js'
+import {
+  checkTimes,
+  closedWhileConnecting,
+  connectionFailed,
+  notReopenable,
+  openOnce,
+  remoteUnreachable
+} from './errors.js'
 import { parseRemoteUrl, type RemoteUrl } from './remote-url.js'
 
 /**
@@ -214,9 +221,46 @@ export class RemoteLevel<K = string, V = string> extends FacadeLevel<K, V> {
     return openOnce(this.#closed, options, () => super.open(options as AbstractOpenOptions))
   }
 
+  /**
+   * Close: first let every operation issued before it settle (over reconnects if need be, or
+   * rejected after `timeout`). Called while still connecting with nothing issued, it stops
+   * connecting at once (`open()` rejects with `LEVEL_DATABASE_NOT_OPEN`, cause `LEVEL_ABORTED`).
+   */
   override close(): Promise<void> {
     this.#closed = true
+    if (this.status === 'opening' && this.#deferred === 0) {
+      this.#abandoned = true
+      this.#opened?.(closedWhileConnecting(this.location))
+    }
     return super.close()
+  }
+
+  /** Operations issued while opening, which abstract-level holds until `open()` settles. */
+  #deferred = 0
+  /** Closed while connecting with nothing issued: connecting stops (see {@link RemoteLevel.close}). */
+  #abandoned = false
+
+  override defer(fn: () => void, options?: AbstractDeferOptions): void {
+    if (this.status !== 'opening') {
+      super.defer(fn, options)
+      return
+    }
+    this.#deferred++
+    super.defer(() => {
+      this.#deferred--
+      fn()
+    }, options)
+  }
+
+  override deferAsync<T>(fn: () => Promise<T>, options?: AbstractDeferOptions): Promise<T> {
+    if (this.status !== 'opening') return super.deferAsync(fn, options)
+    this.#deferred++
+    const deferred = super.deferAsync(fn, options)
+    const done = (): void => {
+      this.#deferred--
+    }
+    deferred.then(done, done)
+    return deferred
   }
 
   override async _open(): Promise<void> {
@@ -234,7 +278,9 @@ export class RemoteLevel<K = string, V = string> extends FacadeLevel<K, V> {
           if (err === undefined) resolve()
           else reject(err)
         }
-        void this.#run(running.signal)
+        // close() came before this point (open() had not reached its first attempt).
+        if (this.#abandoned) this.#opened(closedWhileConnecting(this.location))
+        else void this.#run(running.signal)
       })
     } catch (err) {
       running.abort()

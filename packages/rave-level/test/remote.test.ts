@@ -200,6 +200,33 @@ describe('a remote follower', () => {
     }
   })
 
+  it('stops connecting at once when closed with nothing issued; with an operation issued, close() finishes it first', async () => {
+    // Nothing listens on `port` yet: the follower keeps trying, for up to a minute.
+    const port = await freePort()
+    const idle = connect(port, remoteOptions(TOKEN, { timeout: 60_000 }))
+    const opened = idle.open().then(
+      () => null,
+      (e) => e
+    )
+    const started = Date.now()
+    await idle.close()
+    expect(await opened).toMatchObject({ code: 'LEVEL_DATABASE_NOT_OPEN', cause: { code: 'LEVEL_ABORTED' } })
+    expect(Date.now() - started).toBeLessThan(30_000)
+
+    const busy = connect(port, remoteOptions(TOKEN, { timeout: 60_000 }))
+    // (Closed in the very tick it was made, abstract-level would cancel the open itself.)
+    const opening = busy.open()
+    const put = busy.put('a', '1')
+    const closed = busy.close()
+    // The leader comes after close() was called: the put issued before it still goes through.
+    const db = leader(port)
+    await opening
+    await put
+    await closed
+    expect(busy.status).toBe('closed')
+    expect(await db.get('a')).toBe('1')
+  }, 40_000)
+
   it('fails open() at once when the server certificate does not verify', async () => {
     const port = await freePort()
     leader(port)

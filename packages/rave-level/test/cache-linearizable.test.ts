@@ -1,6 +1,7 @@
 // Invariant 11 (a cached read is a linearizable read), checked as Jepsen's Knossos and
 // Porcupine check databases: several processes (test/fixtures/cache-worker.mjs) get and put a
-// few keys as fast as they can, most of them with the follower cache on, and record when each
+// few keys as fast as they can, most of them with the follower cache on, one of them a remote
+// follower over TLS (whichever process leads listens on one port), and record when each
 // call started and returned; meanwhile the leader is SIGKILLed (and replaced by a new process)
 // and followers are SIGSTOPped for up to 1.5 leases at random points. Then the checker
 // (linearizability.ts) searches, key by key, for an order of all operations that respects
@@ -18,6 +19,7 @@ import { xorshift } from '@rave-level/test-utils'
 import { afterEach, expect, it } from 'vitest'
 import { cleanup, defer, tempDir, until } from './helpers.js'
 import { check, type KeyVerdict, parseHistory } from './linearizability.js'
+import { certificates, freePort, TOKEN, tlsListen } from './remote-helpers.js'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const env = process.env
@@ -41,6 +43,8 @@ interface Run {
   kills: number
   stops: number
   hits: number
+  /** Reads the remote follower served from its cache. */
+  remoteHits: number
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -53,10 +57,15 @@ async function history(seed: number, bug: string | undefined, duration: number):
   let leader: Worker | undefined
   let nextProc = 0
   const stats = new Map<number, number>()
-  const start = async (cache: boolean) => {
+  const port = await freePort()
+  const listen = tlsListen(port)
+  const start = async (cache: boolean, remote = false) => {
     const proc = nextProc++
     const out = path.join(dir, `h${proc}`)
-    const options = { proc, out, seed: seed + proc, keys: 3, writeRatio: 0.2, cache, lease: LEASE, bug }
+    const where = remote
+      ? { remote: { url: `tls://127.0.0.1:${port}`, token: TOKEN, ca: certificates().ca } }
+      : { listen }
+    const options = { proc, out, seed: seed + proc, keys: 3, writeRatio: 0.2, cache, lease: LEASE, bug, ...where }
     const child = fork(path.join(here, 'fixtures', 'cache-worker.mjs'), [location, JSON.stringify(options)], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc']
     })
@@ -76,8 +85,9 @@ async function history(seed: number, bug: string | undefined, duration: number):
     await new Promise<void>((resolve) => child.on('message', (msg: any) => msg.event === 'running' && resolve()))
     return w
   }
-  // Three caching processes and one without a cache.
+  // Three caching processes and one without a cache, then a caching remote follower.
   for (const cache of [true, true, true, false]) await start(cache)
+  const remote = await start(true, true)
   let kills = 0
   let stops = 0
   const end = Date.now() + duration
@@ -115,19 +125,21 @@ async function history(seed: number, bug: string | undefined, duration: number):
     operations: ops.length,
     kills,
     stops,
-    hits: [...stats.values()].reduce((a, b) => a + b, 0)
+    hits: [...stats.values()].reduce((a, b) => a + b, 0),
+    remoteHits: stats.get(remote.proc) ?? 0
   }
 }
 
-it(`is linearizable: 4 processes, 3 caching, SIGKILLed leaders, SIGSTOPped followers (seed ${SEED})`, {
+it(`is linearizable: 5 processes, 4 caching (one a remote follower over TLS), SIGKILLed leaders, SIGSTOPped followers (seed ${SEED})`, {
   timeout: DURATION + 120_000
 }, async () => {
   const run = await history(SEED, undefined, DURATION)
   console.log(
-    `linearizable: seed ${SEED}: ${run.operations} operations, ${run.hits} served from caches, ${run.kills} leaders killed, ${run.stops} followers stopped: ${JSON.stringify(run.verdicts)}`
+    `linearizable: seed ${SEED}: ${run.operations} operations, ${run.hits} served from caches (${run.remoteHits} by the remote follower), ${run.kills} leaders killed, ${run.stops} followers stopped: ${JSON.stringify(run.verdicts)}`
   )
   expect(run.verdicts.filter((v) => !v.ok)).toEqual([])
   expect(run.hits).toBeGreaterThan(0)
+  expect(run.remoteHits).toBeGreaterThan(0)
 })
 
 const BUGS = {
@@ -148,7 +160,7 @@ it.each(Object.entries(BUGS))(
       const run = await history(seed, bug, DURATION)
       const refused = run.verdicts.filter((v) => !v.ok && v.unknown !== true)
       console.log(
-        `planted bug ${bug}: seed ${seed}: ${run.operations} operations, ${run.hits} from caches, ${run.stops} stops: ${refused.length} keys refused`
+        `planted bug ${bug}: seed ${seed}: ${run.operations} operations, ${run.hits} from caches (${run.remoteHits} remote), ${run.stops} stops: ${refused.length} keys refused`
       )
       if (refused.length > 0) return
       await cleanup()

@@ -172,13 +172,13 @@ export function remoteUnreachable(url: string, waited: number, last: Error | und
 }
 
 /**
- * A remote follower was closed while it was still connecting, with no operation waiting for it:
- * its `open()` gives up at once (the cause of its `LEVEL_DATABASE_NOT_OPEN`) rather than after
- * `timeout`.
+ * Closed while still opening (`what`: connecting to a leader, or electing one), with no
+ * operation waiting for the open: `open()` gives up at once (the cause of its
+ * `LEVEL_DATABASE_NOT_OPEN`) rather than after `timeout`.
  * @internal
  */
-export function closedWhileConnecting(url: string): ModuleError {
-  return new ModuleError(`Closed while connecting to ${url}`, { code: 'LEVEL_ABORTED' })
+export function closedWhileOpening(what: string): ModuleError {
+  return new ModuleError(`Closed while ${what}`, { code: 'LEVEL_ABORTED' })
 }
 
 /** @internal See {@link remoteUnreachable}. */

@@ -4,11 +4,21 @@ import path from 'node:path'
 import { pipeline } from 'node:stream'
 import { Election, type ElectionFault, type StalledInfo } from '@rave-level/election'
 import type { GuestLevel } from '@rave-level/guest'
-import { Dispatcher, FacadeLevel } from '@rave-level/guest/internal'
+import { Dispatcher } from '@rave-level/guest/internal'
 import { DEFAULT_MAX_FRAME_SIZE } from '@rave-level/protocol'
 import type { AbstractOpenOptions } from 'abstract-level'
 import { leaderEndpoint } from './endpoint.js'
-import { checkTimes, explainNotOpen, isLasting, notReopenable, openFailure, openOnce, unreachable } from './errors.js'
+import {
+  checkTimes,
+  closedWhileOpening,
+  explainNotOpen,
+  isLasting,
+  notReopenable,
+  openFailure,
+  openOnce,
+  unreachable
+} from './errors.js'
+import { nothingIssued, OpeningFacade } from './facade.js'
 import type { Listener, RaveLevelEvents, RaveLevelFault, RaveLevelOptions, RaveLevelReopenFailure } from './events.js'
 import { resolveListen } from './listen-options.js'
 import { TcpListener } from './tcp-listener.js'
@@ -55,7 +65,7 @@ export interface RaveLevel<K, V> {
  * `Watch`) can also end with `LEVEL_ABORTED` (its signal) or `LEVEL_TOO_MANY_WATCHES`.
  */
 // biome-ignore lint/suspicious/noUnsafeDeclarationMerging: see the RaveLevel interface above
-export class RaveLevel<K = string, V = string> extends FacadeLevel<K, V> {
+export class RaveLevel<K = string, V = string> extends OpeningFacade<K, V> {
   readonly #location: string
   readonly #d: Dispatcher
   readonly #timeout: number
@@ -217,8 +227,16 @@ export class RaveLevel<K = string, V = string> extends FacadeLevel<K, V> {
   override close(): Promise<void> {
     // Decided here rather than in _close(): an open() called while closing must not reopen.
     this.#closed = true
+    // Still electing, and nothing issued waits for it: stop at once rather than after timeout.
+    if (this.status === 'opening' && nothingIssued(this)) {
+      this.#abandoned = true
+      this.#lasting?.(closedWhileOpening(`electing a leader for ${this.#location}`), true)
+    }
     return super.close()
   }
+
+  /** Closed while opening with nothing issued: the open stops (see {@link RaveLevel.close}). */
+  #abandoned = false
 
   // Operations deferred while opening, and made after a failed open, say why it failed.
   override deferAsync<T>(fn: () => Promise<T>, options?: { signal?: AbortSignal }): Promise<T> {
@@ -237,6 +255,8 @@ export class RaveLevel<K = string, V = string> extends FacadeLevel<K, V> {
       this.#notOpen = openFailure(err as Error)
       throw this.#notOpen
     }
+    // close() came while the folder was being made.
+    if (this.#abandoned) throw closedWhileOpening(`electing a leader for ${this.#location}`)
     const election = this.#createElection()
     this.#election = election
     try {
@@ -268,7 +288,7 @@ export class RaveLevel<K = string, V = string> extends FacadeLevel<K, V> {
   }
 
   /** While opening: fail at once on a lasting failure to open the database. */
-  #lasting: ((err: Error) => void) | undefined
+  #lasting: ((err: Error, asIs?: boolean) => void) | undefined
   /** The lasting failure that failed open(): its rejection reports it, not an 'error' event. */
   #lastingFailure: Error | undefined
 

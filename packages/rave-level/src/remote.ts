@@ -2,7 +2,7 @@ import net from 'node:net'
 import { pipeline } from 'node:stream'
 import tls from 'node:tls'
 import { Backoff } from '@rave-level/election'
-import { Dispatcher, FacadeLevel } from '@rave-level/guest/internal'
+import { Dispatcher } from '@rave-level/guest/internal'
 import type { Access } from '@rave-level/host'
 import {
   AUTH_FAILED,
@@ -14,16 +14,17 @@ import {
   Output,
   remoteError
 } from '@rave-level/protocol'
-import type { AbstractDatabaseOptions, AbstractDeferOptions, AbstractOpenOptions } from 'abstract-level'
+import type { AbstractDatabaseOptions, AbstractOpenOptions } from 'abstract-level'
 import type ModuleError from 'module-error'
 import {
   checkTimes,
-  closedWhileConnecting,
+  closedWhileOpening,
   connectionFailed,
   notReopenable,
   openOnce,
   remoteUnreachable
 } from './errors.js'
+import { nothingIssued, OpeningFacade } from './facade.js'
 import { parseRemoteUrl, type RemoteUrl } from './remote-url.js'
 
 /**
@@ -122,7 +123,7 @@ const LASTING_TLS = new Set([
  * (a read-only token, or `readOnly`) and `LEVEL_CONNECTION_LOST` (no leader reachable for
  * `timeout`, with the last connection error as cause).
  */
-export class RemoteLevel<K = string, V = string> extends FacadeLevel<K, V> {
+export class RemoteLevel<K = string, V = string> extends OpeningFacade<K, V> {
   /** The URL of the current or last connect attempt (`undefined` before a source gave one). */
   #url: RemoteUrl | undefined
   readonly #source: RemoteUrlSource | undefined
@@ -228,40 +229,15 @@ export class RemoteLevel<K = string, V = string> extends FacadeLevel<K, V> {
    */
   override close(): Promise<void> {
     this.#closed = true
-    if (this.status === 'opening' && this.#deferred === 0) {
+    if (this.status === 'opening' && nothingIssued(this)) {
       this.#abandoned = true
-      this.#opened?.(closedWhileConnecting(this.location))
+      this.#opened?.(closedWhileOpening(`connecting to ${this.location}`))
     }
     return super.close()
   }
 
-  /** Operations issued while opening, which abstract-level holds until `open()` settles. */
-  #deferred = 0
   /** Closed while connecting with nothing issued: connecting stops (see {@link RemoteLevel.close}). */
   #abandoned = false
-
-  override defer(fn: () => void, options?: AbstractDeferOptions): void {
-    if (this.status !== 'opening') {
-      super.defer(fn, options)
-      return
-    }
-    this.#deferred++
-    super.defer(() => {
-      this.#deferred--
-      fn()
-    }, options)
-  }
-
-  override deferAsync<T>(fn: () => Promise<T>, options?: AbstractDeferOptions): Promise<T> {
-    if (this.status !== 'opening') return super.deferAsync(fn, options)
-    this.#deferred++
-    const deferred = super.deferAsync(fn, options)
-    const done = (): void => {
-      this.#deferred--
-    }
-    deferred.then(done, done)
-    return deferred
-  }
 
   override async _open(): Promise<void> {
     if (this.#closed) throw notReopenable()
@@ -279,7 +255,7 @@ export class RemoteLevel<K = string, V = string> extends FacadeLevel<K, V> {
           else reject(err)
         }
         // close() came before this point (open() had not reached its first attempt).
-        if (this.#abandoned) this.#opened(closedWhileConnecting(this.location))
+        if (this.#abandoned) this.#opened(closedWhileOpening(`connecting to ${this.location}`))
         else void this.#run(running.signal)
       })
     } catch (err) {

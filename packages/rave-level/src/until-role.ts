@@ -8,12 +8,13 @@ import type { LeaderDb } from './leader-db.js'
  * lasting failure to open the database, or after `timeout`. This is what `RaveLevel.open()`
  * waits for. `failure()` says why this process last failed to open the database (it explains
  * a timeout); `lasting` receives, while waiting, the function that fails at once with a lasting
- * failure (and `undefined` once settled).
+ * failure (and `undefined` once settled): `fail(err)` rejects with `openFailure(err)`, or with
+ * `err` itself when `asIs` (a close() that stops the open).
  */
 export function untilRole(
   election: Election<LeaderDb>,
   failure: () => Error | undefined,
-  lasting: (fail: ((err: Error) => void) | undefined) => void
+  lasting: (fail: ((err: Error, asIs?: boolean) => void) | undefined) => void
 ): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const done = (err?: Error) => {
@@ -32,7 +33,7 @@ export function untilRole(
     election.on('leader', onRole)
     election.on('follower', onRole)
     election.on('timeout', onTimeout)
-    lasting((err) => done(openFailure(err)))
+    lasting((err, asIs) => done(asIs === true ? err : openFailure(err)))
     election.start()
   })
 }

@@ -124,3 +124,20 @@ export async function peakRss(peer: Peer, work: Promise<unknown>): Promise<numbe
   await work
   return Math.max(peak, await peer.call('rss'))
 }
+
+/**
+ * Call `open()` and at once `close()` on `db`, which cannot reach a leader yet: what `open()`
+ * rejected with (`null` if it resolved), and the ms `close()` took.
+ */
+export async function closeWhileOpening(db: {
+  open(): Promise<void>
+  close(): Promise<void>
+}): Promise<{ error: unknown; ms: number }> {
+  const opened = db.open().then(
+    () => null,
+    (err: unknown) => err
+  )
+  const started = Date.now()
+  await db.close()
+  return { error: await opened, ms: Date.now() - started }
+}

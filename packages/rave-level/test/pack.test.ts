@@ -170,6 +170,7 @@ it('the packed packages install with npm; the README snippet runs with import an
       'approximateSize',
       'close',
       'compactRange',
+      'defer',
       'deferAsync',
       'getProperty',
       'leaderPid',

@@ -6,7 +6,7 @@ import net from 'node:net'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { RaveLevel } from '../dist/index.js'
-import { cleanup, defer, Peer, tempDir } from './helpers.js'
+import { cleanup, closeWhileOpening, defer, Peer, tempDir } from './helpers.js'
 
 afterEach(cleanup)
 
@@ -70,6 +70,30 @@ describe('close() with work pending', () => {
       expect((await check.keys().all()).length).toBe(100)
     })
   }
+
+  it('while no leader can be reached: with nothing issued it stops at once; with a put issued it finishes it first', async () => {
+    // The lock is held by something that serves nothing: an instance waits for up to a minute.
+    const location = tempDir()
+    const { ClassicLevel } = await import('classic-level')
+    const foreign = new ClassicLevel(location)
+    await foreign.open()
+    const idle = new RaveLevel(location, { timeout: 60_000 })
+    const { error, ms } = await closeWhileOpening(idle)
+    expect(error).toMatchObject({ code: 'LEVEL_DATABASE_NOT_OPEN', cause: { code: 'LEVEL_ABORTED' } })
+    expect(ms).toBeLessThan(30_000)
+
+    const busy = new RaveLevel(location, { timeout: 60_000 })
+    const opening = busy.open()
+    const put = busy.put('a', '1')
+    const closed = busy.close()
+    // The lock is freed after close() was called: the put issued before it still goes through.
+    await foreign.close()
+    await opening
+    await put
+    await closed
+    const check = open(location)
+    expect(await check.get('a')).toBe('1')
+  }, 40_000)
 
   it('finishes them across a failover: the leader is killed as close() is called', async () => {
     const location = tempDir()

@@ -172,13 +172,15 @@ export function remoteUnreachable(url: string, waited: number, last: Error | und
 }
 
 /**
- * Closed while still opening (`what`: connecting to a leader, or electing one), with no
- * operation waiting for the open: `open()` gives up at once (the cause of its
- * `LEVEL_DATABASE_NOT_OPEN`) rather than after `timeout`.
+ * Closed before a leader of `location` was reached, with no operation waiting for the open:
+ * `open()` gives up at once (the cause of its `LEVEL_DATABASE_NOT_OPEN`) rather than after
+ * `timeout`.
  * @internal
  */
-export function closedWhileOpening(what: string): ModuleError {
-  return new ModuleError(`Closed while ${what}`, { code: 'LEVEL_ABORTED' })
+export function closedWhileOpening(location: string): ModuleError {
+  return new ModuleError(`Closed before a leader was reached for ${location || 'this database'}`, {
+    code: 'LEVEL_ABORTED'
+  })
 }
 
 /** @internal See {@link remoteUnreachable}. */

@@ -6,19 +6,9 @@ import { Election, type ElectionFault, type StalledInfo } from '@rave-level/elec
 import type { GuestLevel } from '@rave-level/guest'
 import { Dispatcher } from '@rave-level/guest/internal'
 import { DEFAULT_MAX_FRAME_SIZE } from '@rave-level/protocol'
-import type { AbstractOpenOptions } from 'abstract-level'
 import { leaderEndpoint } from './endpoint.js'
-import {
-  checkTimes,
-  closedWhileOpening,
-  explainNotOpen,
-  isLasting,
-  notReopenable,
-  openFailure,
-  openOnce,
-  unreachable
-} from './errors.js'
-import { nothingIssued, OpeningFacade } from './facade.js'
+import { checkTimes, explainNotOpen, isLasting, openFailure, unreachable } from './errors.js'
+import { abandoned, OpeningFacade, stopOpening } from './facade.js'
 import type { Listener, RaveLevelEvents, RaveLevelFault, RaveLevelOptions, RaveLevelReopenFailure } from './events.js'
 import { resolveListen } from './listen-options.js'
 import { TcpListener } from './tcp-listener.js'
@@ -71,7 +61,6 @@ export class RaveLevel<K = string, V = string> extends OpeningFacade<K, V> {
   readonly #timeout: number
   readonly #stalledAfter: number
   #election: Election<LeaderDb> | undefined
-  #closed = false
   #leaderPid: number | undefined
   /** Why this process could not open the database last time it tried (cleared on success). */
   #openFailure: Error | undefined
@@ -208,35 +197,10 @@ export class RaveLevel<K = string, V = string> extends OpeningFacade<K, V> {
     return { ...this.#hosts.diagnostics(db, this.#d.watches), unauthenticated: this.#listener?.unauthenticated ?? 0 }
   }
 
-  /**
-   * Open the database. Called automatically by the constructor. Resolves once this instance
-   * leads or follows.
-   * @throws `LEVEL_NOT_SUPPORTED` after `close()`: a `RaveLevel` cannot be reopened.
-   * @throws `LEVEL_DATABASE_NOT_OPEN` when the database cannot be opened (the cause in its
-   *   message and `cause`), or no leader was reached within `timeout` (cause `LEVEL_LOCKED`).
-   */
-  override open(options?: AbstractOpenOptions): Promise<void> {
-    return openOnce(this.#closed, options, () => super.open(options as AbstractOpenOptions))
+  /** `close()` came while electing, with nothing issued: end the open (see OpeningFacade). */
+  protected override [stopOpening](err: Error): void {
+    this.#lasting?.(err, true)
   }
-
-  /**
-   * Close the database: first let every operation issued before it settle (answered, or
-   * rejected after `timeout`), then stop serving if this instance leads (the next instance takes
-   * over) and release the LevelDB lock. The database cannot be reopened afterwards.
-   */
-  override close(): Promise<void> {
-    // Decided here rather than in _close(): an open() called while closing must not reopen.
-    this.#closed = true
-    // Still electing, and nothing issued waits for it: stop at once rather than after timeout.
-    if (this.status === 'opening' && nothingIssued(this)) {
-      this.#abandoned = true
-      this.#lasting?.(closedWhileOpening(`electing a leader for ${this.#location}`), true)
-    }
-    return super.close()
-  }
-
-  /** Closed while opening with nothing issued: the open stops (see {@link RaveLevel.close}). */
-  #abandoned = false
 
   // Operations deferred while opening, and made after a failed open, say why it failed.
   override deferAsync<T>(fn: () => Promise<T>, options?: { signal?: AbortSignal }): Promise<T> {
@@ -246,7 +210,6 @@ export class RaveLevel<K = string, V = string> extends OpeningFacade<K, V> {
   }
 
   override async _open(): Promise<void> {
-    if (this.#closed) throw notReopenable()
     await super._open()
     this.#notOpen = undefined
     try {
@@ -256,7 +219,8 @@ export class RaveLevel<K = string, V = string> extends OpeningFacade<K, V> {
       throw this.#notOpen
     }
     // close() came while the folder was being made.
-    if (this.#abandoned) throw closedWhileOpening(`electing a leader for ${this.#location}`)
+    const stop = this[abandoned]
+    if (stop !== undefined) throw stop
     const election = this.#createElection()
     this.#election = election
     try {

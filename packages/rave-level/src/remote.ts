@@ -14,17 +14,10 @@ import {
   Output,
   remoteError
 } from '@rave-level/protocol'
-import type { AbstractDatabaseOptions, AbstractOpenOptions } from 'abstract-level'
+import type { AbstractDatabaseOptions } from 'abstract-level'
 import type ModuleError from 'module-error'
-import {
-  checkTimes,
-  closedWhileOpening,
-  connectionFailed,
-  notReopenable,
-  openOnce,
-  remoteUnreachable
-} from './errors.js'
-import { nothingIssued, OpeningFacade } from './facade.js'
+import { checkTimes, connectionFailed, remoteUnreachable } from './errors.js'
+import { abandoned, OpeningFacade, stopOpening } from './facade.js'
 import { parseRemoteUrl, type RemoteUrl } from './remote-url.js'
 
 /**
@@ -140,7 +133,6 @@ export class RemoteLevel<K = string, V = string> extends OpeningFacade<K, V> {
   #access: Access | undefined
   #leaderPid: number | undefined
   #lastError: Error | undefined
-  #closed = false
   /** Settles the pending open(). */
   #opened: ((err?: Error) => void) | undefined
   readonly #reported = new Set<string>()
@@ -212,35 +204,12 @@ export class RemoteLevel<K = string, V = string> extends OpeningFacade<K, V> {
     return this.#d.host === null ? undefined : this.#leaderPid
   }
 
-  /**
-   * Open the database. Called automatically by the constructor. Resolves once the leader
-   * accepted the credentials.
-   * @throws `LEVEL_NOT_SUPPORTED` after `close()`; `LEVEL_DATABASE_NOT_OPEN` with the cause
-   *   (`LEVEL_AUTH_FAILED`, a certificate error, or `LEVEL_CONNECTION_LOST` after `timeout`).
-   */
-  override open(options?: AbstractOpenOptions): Promise<void> {
-    return openOnce(this.#closed, options, () => super.open(options as AbstractOpenOptions))
+  /** `close()` came while connecting, with nothing issued: end the open (see OpeningFacade). */
+  protected override [stopOpening](err: Error): void {
+    this.#opened?.(err)
   }
-
-  /**
-   * Close: first let every operation issued before it settle (over reconnects if need be, or
-   * rejected after `timeout`). Called while still connecting with nothing issued, it stops
-   * connecting at once (`open()` rejects with `LEVEL_DATABASE_NOT_OPEN`, cause `LEVEL_ABORTED`).
-   */
-  override close(): Promise<void> {
-    this.#closed = true
-    if (this.status === 'opening' && nothingIssued(this)) {
-      this.#abandoned = true
-      this.#opened?.(closedWhileOpening(`connecting to ${this.location}`))
-    }
-    return super.close()
-  }
-
-  /** Closed while connecting with nothing issued: connecting stops (see {@link RemoteLevel.close}). */
-  #abandoned = false
 
   override async _open(): Promise<void> {
-    if (this.#closed) throw notReopenable()
     await super._open()
     const running = new AbortController()
     this.#running = running
@@ -255,7 +224,8 @@ export class RemoteLevel<K = string, V = string> extends OpeningFacade<K, V> {
           else reject(err)
         }
         // close() came before this point (open() had not reached its first attempt).
-        if (this.#abandoned) this.#opened(closedWhileOpening(`connecting to ${this.location}`))
+        const stop = this[abandoned]
+        if (stop !== undefined) this.#opened(stop)
         else void this.#run(running.signal)
       })
     } catch (err) {

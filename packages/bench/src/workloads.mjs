@@ -108,6 +108,12 @@ export async function write(db, { prefix, window, startAt, countFrom, endAt }) {
   return { count, late }
 }
 
+/** CPU time this process used so far (user and system, every thread): ms. */
+export function cpuNow() {
+  const { user, system } = process.cpuUsage()
+  return { ms: (user + system) / 1000 }
+}
+
 /**
  * CPU time this process used (user and system, every thread) between the monotonic times
  * `from` and `to` (ns, as strings): ms. Resolves after `to`; sampled by timers, so a busy
@@ -117,8 +123,7 @@ export async function cpuBetween({ from, to }) {
   const at = async (t) => {
     const wait = Number(BigInt(t) - now()) / 1e6
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
-    const { user, system } = process.cpuUsage()
-    return (user + system) / 1000
+    return cpuNow().ms
   }
   const start = await at(from)
   return { ms: (await at(to)) - start }
@@ -134,7 +139,6 @@ const frameOf = (op) => {
   frame[4] = FRAME_OPS.indexOf(op)
   return frame
 }
-const FRAME = frameOf('none')
 /** Keys the bare leader cycles through (written when it opens). */
 const BARE_KEYS = 1_000
 
@@ -219,7 +223,7 @@ export async function connect({ path, n, transport = 'unix', port, ca }) {
   socket.setNoDelay?.(true)
   let done
   let left = 0
-  let frame = FRAME
+  let frame = frameOf('none')
   frames(socket, () => (--left === 0 ? done() : socket.write(frame)))
   const run = (count, op = 'none') =>
     new Promise((resolve) => {
@@ -231,12 +235,6 @@ export async function connect({ path, n, transport = 'unix', port, ca }) {
   client = { socket, run }
   await run(n)
   return {}
-}
-
-/** CPU time this process used so far (user and system, every thread): ms. */
-export function cpuNow() {
-  const { user, system } = process.cpuUsage()
-  return { ms: (user + system) / 1000 }
 }
 
 /**

@@ -3,6 +3,7 @@
  * `rave-level.ts` owns the class and merges these events into its `EventEmitter` methods.
  */
 import type { ElectionStage } from '@rave-level/election'
+import type { CacheOptions } from '@rave-level/guest'
 import type { AbstractBatchOperation, AbstractDatabaseOptions, AbstractLevel } from 'abstract-level'
 import type { ListenOptions } from './listen-options.js'
 
@@ -48,7 +49,7 @@ export interface RaveLevelOptions<K, V> extends AbstractDatabaseOptions<K, V> {
    * served from the cache returns what a read sent to the leader at that moment could return:
    * see the README ("Caching reads on followers").
    */
-  cache?: { maxBytes: number; lease?: number | undefined } | undefined
+  cache?: CacheOptions | undefined
 }
 
 /**

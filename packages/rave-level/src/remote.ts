@@ -4,6 +4,7 @@ import tls from 'node:tls'
 import { Backoff } from '@rave-level/election'
 import { Dispatcher } from '@rave-level/guest/internal'
 import type { Access } from '@rave-level/host'
+import type { CacheOptions } from '@rave-level/guest'
 import {
   AUTH_FAILED,
   DEFAULT_MAX_FRAME_SIZE,
@@ -53,7 +54,7 @@ export interface RemoteLevelOptions<K, V> extends AbstractDatabaseOptions<K, V> 
    * the leader at that moment could return). Off by default. Over a network a write by another
    * process may wait up to `lease` for this follower if the path to it stops delivering.
    */
-  cache?: { maxBytes: number; lease?: number | undefined } | undefined
+  cache?: CacheOptions | undefined
 }
 
 /**

@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { RaveLevel } from '../dist/index.js'
 import { cleanup, defer, Peer, peakRss, tempDir, until } from './helpers.js'
-import { freePort, remoteOptions, SilentProxy, TOKEN, tlsListen } from './remote-helpers.js'
+import { freePort, remoteOptions, SilentProxy, TOKEN, tlsLeader } from './remote-helpers.js'
 
 afterEach(cleanup)
 
@@ -173,8 +173,7 @@ describe('a follower with a cache', () => {
 describe('a remote follower with a cache', () => {
   it('caches over TLS as a local follower does; a path that goes silent holds a write of its keys for at most its lease, and nothing stale is served', async () => {
     const port = await freePort()
-    const leader = new RaveLevel(tempDir(), { listen: tlsListen(port) as never })
-    defer(() => leader.close())
+    const leader = tlsLeader(port)
     await leader.put('a', '1')
     // TLS end to end, through a proxy that can stop delivering without closing anything.
     const proxy = new SilentProxy(port)

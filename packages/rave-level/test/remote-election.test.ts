@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { EtcdProcess } from '../../election/test/fixtures/etcd-server.mjs'
 import { RaveLevel } from '../dist/index.js'
 import { cleanup, defer, tempDir, until } from './helpers.js'
-import { freePort, remoteOptions, TOKEN, tlsListen } from './remote-helpers.js'
+import { freePort, remoteOptions, TOKEN, tlsLeader, tlsListen } from './remote-helpers.js'
 
 afterEach(cleanup)
 
@@ -116,8 +116,7 @@ describe('a remote follower whose URL comes from a LeaseElection', () => {
 describe('a URL source', () => {
   it('is asked again after each failed attempt, and may wait: the follower connects once it gives a leader', async () => {
     const port = await freePort()
-    const leader = new RaveLevel(tempDir(), { listen: tlsListen(port) as never })
-    defer(() => leader.close())
+    const leader = tlsLeader(port)
     await leader.open()
     const asked: number[] = []
     let give: (url: string) => void = () => {}

@@ -1,6 +1,7 @@
 import net from 'node:net'
 import { createCertificates, type TestCertificates } from './certs.js'
-import { tempDir } from './helpers.js'
+import { RaveLevel } from '../dist/index.js'
+import { defer, tempDir } from './helpers.js'
 
 /** Tokens of the tests: long enough for the gate (16+ characters). */
 export const TOKEN = 'test-token-readwrite-0123456789abcdef'
@@ -36,6 +37,13 @@ export function tlsListen(port: number, extra: object = {}): object {
     ],
     ...extra
   }
+}
+
+/** A leader of a new database that listens with {@link tlsListen} on `port` (closed after the test). */
+export function tlsLeader(port: number, extra: object = {}): RaveLevel {
+  const db = new RaveLevel(tempDir(), { listen: tlsListen(port, extra) as never })
+  defer(() => db.close())
+  return db
 }
 
 /** Options of a remote follower of such a leader. */

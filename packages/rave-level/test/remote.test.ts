@@ -6,16 +6,10 @@ import { promisify } from 'node:util'
 import { afterEach, describe, expect, it } from 'vitest'
 import { RaveLevel } from '../dist/index.js'
 import { cleanup, closeWhileOpening, defer, tempDir } from './helpers.js'
-import { certificates, freePort, READ_TOKEN, remoteOptions, TOKEN, tlsListen } from './remote-helpers.js'
+import { certificates, freePort, READ_TOKEN, remoteOptions, TOKEN, tlsLeader, tlsListen } from './remote-helpers.js'
 import { runCli } from './run-cli.js'
 
 afterEach(cleanup)
-
-function leader(port: number, extra: object = {}) {
-  const db = new RaveLevel(tempDir(), { listen: tlsListen(port, extra) as never })
-  defer(() => db.close())
-  return db
-}
 
 function connect(port: number, options: object = remoteOptions(), host = '127.0.0.1') {
   const db = RaveLevel.connect(`tls://${host}:${port}`, options as never)
@@ -91,7 +85,7 @@ describe('the listen option', () => {
 describe('a remote follower', () => {
   it('reads, writes, iterates, watches and takes snapshots over TLS', async () => {
     const port = await freePort()
-    const db = leader(port)
+    const db = tlsLeader(port)
     await db.put('a', '1')
     const remote = connect(port)
     await remote.open()
@@ -129,7 +123,7 @@ describe('a remote follower', () => {
 
   it('with a read-only token: every write-like call gets LEVEL_READONLY and nothing changes; reads and watches work', async () => {
     const port = await freePort()
-    const db = leader(port)
+    const db = tlsLeader(port)
     await db.batch([
       { type: 'put', key: 'a', value: '1' },
       { type: 'put', key: 'b', value: '2' }
@@ -167,7 +161,7 @@ describe('a remote follower', () => {
 
   it('with readOnly: true, rejects writes before they travel, whatever its token grants', async () => {
     const port = await freePort()
-    const db = leader(port)
+    const db = tlsLeader(port)
     const remote = connect(port, remoteOptions(TOKEN, { readOnly: true }))
     await remote.open()
     expect(remote.access).toBe('readwrite')
@@ -186,7 +180,7 @@ describe('a remote follower', () => {
 
   it('fails open() at once with LEVEL_AUTH_FAILED for a wrong or missing token', async () => {
     const port = await freePort()
-    leader(port)
+    tlsLeader(port)
     for (const token of ['wrong-token-0123456789abcdef', undefined, '']) {
       const remote = connect(port, { token, tls: { ca: certificates().ca }, timeout: 60_000 })
       const started = Date.now()
@@ -214,7 +208,7 @@ describe('a remote follower', () => {
     const put = busy.put('a', '1')
     const closed = busy.close()
     // The leader comes after close() was called: the put issued before it still goes through.
-    const db = leader(port)
+    const db = tlsLeader(port)
     await opening
     await put
     await closed
@@ -224,7 +218,7 @@ describe('a remote follower', () => {
 
   it('fails open() at once when the server certificate does not verify', async () => {
     const port = await freePort()
-    leader(port)
+    tlsLeader(port)
     const untrusted = connect(port, { token: TOKEN, tls: { ca: certificates().otherCa }, timeout: 60_000 })
     await expect(untrusted.open()).rejects.toMatchObject({
       code: 'LEVEL_DATABASE_NOT_OPEN',
@@ -272,7 +266,7 @@ describe('a remote follower', () => {
     await plain.put('a', '1')
     expect(await db.get('a')).toBe('1')
     const tlsPort = await freePort()
-    leader(tlsPort)
+    tlsLeader(tlsPort)
     const named = connect(tlsPort, remoteOptions(), 'localhost')
     expect(await named.get('a')).toBe(undefined)
   })
@@ -281,7 +275,7 @@ describe('a remote follower', () => {
 describe('the event loop', () => {
   it('lets a plain node process with a remote follower exit by itself once its operations settled', async () => {
     const port = await freePort()
-    leader(port)
+    tlsLeader(port)
     const code = `
       const { RaveLevel } = await import(${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)})
       const db = RaveLevel.connect('tls://127.0.0.1:${port}', ${JSON.stringify(remoteOptions())})
@@ -303,7 +297,7 @@ describe('the event loop', () => {
 describe('the command line', () => {
   it('takes tls:// URLs, reads the token from --token-file or RAVE_LEVEL_TOKEN, never from an argument, and never prints it', async () => {
     const port = await freePort()
-    const db = leader(port)
+    const db = tlsLeader(port)
     await db.batch([
       { type: 'put', key: 'user:1', value: 'Ada' },
       { type: 'put', key: 'user:2', value: 'Grace' }
